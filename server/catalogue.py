@@ -1,0 +1,162 @@
+"""Service catalogue (事项清单): service items, places and priority classes."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from server import CONFIG_DIR
+from server.config import ConfigError
+
+Level = Literal["county", "city"]
+LEVELS: tuple[str, ...] = ("county", "city")
+MODES: dict[str, tuple[str, str]] = {
+    "video": ("远程视频窗口", "Virtual remote window"),
+    "forward": ("收审分离", "Receive and forward"),
+    "assisted": ("帮办代办", "Assisted filing"),
+    "inspection": ("云踏勘", "Remote site inspection"),
+}
+PLACE_KINDS = ("city_hall", "county_hall", "township_centre", "village_point")
+NORMAL_CLASS = "normal"
+
+
+@dataclass(frozen=True)
+class Names:
+    zh: str
+    en: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"zh": self.zh, "en": self.en}
+
+
+@dataclass(frozen=True)
+class ServiceItem:
+    code: str
+    names: Names
+    department: Names
+    level: str
+    modes: tuple[str, ...]
+    materials: tuple[str, ...]
+    time_limit_days: int
+
+    @property
+    def queue_key(self) -> str:
+        """One queue per service item and level."""
+        return f"{self.code}@{self.level}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "names": self.names.to_json(),
+            "department": self.department.to_json(),
+            "level": self.level,
+            "modes": list(self.modes),
+            "materials": list(self.materials),
+            "time_limit_days": self.time_limit_days,
+            "queue": self.queue_key,
+        }
+
+
+@dataclass(frozen=True)
+class Place:
+    code: str
+    kind: str
+    names: Names
+
+    def to_json(self) -> dict[str, Any]:
+        return {"code": self.code, "kind": self.kind, "names": self.names.to_json()}
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    items: dict[str, ServiceItem]
+    places: dict[str, Place]
+    priority_classes: dict[str, Names]
+
+    def item(self, code: str) -> ServiceItem:
+        return self.items[code]
+
+    def queue_keys(self, codes: list[str] | tuple[str, ...] | None = None) -> list[str]:
+        chosen = self.items.values() if codes is None else (self.items[c] for c in codes)
+        return [i.queue_key for i in chosen]
+
+    def item_for_queue(self, queue_key: str) -> ServiceItem:
+        return self.items[queue_key.split("@", 1)[0]]
+
+    def is_priority(self, priority_class: str) -> bool:
+        return priority_class in self.priority_classes
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "items": [i.to_json() for i in self.items.values()],
+            "places": [p.to_json() for p in self.places.values()],
+            "priority_classes": {k: v.to_json() for k, v in self.priority_classes.items()},
+            "modes": {k: {"zh": zh, "en": en} for k, (zh, en) in MODES.items()},
+        }
+
+
+def _names(where: str, raw: Any) -> Names:
+    if not isinstance(raw, dict) or not isinstance(raw.get("zh"), str) or not isinstance(
+        raw.get("en"), str
+    ):
+        raise ConfigError(f"{where}: expected zh and en names")
+    return Names(zh=raw["zh"], en=raw["en"])
+
+
+def _require(where: str, raw: dict[str, Any], key: str, tp: type) -> Any:
+    value = raw.get(key)
+    if not isinstance(value, tp) or isinstance(value, bool) and tp is not bool:
+        raise ConfigError(f"{where}.{key}: expected {tp.__name__}, got {value!r}")
+    return value
+
+
+def parse_catalogue(raw: dict[str, Any], source: str = "catalogue") -> Catalogue:
+    """Validate a catalogue document and build the typed catalogue."""
+    items: dict[str, ServiceItem] = {}
+    for n, it in enumerate(raw.get("items", [])):
+        where = f"{source}: items[{n}]"
+        code = _require(where, it, "code", str)
+        if code in items or "@" in code:
+            raise ConfigError(f"{where}.code: duplicate or invalid code {code!r}")
+        level = _require(where, it, "level", str)
+        if level not in LEVELS:
+            raise ConfigError(f"{where}.level: expected one of {', '.join(LEVELS)}, got {level!r}")
+        modes = tuple(_require(where, it, "modes", list))
+        bad = [m for m in modes if m not in MODES]
+        if bad or not modes:
+            raise ConfigError(f"{where}.modes: expected some of {', '.join(MODES)}, got {bad}")
+        days = _require(where, it, "time_limit_days", int)
+        items[code] = ServiceItem(
+            code=code,
+            names=_names(where, {"zh": it.get("zh"), "en": it.get("en")}),
+            department=_names(f"{where}.department", it.get("department")),
+            level=level,
+            modes=modes,
+            materials=tuple(str(m) for m in _require(where, it, "materials", list)),
+            time_limit_days=days,
+        )
+    places: dict[str, Place] = {}
+    for n, pl in enumerate(raw.get("places", [])):
+        where = f"{source}: places[{n}]"
+        code = _require(where, pl, "code", str)
+        kind = _require(where, pl, "kind", str)
+        if kind not in PLACE_KINDS:
+            raise ConfigError(f"{where}.kind: expected one of {', '.join(PLACE_KINDS)}")
+        places[code] = Place(code=code, kind=kind, names=_names(where, pl))
+    classes = {
+        k: _names(f"{source}: priority_classes.{k}", v)
+        for k, v in raw.get("priority_classes", {}).items()
+    }
+    if NORMAL_CLASS in classes:
+        raise ConfigError(f"{source}: priority_classes must not define {NORMAL_CLASS!r}")
+    if not items:
+        raise ConfigError(f"{source}: no service items")
+    return Catalogue(items=items, places=places, priority_classes=classes)
+
+
+def load_catalogue(path: str | Path | None = None) -> Catalogue:
+    path = Path(path) if path else CONFIG_DIR / "catalogue.toml"
+    with open(path, "rb") as fh:
+        return parse_catalogue(tomllib.load(fh), str(path))

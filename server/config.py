@@ -1,0 +1,281 @@
+"""Configuration: config/default.toml, then --config FILE, then RW_* environment.
+
+Every key is declared once in the dataclasses below; loading checks each value
+against its declared type and names the offending key on failure.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from server import CONFIG_DIR
+
+DEMO_SECRET = "demo-secret-change-me"
+ENV_PREFIX = "RW_"
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing, unknown or of the wrong type."""
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: str = "./data"
+    secret: str = DEMO_SECRET
+    allowed_origins: list[str] = field(default_factory=list)
+    tls: bool = False
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    backend: str = "memory"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    key_prefix: str = "rw:"
+
+
+@dataclass(frozen=True)
+class AuthConfig:
+    session_idle_minutes: int = 30
+    max_failed_logins: int = 5
+    lockout_minutes: int = 15
+
+
+@dataclass(frozen=True)
+class QueueConfig:
+    grace_seconds: float = 60
+    default_handling_seconds: float = 300
+    handling_window: int = 20
+
+
+@dataclass(frozen=True)
+class SignalingConfig:
+    max_message_bytes: int = 65536
+    rate_per_second: float = 20
+    rate_burst: int = 40
+    heartbeat_seconds: float = 15
+    idle_timeout_seconds: float = 45
+
+
+@dataclass(frozen=True)
+class MediaConfig:
+    rejoin_grace_seconds: float = 30
+    keyframe_interval_ms: int = 300
+    subscriber_queue_frames: int = 120
+
+
+@dataclass(frozen=True)
+class IceConfig:
+    urls: list[str] = field(default_factory=list)
+    turn_secret: str = ""
+    turn_ttl_seconds: int = 3600
+
+
+@dataclass(frozen=True)
+class ArchiveConfig:
+    retention_days: int = 180
+    cluster_seconds: float = 1.0
+
+
+@dataclass(frozen=True)
+class LoggingConfig:
+    level: str = "INFO"
+    json: bool = True
+
+
+@dataclass(frozen=True)
+class Config:
+    server: ServerConfig = field(default_factory=ServerConfig)
+    store: StoreConfig = field(default_factory=StoreConfig)
+    auth: AuthConfig = field(default_factory=AuthConfig)
+    queue: QueueConfig = field(default_factory=QueueConfig)
+    signaling: SignalingConfig = field(default_factory=SignalingConfig)
+    media: MediaConfig = field(default_factory=MediaConfig)
+    ice: IceConfig = field(default_factory=IceConfig)
+    archive: ArchiveConfig = field(default_factory=ArchiveConfig)
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
+    demo: bool = False
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.server.data_dir).expanduser().resolve()
+
+    def replace(self, section: str, **values: Any) -> Config:
+        """A copy with some keys of one section changed (validated)."""
+        current = getattr(self, section)
+        checked = {k: _coerce(f"{section}.{k}", v, _field_type(current, k)) for k, v in values.items()}
+        return dataclasses.replace(self, **{section: dataclasses.replace(current, **checked)})
+
+
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "store.backend": ("memory", "redis"),
+    "logging.level": ("DEBUG", "INFO", "WARNING", "ERROR"),
+}
+_POSITIVE = {
+    "server.port",
+    "auth.session_idle_minutes",
+    "auth.max_failed_logins",
+    "auth.lockout_minutes",
+    "queue.default_handling_seconds",
+    "queue.handling_window",
+    "signaling.max_message_bytes",
+    "signaling.rate_per_second",
+    "signaling.rate_burst",
+    "signaling.heartbeat_seconds",
+    "signaling.idle_timeout_seconds",
+    "media.keyframe_interval_ms",
+    "media.subscriber_queue_frames",
+    "ice.turn_ttl_seconds",
+    "archive.retention_days",
+    "archive.cluster_seconds",
+}
+MAX_TURN_TTL = 24 * 3600
+
+
+def _field_type(section_obj: Any, key: str) -> Any:
+    hints = typing.get_type_hints(type(section_obj))
+    if key not in hints:
+        raise ConfigError(f"unknown key {key!r} in section [{type(section_obj).__name__}]")
+    return hints[key]
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", str(tp))
+
+
+def _coerce(key: str, value: Any, tp: Any) -> Any:
+    """Check one value against its declared type; env strings are parsed."""
+    origin = typing.get_origin(tp)
+    if origin is list:
+        (inner,) = typing.get_args(tp)
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        if not isinstance(value, list):
+            raise ConfigError(f"{key}: expected a list of {_type_name(inner)}, got {value!r}")
+        return [_coerce(f"{key}[{i}]", v, inner) for i, v in enumerate(value)]
+    if isinstance(tp, types.UnionType):
+        raise ConfigError(f"{key}: unsupported type")
+    if tp is bool:
+        if isinstance(value, str) and value.lower() in ("1", "true", "yes", "0", "false", "no"):
+            return value.lower() in ("1", "true", "yes")
+        if not isinstance(value, bool):
+            raise ConfigError(f"{key}: expected true or false, got {value!r}")
+        return value
+    if tp is int:
+        if isinstance(value, str):
+            try:
+                value = int(value)
+            except ValueError:
+                raise ConfigError(f"{key}: expected a whole number, got {value!r}") from None
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{key}: expected a whole number, got {value!r}")
+        return value
+    if tp is float:
+        if isinstance(value, str):
+            try:
+                value = float(value)
+            except ValueError:
+                raise ConfigError(f"{key}: expected a number, got {value!r}") from None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{key}: expected a number, got {value!r}")
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{key}: expected a string, got {value!r}")
+        return value
+    raise ConfigError(f"{key}: unsupported type {tp!r}")
+
+
+def _merge(base: dict[str, Any], override: Mapping[str, Any], where: str) -> None:
+    for section, values in override.items():
+        if section == "demo":
+            base["demo"] = values
+            continue
+        if section not in base or not isinstance(values, Mapping):
+            raise ConfigError(f"{where}: unknown section [{section}]")
+        base[section].update(values)
+
+
+def _env_overrides(environ: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = {}
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or "__" not in name:
+            continue
+        section, _, key = name[len(ENV_PREFIX) :].partition("__")
+        out.setdefault(section.lower(), {})[key.lower()] = value
+    return out
+
+
+def _validate(cfg: Config) -> None:
+    for section in dataclasses.fields(cfg):
+        obj = getattr(cfg, section.name)
+        if not dataclasses.is_dataclass(obj):
+            continue
+        for f in dataclasses.fields(obj):
+            key = f"{section.name}.{f.name}"
+            value = getattr(obj, f.name)
+            if key in _CHOICES and value not in _CHOICES[key]:
+                raise ConfigError(f"{key}: expected one of {', '.join(_CHOICES[key])}, got {value!r}")
+            if key in _POSITIVE and value <= 0:
+                raise ConfigError(f"{key}: expected a value above 0, got {value!r}")
+    if cfg.queue.grace_seconds < 0:
+        raise ConfigError(f"queue.grace_seconds: expected 0 or more, got {cfg.queue.grace_seconds}")
+    if cfg.ice.turn_ttl_seconds > MAX_TURN_TTL:
+        raise ConfigError(
+            f"ice.turn_ttl_seconds: expected at most {MAX_TURN_TTL} (24 h), "
+            f"got {cfg.ice.turn_ttl_seconds}"
+        )
+    if not cfg.demo and cfg.server.secret == DEMO_SECRET:
+        raise ConfigError(
+            "server.secret: still the demo secret; set a long random value "
+            "(config file or RW_SERVER__SECRET) before serving outside demo mode"
+        )
+    if not cfg.demo and len(cfg.server.secret) < 16:
+        raise ConfigError("server.secret: expected at least 16 characters")
+
+
+def load_config(
+    path: str | Path | None = None,
+    *,
+    demo: bool = False,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Config:
+    """Load and validate the configuration; raise ConfigError naming the bad key."""
+    raw: dict[str, Any] = {f.name: {} for f in dataclasses.fields(Config) if f.name != "demo"}
+    with open(CONFIG_DIR / "default.toml", "rb") as fh:
+        _merge(raw, tomllib.load(fh), "config/default.toml")
+    if path is not None:
+        try:
+            with open(path, "rb") as fh:
+                _merge(raw, tomllib.load(fh), str(path))
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    _merge(raw, _env_overrides(os.environ if environ is None else environ), "environment")
+    if overrides:
+        _merge(raw, overrides, "arguments")
+    is_demo = bool(raw.pop("demo", False)) or demo
+
+    sections: dict[str, Any] = {}
+    hints = typing.get_type_hints(Config)
+    for name, values in raw.items():
+        cls = hints[name]
+        defaults = cls()
+        kwargs = {}
+        for key, value in values.items():
+            kwargs[key] = _coerce(f"{name}.{key}", value, _field_type(defaults, key))
+        sections[name] = cls(**kwargs)
+    cfg = Config(**sections, demo=is_demo)
+    _validate(cfg)
+    return cfg
