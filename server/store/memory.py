@@ -12,6 +12,7 @@ import logging
 import secrets
 import time
 from collections import defaultdict, deque
+from itertools import islice
 from typing import Any
 
 from server.store.base import MessageHandler, Store, Subscription, Ticket, TicketState
@@ -158,7 +159,8 @@ class MemoryStore(Store):
     async def add_handling_time(self, queue: str, seconds: float, window: int) -> None:
         times = self._handling.setdefault(queue, deque(maxlen=window))
         if times.maxlen != window:
-            times = self._handling[queue] = deque(times, maxlen=window)
+            # keep the most recent values (the left end) when the window shrinks
+            times = self._handling[queue] = deque(islice(times, window), maxlen=window)
         times.appendleft(float(seconds))
 
     async def handling_times(self, queue: str) -> list[float]:

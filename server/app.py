@@ -1,0 +1,95 @@
+"""The application factory: wires config, store, services and routes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from server import appkeys as K
+from server import pages
+from server.accounts import AccountDB
+from server.api import routes as api_routes
+from server.auth import Authenticator, allow
+from server.catalogue import Catalogue, load_catalogue
+from server.config import Config
+from server.connections import Connections
+from server.media.hub import MediaHub
+from server.metrics import Metrics
+from server.middleware import MIDDLEWARES
+from server.queue_service import QueueService
+from server.recorder import SessionRecorder
+from server.session_manager import SessionManager
+from server.store import Store, make_store
+from server.ws import ws_handler
+
+log = logging.getLogger(__name__)
+SWEEP_SECONDS = 1.0
+
+
+def create_app(
+    cfg: Config,
+    *,
+    store: Store | None = None,
+    catalogue: Catalogue | None = None,
+    redis_url: str | None = None,
+) -> web.Application:
+    """Build the application; services start in the cleanup context."""
+    app = web.Application(middlewares=MIDDLEWARES, client_max_size=1024**2)
+    app[K.CONFIG] = cfg
+    app[K.STORE] = store or make_store(cfg.store, redis_url)
+    app[K.CATALOGUE] = catalogue or load_catalogue()
+    cfg.data_dir.mkdir(parents=True, exist_ok=True)
+    app[K.ACCOUNTS] = AccountDB(cfg.data_dir / "accounts.sqlite3")
+    app[K.AUTH] = Authenticator(app[K.STORE], app[K.ACCOUNTS], cfg.auth)
+    app[K.METRICS] = Metrics()
+    app[K.TEMPLATES] = pages.make_templates()
+    app[K.RECORDER] = SessionRecorder()
+    app[K.CONNECTIONS] = Connections(app[K.STORE])
+    app[K.QUEUES] = QueueService(
+        app[K.STORE], app[K.CATALOGUE], cfg.queue, app[K.CONNECTIONS], app[K.RECORDER].system
+    )
+    app[K.MEDIA] = MediaHub(
+        keyframe_interval_ms=cfg.media.keyframe_interval_ms,
+        queue_frames={"video": cfg.media.subscriber_queue_frames},
+    )
+    app[K.SESSIONS] = SessionManager(
+        cfg, app[K.QUEUES], app[K.CONNECTIONS], app[K.MEDIA], app[K.RECORDER]
+    )
+    app.router.add_routes(api_routes)
+    app.router.add_routes(pages.routes)
+    app.router.add_get("/ws", allow("kiosk", "agent", "reviewer", "supervisor")(ws_handler))
+    app.cleanup_ctx.append(_lifecycle)
+    return app
+
+
+async def _sweeper(app: web.Application) -> None:
+    """Release queue places whose grace has run out."""
+    queues = app[K.QUEUES]
+    interval = min(SWEEP_SECONDS, max(0.05, app[K.CONFIG].queue.grace_seconds / 4))
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await queues.sweep()
+        except Exception:
+            log.exception("grace sweep failed")
+
+
+async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
+    store = app[K.STORE]
+    await store.start()
+    await app[K.CONNECTIONS].start()
+    sweeper = asyncio.get_running_loop().create_task(_sweeper(app))
+    log.info("server started", extra={"store": type(store).__name__})
+    yield
+    sweeper.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await sweeper
+    await app[K.SESSIONS].close()
+    await app[K.MEDIA].close()
+    await app[K.CONNECTIONS].close()
+    await store.close()
+    app[K.ACCOUNTS].close()

@@ -1,0 +1,34 @@
+"""Typed keys for what the application holds (one place to find them)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import jinja2
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from server.accounts import AccountDB
+    from server.auth import Authenticator
+    from server.catalogue import Catalogue
+    from server.config import Config
+    from server.connections import Connections
+    from server.media.hub import MediaHub
+    from server.metrics import Metrics
+    from server.queue_service import QueueService
+    from server.recorder import SessionRecorder
+    from server.session_manager import SessionManager
+    from server.store import Store
+
+CONFIG = web.AppKey("config", "Config")
+STORE = web.AppKey("store", "Store")
+CATALOGUE = web.AppKey("catalogue", "Catalogue")
+ACCOUNTS = web.AppKey("accounts", "AccountDB")
+AUTH = web.AppKey("auth", "Authenticator")
+CONNECTIONS = web.AppKey("connections", "Connections")
+QUEUES = web.AppKey("queues", "QueueService")
+SESSIONS = web.AppKey("sessions", "SessionManager")
+MEDIA = web.AppKey("media", "MediaHub")
+RECORDER = web.AppKey("recorder", "SessionRecorder")
+METRICS = web.AppKey("metrics", "Metrics")
+TEMPLATES = web.AppKey("templates", jinja2.Environment)

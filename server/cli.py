@@ -1,0 +1,188 @@
+"""The `remote-window` command line (a contract: see DESIGN.md)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+from aiohttp import web
+
+from server.accounts import STAFF_ROLES, AccountDB, AccountError
+from server.catalogue import load_catalogue
+from server.config import Config, ConfigError, load_config
+from server.logs import AccessLogger, setup_logging
+
+DEMO_PASSWORD = "demo-pass-2026"
+DEMO_USERS = (
+    # username, role, display name, items, place, level
+    ("admin", "admin", "系统管理员", (), None, None),
+    ("county-reviewer", "reviewer", "县级审批员 王敏", "county", "QH-COUNTY", "county"),
+    ("city-reviewer", "reviewer", "市级审批员 李强", "city", "JZ-CITY", "city"),
+    ("supervisor", "supervisor", "监管员 赵丽", (), None, None),
+    ("village-agent", "agent", "帮办代办员 陈芳", (), "QH-LL-DC", None),
+)
+DEMO_KIOSKS = (("城关镇 1 号窗口", "QH-CG"), ("柳林镇 1 号窗口", "QH-LL"))
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="remote-window", description="虚拟远程窗口 / virtual remote window")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the server")
+    serve.add_argument("--config")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--data-dir")
+    serve.add_argument("--redis", help="redis URL: share state with other processes")
+
+    demo = sub.add_parser("demo", help="run with demo accounts, in-memory store")
+    demo.add_argument("--port", type=int, default=8080)
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--data-dir")
+
+    user = sub.add_parser("user", help="staff accounts")
+    user_sub = user.add_subparsers(dest="user_command", required=True)
+    add = user_sub.add_parser("add", help="create a staff account")
+    add.add_argument("username")
+    add.add_argument("--role", required=True, choices=STAFF_ROLES)
+    add.add_argument("--password-stdin", action="store_true", required=True)
+    add.add_argument("--items", default="", help="comma-separated item codes (reviewers)")
+    add.add_argument("--place", help="place code (agents)")
+    add.add_argument("--level", choices=("county", "city"))
+    add.add_argument("--name", help="display name")
+    add.add_argument("--config")
+    add.add_argument("--data-dir")
+
+    kiosk = sub.add_parser("kiosk", help="kiosk devices")
+    kiosk_sub = kiosk.add_subparsers(dest="kiosk_command", required=True)
+    kadd = kiosk_sub.add_parser("add", help="register a kiosk; prints its token last")
+    kadd.add_argument("name")
+    kadd.add_argument("--place", required=True)
+    kadd.add_argument("--config")
+    kadd.add_argument("--data-dir")
+
+    verify = sub.add_parser("verify", help="check a session folder or archive tree")
+    verify.add_argument("path")
+    verify.add_argument("--key", help="public key PEM (default: found from the data dir)")
+
+    bench = sub.add_parser("bench", help="measure forwarding and recording cost")
+    bench.add_argument("--sessions", type=int, required=True)
+    bench.add_argument("--seconds", type=float, required=True)
+    bench.add_argument("--baseline", action="store_true")
+    bench.add_argument("--baseline-sessions", type=int, default=1)
+    bench.add_argument("--json")
+    bench.add_argument("--data-dir")
+    return p
+
+
+def _config(args: argparse.Namespace, *, demo: bool = False) -> Config:
+    overrides: dict[str, dict[str, object]] = {"server": {}}
+    for key in ("host", "port", "data_dir"):
+        value = getattr(args, key, None)
+        if value is not None:
+            overrides["server"][key] = value
+    return load_config(getattr(args, "config", None), demo=demo, overrides=overrides)
+
+
+def _serve(cfg: Config, redis_url: str | None = None, banner: str | None = None) -> None:
+    from server.app import create_app
+
+    setup_logging(cfg.logging.level, cfg.logging.json)
+    app = create_app(cfg, redis_url=redis_url)
+
+    async def _print_banner(_app: web.Application) -> None:
+        if banner:
+            print(banner, flush=True)
+
+    app.on_startup.append(_print_banner)
+    web.run_app(
+        app,
+        host=cfg.server.host,
+        port=cfg.server.port,
+        print=None,
+        access_log_class=AccessLogger,  # type: ignore[arg-type]
+    )
+
+
+def _seed_demo(cfg: Config) -> list[str]:
+    catalogue = load_catalogue()
+    db = AccountDB(cfg.data_dir / "accounts.sqlite3")
+    base = f"http://{cfg.server.host}:{cfg.server.port}"
+    lines = ["", "remote-window demo (in-memory store; data in %s)" % cfg.data_dir, ""]
+    lines.append("Staff sign-in: %s/login   password for every demo account: %s" % (base, DEMO_PASSWORD))
+    for username, role, name, items, place, level in DEMO_USERS:
+        codes = [i.code for i in catalogue.items.values() if i.level == items] if items else []
+        try:
+            db.add_user(
+                username, DEMO_PASSWORD, role, display_name=name, items=codes, place=place, level=level
+            )
+        except AccountError:
+            pass  # already there from an earlier run with the same data dir
+        lines.append(f"  {role:<10} {username:<16} {name}")
+    lines.append("")
+    lines.append("Kiosks (open on the township screen):")
+    for name, place in DEMO_KIOSKS:
+        _, token = db.add_kiosk(name, place)
+        lines.append(f"  {name}: {base}/kiosk?token={token}")
+    lines.append("")
+    lines.append(f"Reviewer desk: {base}/desk    Admin: {base}/admin    Metrics: {base}/metrics")
+    db.close()
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "serve":
+            _serve(_config(args), redis_url=args.redis)
+        elif args.command == "demo":
+            if args.data_dir is None:
+                args.data_dir = tempfile.mkdtemp(prefix="remote-window-demo-")
+            cfg = _config(args, demo=True)
+            _serve(cfg, banner="\n".join(_seed_demo(cfg)))
+        elif args.command == "user":
+            cfg = _config(args, demo=True)
+            password = sys.stdin.readline().rstrip("\n")
+            items = [c for c in args.items.split(",") if c]
+            unknown = [c for c in items if c not in load_catalogue().items]
+            if unknown:
+                raise AccountError(f"items: unknown codes {', '.join(unknown)}")
+            db = AccountDB(cfg.data_dir / "accounts.sqlite3")
+            user = db.add_user(
+                args.username,
+                password,
+                args.role,
+                display_name=args.name,
+                items=items,
+                place=args.place,
+                level=args.level,
+            )
+            db.close()
+            print(f"created {user.role} {user.username}")
+        elif args.command == "kiosk":
+            cfg = _config(args, demo=True)
+            if args.place not in load_catalogue().places:
+                raise AccountError(f"place: unknown place code {args.place!r}")
+            db = AccountDB(cfg.data_dir / "accounts.sqlite3")
+            kiosk, token = db.add_kiosk(args.name, args.place)
+            db.close()
+            print(f"created kiosk {kiosk.id} at {kiosk.place}; device token:")
+            print(token)
+        elif args.command == "verify":
+            from recording.verify import main as verify_main
+
+            return verify_main([args.path] + (["--key", args.key] if args.key else []))
+        elif args.command == "bench":
+            from server.bench.runner import run_bench
+
+            return run_bench(args)
+    except (ConfigError, AccountError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,113 @@
+"""Live WebSocket clients of this process, and the bus that reaches them.
+
+Every process subscribes to one Store channel, "bus". Anything that must
+reach a client (which may be connected to another process) is published
+there; each process delivers to its own local connections.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from server.auth import Identity
+from server.store import Store, Subscription
+from signaling.messages import Message
+
+log = logging.getLogger(__name__)
+BUS = "bus"
+QueuesChanged = Callable[[set[str]], Awaitable[None]]
+
+
+class Connection:
+    """One client's WebSocket and who it is."""
+
+    def __init__(self, ident: Identity, ws: web.WebSocketResponse, conn_id: str) -> None:
+        self.ident = ident
+        self.ws = ws
+        self.id = conn_id
+        self.opened = time.monotonic()
+        self.last_seen = self.opened
+
+    async def send(self, message: Message | dict[str, Any]) -> None:
+        if self.ws.closed:
+            return
+        text = (
+            message.dumps()
+            if isinstance(message, Message)
+            else json.dumps(message, ensure_ascii=False)
+        )
+        try:
+            await self.ws.send_str(text)
+        except (ConnectionError, RuntimeError):
+            log.debug("send to closed connection %s dropped", self.id)
+
+
+class Connections:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._by_holder: dict[str, list[Connection]] = defaultdict(list)
+        self._subscription: Subscription | None = None
+        self._queue_listeners: list[QueuesChanged] = []
+
+    async def start(self) -> None:
+        self._subscription = await self.store.subscribe(BUS, self._on_bus)
+
+    async def close(self) -> None:
+        if self._subscription is not None:
+            await self._subscription.close()
+        for conns in list(self._by_holder.values()):
+            for conn in list(conns):
+                await conn.ws.close(code=1001, message=b"server shutting down")
+
+    def add(self, conn: Connection) -> None:
+        self._by_holder[conn.ident.holder].append(conn)
+
+    def remove(self, conn: Connection) -> bool:
+        """Forget a connection; True when it was the holder's last one."""
+        conns = self._by_holder.get(conn.ident.holder, [])
+        if conn in conns:
+            conns.remove(conn)
+        if not conns:
+            self._by_holder.pop(conn.ident.holder, None)
+            return True
+        return False
+
+    def local(self, holder: str) -> list[Connection]:
+        return list(self._by_holder.get(holder, ()))
+
+    def all(self) -> list[Connection]:
+        return [c for conns in self._by_holder.values() for c in conns]
+
+    def count_by_role(self) -> dict[str, int]:
+        counts: dict[str, int] = defaultdict(int)
+        for conn in self.all():
+            counts[conn.ident.role] += 1
+        return dict(counts)
+
+    def on_queues_changed(self, listener: QueuesChanged) -> None:
+        self._queue_listeners.append(listener)
+
+    # -- publishing --------------------------------------------------------
+    async def to_holder(self, holder: str, message: Message) -> None:
+        """Deliver to every connection of a holder, wherever it is connected."""
+        await self.store.publish(BUS, {"kind": "to", "holder": holder, "msg": message.to_wire()})
+
+    async def queues_changed(self, queues: set[str]) -> None:
+        await self.store.publish(BUS, {"kind": "queues", "queues": sorted(queues)})
+
+    async def _on_bus(self, event: dict[str, Any]) -> None:
+        kind = event.get("kind")
+        if kind == "to":
+            for conn in self.local(event["holder"]):
+                await conn.send(event["msg"])
+        elif kind == "queues":
+            queues = set(event["queues"])
+            for listener in self._queue_listeners:
+                await listener(queues)

@@ -1,0 +1,202 @@
+"""Encoded-frame passthrough for aiortc 1.16: the ONLY module touching aiortc internals.
+
+aiortc's receiver always decodes. This module swaps the receiver's decoder thread
+for one that hands the encoded frames on as ``av.Packet`` objects, for tracks
+that were marked with :func:`mark_passthrough`; every other track (test clients
+in the same process, say) still decodes as usual.
+
+Private aiortc details relied upon (checked by
+``tests/interop/test_media_aiortc_internals.py``; pin ``aiortc==1.16.*``):
+
+- ``aiortc.rtcrtpreceiver.decoder_worker(loop, input_q, output_q, decode_error)``
+  is a module-level function that ``RTCRtpReceiver.receive()`` looks up by
+  global name when it starts the decoder thread (after the pc's "track" event).
+  ``input_q`` is a ``queue.Queue`` of ``(RTCRtpCodecParameters, JitterFrame)``
+  tuples ended by ``None``; the worker must end the track by putting ``None``
+  on ``output_q``.
+- ``output_q`` is ``RemoteStreamTrack._queue`` (an ``asyncio.Queue``) whose items
+  ``RemoteStreamTrack.recv()`` returns unchanged (``None`` ends the track).
+- ``JitterFrame.data`` (depayloaded bytes of one frame) and
+  ``JitterFrame.timestamp`` (RTP timestamp already unwrapped by the receiver's
+  ``TimestampMapper``, so it starts at 0; a backward step shows as +2**32).
+- ``RTCRtpReceiver._send_rtcp_pli(media_ssrc)`` (coroutine) sends a PLI upstream;
+  ``RTCRtpReceiver._RTCRtpReceiver__rtx_ssrc`` (dict rtx ssrc -> media ssrc)
+  lets us skip RTX SSRCs reported by ``getSynchronizationSources()``.
+- ``RTCRtpSender._handle_rtcp_packet`` calls ``self._send_keyframe()`` on an
+  incoming PLI or FIR, so an instance attribute override intercepts it.
+- ``RTCRtpSender`` packetizes a track's ``av.Packet`` without encoding, using
+  ``bytes(packet)``, ``packet.pts`` and ``packet.time_base`` (public behaviour,
+  used by ``MediaPlayer(decode=False)``).
+
+Each packet's arrival time (``time.monotonic()`` when the jitter buffer released
+the frame) travels in ``packet.opaque``; read it with :func:`packet_arrival`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fractions
+import logging
+import queue
+import threading
+import time
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+import av
+from aiortc import RTCRtpReceiver, RTCRtpSender
+from aiortc import rtcrtpreceiver as _rtcrtpreceiver
+from aiortc.mediastreams import MediaStreamTrack
+
+logger = logging.getLogger(__name__)
+
+VIDEO_TIME_BASE = fractions.Fraction(1, 90000)
+AUDIO_TIME_BASE = fractions.Fraction(1, 48000)
+
+_MARKER = "_remote_window_passthrough"
+_passthrough_queues: weakref.WeakSet[asyncio.Queue[Any]] = weakref.WeakSet()
+_original_decoder_worker: Callable[..., None] | None = None
+_install_lock = threading.Lock()
+_pending: set[asyncio.Task[None]] = set()
+
+
+def is_vp8_keyframe(data: bytes) -> bool:
+    """True if ``data`` (one VP8 frame) is a keyframe: bit 0 of the frame tag is 0."""
+    return bool(data) and not (data[0] & 0x01)
+
+
+def packet_arrival(packet: av.Packet) -> float:
+    """Arrival time (``time.monotonic()``) of a passthrough packet, or now if unknown."""
+    arrival = packet.opaque
+    return arrival if isinstance(arrival, float) else time.monotonic()
+
+
+def make_packet(data: bytes, pts: int, kind: str, arrival: float | None = None) -> av.Packet:
+    """Build the ``av.Packet`` a passthrough track yields for one encoded frame."""
+    packet = av.Packet(data)
+    packet.pts = pts
+    packet.dts = pts
+    if kind == "video":
+        packet.time_base = VIDEO_TIME_BASE
+        packet.is_keyframe = is_vp8_keyframe(data)
+    else:
+        packet.time_base = AUDIO_TIME_BASE
+        packet.is_keyframe = True
+    packet.opaque = time.monotonic() if arrival is None else arrival
+    return packet
+
+
+def _passthrough_worker(
+    loop: asyncio.AbstractEventLoop,
+    input_q: queue.Queue[Any],
+    output_q: asyncio.Queue[Any],
+) -> None:
+    """Turn each ``(codec, JitterFrame)`` into an ``av.Packet`` on ``output_q``; end with None."""
+    put = output_q.put_nowait
+    while True:
+        task = input_q.get()
+        if task is None:
+            break
+        codec, frame = task
+        kind = "video" if codec.mimeType.lower().startswith("video/") else "audio"
+        packet = make_packet(frame.data, frame.timestamp, kind, time.monotonic())
+        try:
+            loop.call_soon_threadsafe(put, packet)
+        except RuntimeError:  # loop closed: nobody is listening any more
+            return
+    try:
+        loop.call_soon_threadsafe(put, None)
+    except RuntimeError:
+        pass
+
+
+def _decoder_worker(
+    loop: asyncio.AbstractEventLoop,
+    input_q: queue.Queue[Any],
+    output_q: asyncio.Queue[Any],
+    decode_error: threading.Event,
+) -> None:
+    """Replacement for aiortc's ``decoder_worker``: passthrough if marked, else decode."""
+    if output_q in _passthrough_queues:
+        _passthrough_worker(loop, input_q, output_q)
+    else:
+        assert _original_decoder_worker is not None
+        _original_decoder_worker(loop, input_q, output_q, decode_error)
+
+
+setattr(_decoder_worker, _MARKER, True)
+
+
+def install() -> None:
+    """Install the passthrough-aware decoder worker into aiortc (idempotent)."""
+    global _original_decoder_worker
+    with _install_lock:
+        current = _rtcrtpreceiver.decoder_worker
+        if getattr(current, _MARKER, False):
+            return
+        _original_decoder_worker = current
+        _rtcrtpreceiver.decoder_worker = _decoder_worker
+
+
+def is_installed() -> bool:
+    """True if aiortc currently uses our decoder worker."""
+    return bool(getattr(_rtcrtpreceiver.decoder_worker, _MARKER, False))
+
+
+def mark_passthrough(track: MediaStreamTrack) -> None:
+    """Make a remote track yield ``av.Packet`` objects instead of decoded frames.
+
+    Call it in the pc's "track" handler (before the receiver starts).
+    """
+    install()
+    q = getattr(track, "_queue", None)
+    if not isinstance(q, asyncio.Queue):
+        raise TypeError(f"not an aiortc RemoteStreamTrack (no asyncio.Queue _queue): {track!r}")
+    _passthrough_queues.add(q)
+
+
+def is_passthrough(track: MediaStreamTrack) -> bool:
+    """True if ``track`` was marked with :func:`mark_passthrough`."""
+    q = getattr(track, "_queue", None)
+    return q is not None and q in _passthrough_queues
+
+
+def media_ssrcs(receiver: RTCRtpReceiver) -> list[int]:
+    """SSRCs the receiver saw in the last 10 s, RTX SSRCs excluded, newest first."""
+    rtx: dict[int, int] = getattr(receiver, "_RTCRtpReceiver__rtx_ssrc", {})
+    sources = sorted(receiver.getSynchronizationSources(), key=lambda s: s.timestamp)
+    return [s.source for s in reversed(sources) if s.source not in rtx]
+
+
+def request_keyframe(receiver: RTCRtpReceiver) -> int:
+    """Send an RTCP PLI upstream for the receiver's media SSRC(s); return how many.
+
+    Zero if nothing was received yet (the publisher's first frame is a keyframe).
+    """
+    ssrcs = media_ssrcs(receiver)
+    for ssrc in ssrcs:
+        task = asyncio.ensure_future(_send_pli(receiver, ssrc))
+        _pending.add(task)
+        task.add_done_callback(_pending.discard)
+    return len(ssrcs)
+
+
+async def _send_pli(receiver: RTCRtpReceiver, ssrc: int) -> None:
+    try:
+        await receiver._send_rtcp_pli(ssrc)
+    except Exception:  # transport gone: the publisher left, nothing to ask
+        logger.debug("PLI for ssrc %d not sent", ssrc, exc_info=True)
+
+
+def on_keyframe_request(sender: RTCRtpSender, callback: Callable[[], None]) -> None:
+    """Make ``sender`` call ``callback()`` when its remote peer sends PLI or FIR."""
+    original = sender._send_keyframe
+
+    def _send_keyframe() -> None:
+        try:
+            callback()
+        finally:
+            original()
+
+    sender._send_keyframe = _send_keyframe  # type: ignore[method-assign]

@@ -1,0 +1,102 @@
+"""HTML pages (jinja2) and the static files of client_web/."""
+
+from __future__ import annotations
+
+import mimetypes
+from typing import Any
+
+import jinja2
+from aiohttp import web
+
+from server import CLIENT_DIR
+from server import appkeys as K
+from server.auth import IDENTITY, PUBLIC, allow
+
+routes = web.RouteTableDef()
+STATIC_DIR = (CLIENT_DIR / "static").resolve()
+LANGS = ("zh-CN", "en")
+
+
+def make_templates() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(CLIENT_DIR / "templates"),
+        autoescape=jinja2.select_autoescape(["html"]),
+        undefined=jinja2.StrictUndefined,
+    )
+
+
+def _lang(request: web.Request) -> str:
+    chosen = request.query.get("lang") or request.cookies.get("rw_lang")
+    return chosen if chosen in LANGS else "zh-CN"
+
+
+def render(request: web.Request, name: str, **context: Any) -> web.Response:
+    env = request.app[K.TEMPLATES]
+    ident = request.get(IDENTITY)
+    html = env.get_template(name).render(
+        lang=_lang(request),
+        user=ident.public() if ident else None,
+        csrf=ident.csrf if ident else None,
+        **context,
+    )
+    response = web.Response(text=html, content_type="text/html", charset="utf-8")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@routes.get("/")
+@allow(PUBLIC)
+async def index(request: web.Request) -> web.Response:
+    return render(request, "index.html")
+
+
+@routes.get("/login")
+@allow(PUBLIC)
+async def login_page(request: web.Request) -> web.Response:
+    target = request.query.get("next", "/desk")
+    if not target.startswith("/") or target.startswith("//"):
+        target = "/desk"
+    return render(request, "login.html", next=target)
+
+
+@routes.get("/kiosk")
+@allow(PUBLIC)
+async def kiosk_page(request: web.Request) -> web.Response:
+    """Public shell; the device token (in the URL once, then local storage)
+    authenticates the WebSocket."""
+    return render(request, "kiosk.html", catalogue=request.app[K.CATALOGUE])
+
+
+@routes.get("/desk")
+@allow("reviewer")
+async def desk_page(request: web.Request) -> web.Response:
+    return render(request, "desk.html", catalogue=request.app[K.CATALOGUE])
+
+
+@routes.get("/admin")
+@allow("admin")
+async def admin_page(request: web.Request) -> web.Response:
+    accounts = request.app[K.ACCOUNTS]
+    return render(
+        request,
+        "admin.html",
+        users=accounts.users(),
+        kiosks=accounts.kiosks(),
+        catalogue=request.app[K.CATALOGUE],
+    )
+
+
+@routes.get("/static/{path:.+}")
+@allow(PUBLIC)
+async def static(request: web.Request) -> web.StreamResponse:
+    target = (STATIC_DIR / request.match_info["path"]).resolve()
+    if not target.is_relative_to(STATIC_DIR) or not target.is_file():
+        raise web.HTTPNotFound()
+    response = web.FileResponse(target)
+    ctype, _ = mimetypes.guess_type(target.name)
+    if target.suffix == ".js":
+        ctype = "text/javascript"
+    if ctype:
+        response.content_type = ctype
+    response.headers["Cache-Control"] = "no-cache"
+    return response

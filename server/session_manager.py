@@ -1,0 +1,297 @@
+"""Video sessions of this process: pairing, media negotiation, rejoin, end.
+
+A session is created when a reviewer calls the next applicant. Its media
+(the aiortc peer connections) lives in this process; the participants'
+WebSockets may reconnect at any time, and a participant whose connection
+fails has `media.rejoin_grace_seconds` to come back with a new one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from server.auth import Identity
+from server.config import Config
+from server.connections import Connections
+from server.ice import ice_servers_for
+from server.media.hub import MediaHub
+from server.queue_service import QueueService
+from server.recorder import SessionRecorder
+from server.store import Ticket
+from server.video_session import Link, Participant, State, VideoSession
+from signaling.errors import ErrorCode, ProtocolError
+from signaling.messages import RtcAnswer, SessionEnded, SessionPaired, SessionState
+
+log = logging.getLogger(__name__)
+
+# Plain words for the other side, zh-CN first.
+NOTICES: dict[Link, dict[str, str]] = {
+    Link.WAITING: {"zh": "正在等待对方接入…", "en": "Waiting for the other side to join…"},
+    Link.CONNECTING: {"zh": "正在连接对方…", "en": "Connecting to the other side…"},
+    Link.CONNECTED: {"zh": "已接通", "en": "Connected"},
+    Link.RECONNECTING: {
+        "zh": "对方网络中断，正在重新连接，请稍候…",
+        "en": "The other side lost the connection and is reconnecting. Please wait…",
+    },
+    Link.LEFT: {"zh": "对方已离开", "en": "The other side has left"},
+}
+
+
+class SessionManager:
+    def __init__(
+        self,
+        cfg: Config,
+        queues: QueueService,
+        connections: Connections,
+        media: MediaHub,
+        recorder: SessionRecorder,
+    ) -> None:
+        self.cfg = cfg
+        self.queues = queues
+        self.connections = connections
+        self.media = media
+        self.recorder = recorder
+        self._sessions: dict[str, VideoSession] = {}
+        self._by_holder: dict[str, str] = {}
+        self._rejoin_timers: dict[str, asyncio.Task[None]] = {}
+        self.ended_total = 0
+
+    # -- lookup ------------------------------------------------------------
+    def of(self, holder: str) -> VideoSession | None:
+        sid = self._by_holder.get(holder)
+        return self._sessions.get(sid) if sid else None
+
+    def active(self) -> list[VideoSession]:
+        return list(self._sessions.values())
+
+    def _require(self, ident: Identity) -> tuple[VideoSession, Participant]:
+        session = self.of(ident.holder)
+        if session is None:
+            raise ProtocolError(ErrorCode.WRONG_STATE, "not in a session")
+        participant = session.participant(ident.holder)
+        assert participant is not None
+        return session, participant
+
+    # -- pairing -----------------------------------------------------------
+    async def call_next(self, reviewer: Identity) -> VideoSession | None:
+        if self.of(reviewer.holder) is not None:
+            raise ProtocolError(ErrorCode.WRONG_STATE, "finish the current session first")
+        session_id = VideoSession.new_id()
+        ticket = await self.queues.call_next(reviewer, session_id)
+        if ticket is None:
+            return None
+        session = self._create(session_id, ticket, reviewer)
+        await self._announce(session)
+        return session
+
+    def _create(self, session_id: str, ticket: Ticket, reviewer: Identity) -> VideoSession:
+        role, _, subject = ticket.holder.partition(":")
+        item = self.queues.catalogue.item_for_queue(ticket.queue)
+        applicant = Participant(
+            holder=ticket.holder, role=role, subject=subject, name=subject, place=ticket.place
+        )
+        desk = Participant(
+            holder=reviewer.holder,
+            role=reviewer.role,
+            subject=reviewer.subject,
+            name=reviewer.name,
+            place=reviewer.place,
+        )
+        session = VideoSession(
+            id=session_id,
+            ticket_id=ticket.id,
+            queue=ticket.queue,
+            item=item.code,
+            place=ticket.place,
+            applicant=applicant,
+            reviewer=desk,
+            audit=self.recorder.event,
+        )
+        self._sessions[session.id] = session
+        for p in session.participants:
+            self._by_holder[p.holder] = session.id
+        self.recorder.open(session, ticket)
+        media = self.media.session(session.id)
+        media.on_participant_state(lambda pid, st: self._on_link(session, pid, st))
+        media.on_inbound(self.recorder.inbound_hook(session))
+        return session
+
+    async def _announce(self, session: VideoSession, only: str | None = None) -> None:
+        for p in session.participants:
+            if only is not None and p.holder != only:
+                continue
+            other = session.other(p.holder)
+            await self.connections.to_holder(
+                p.holder,
+                SessionPaired(
+                    session_id=session.id,
+                    item=session.item,
+                    place=session.place,
+                    role=p.role,
+                    peer=other.public(),
+                    ice_servers=ice_servers_for(self.cfg.ice, p.subject),
+                    state=session.state.value,
+                ),
+            )
+        await self._push_state(session)
+
+    async def _push_state(self, session: VideoSession) -> None:
+        for p in session.participants:
+            other = session.other(p.holder)
+            await self.connections.to_holder(
+                p.holder,
+                SessionState(
+                    session_id=session.id,
+                    state=session.state.value,
+                    peer_connection=other.link.value,
+                    peer_media={"audio": other.audio, "video": other.video},
+                    notice=NOTICES[other.link],
+                ),
+            )
+
+    # -- media -------------------------------------------------------------
+    async def offer(self, ident: Identity, sdp: str) -> RtcAnswer:
+        session, participant = self._require(ident)
+        if session.state == State.ENDED:
+            raise ProtocolError(ErrorCode.WRONG_STATE, "the session has ended")
+        media = self.media.session(session.id)
+        try:
+            answer = await media.accept_offer(
+                participant.holder, sdp, ice_servers_for(self.cfg.ice, participant.subject)
+            )
+        except Exception as exc:
+            log.warning("offer failed", extra={"session": session.id, "error": type(exc).__name__})
+            raise ProtocolError(ErrorCode.MEDIA_FAILED, "cannot answer the offer") from None
+        self._cancel_timer(participant.holder)
+        participant.link = Link.CONNECTING
+        if session.state == State.CALLED:
+            session.set_state(State.CONNECTING, ident.subject, "offer")
+        await self._push_state(session)
+        return RtcAnswer(sdp=answer)
+
+    async def _on_link(self, session: VideoSession, holder: str, state: str) -> None:
+        participant = session.participant(holder)
+        if participant is None or session.state == State.ENDED:
+            return
+        if state == "connected":
+            participant.link = Link.CONNECTED
+            self.recorder.event(session, "participant.joined", holder, participant.public())
+            if all(p.link == Link.CONNECTED for p in session.participants):
+                session.set_state(State.LIVE, None, "both connected")
+        elif state in ("failed", "closed") and participant.link != Link.LEFT:
+            participant.link = Link.RECONNECTING
+            self.recorder.event(session, "participant.dropped", holder, {"state": state})
+            if session.state == State.LIVE:
+                session.set_state(State.RECONNECTING, None, f"{participant.role} {state}")
+            self._start_timer(session, participant)
+        await self._push_state(session)
+
+    async def media_state(self, ident: Identity, audio: bool, video: bool) -> None:
+        session, participant = self._require(ident)
+        participant.audio, participant.video = audio, video
+        self.recorder.event(session, "media.state", ident.holder, {"audio": audio, "video": video})
+        await self._push_state(session)
+
+    # -- presence ----------------------------------------------------------
+    async def ws_closed(self, ident: Identity) -> None:
+        """A participant's last WebSocket closed."""
+        session = self.of(ident.holder)
+        if session is None:
+            return
+        participant = session.participant(ident.holder)
+        assert participant is not None
+        if not session.started and participant is session.reviewer:
+            # The reviewer vanished before the session started: the applicant
+            # goes back to the head of the line.
+            await self._end(session, "reviewer_left", ident.subject, requeue=True)
+            return
+        if participant.link in (Link.WAITING, Link.CONNECTING):
+            self._start_timer(session, participant)
+
+    async def ws_opened(self, ident: Identity) -> bool:
+        """A participant (re)connected its WebSocket: tell it about its session."""
+        session = self.of(ident.holder)
+        if session is None:
+            return False
+        await self._announce(session, only=ident.holder)
+        return True
+
+    def _start_timer(self, session: VideoSession, participant: Participant) -> None:
+        self._cancel_timer(participant.holder)
+        grace = self.cfg.media.rejoin_grace_seconds
+        self._rejoin_timers[participant.holder] = asyncio.get_running_loop().create_task(
+            self._rejoin_deadline(session, participant, grace)
+        )
+
+    def _cancel_timer(self, holder: str) -> None:
+        task = self._rejoin_timers.pop(holder, None)
+        if task is not None:
+            task.cancel()
+
+    async def _rejoin_deadline(
+        self, session: VideoSession, participant: Participant, grace: float
+    ) -> None:
+        await asyncio.sleep(grace)
+        self._rejoin_timers.pop(participant.holder, None)
+        if session.state == State.ENDED or participant.link == Link.CONNECTED:
+            return
+        participant.link = Link.LEFT
+        requeue = participant is session.reviewer and not session.started
+        await self._end(session, f"{participant.role}_lost", None, requeue=requeue)
+
+    # -- ending ------------------------------------------------------------
+    async def end(self, ident: Identity, outcome: str) -> None:
+        session, _ = self._require(ident)
+        await self._end(session, outcome, ident.subject, requeue=False)
+
+    async def _end(
+        self, session: VideoSession, outcome: str, actor: str | None, *, requeue: bool
+    ) -> None:
+        if session.state == State.ENDED:
+            return
+        session.outcome = outcome
+        session.set_state(State.ENDED, actor, outcome)
+        for p in session.participants:
+            self._cancel_timer(p.holder)
+            self._by_holder.pop(p.holder, None)
+        self._sessions.pop(session.id, None)
+        self.ended_total += 1
+        await self.media.close_session(session.id)
+        by = actor or "server"
+        for p in session.participants:
+            await self.connections.to_holder(
+                p.holder, SessionEnded(session_id=session.id, outcome=outcome, by=by)
+            )
+        if requeue:
+            await self.queues.requeue(session.ticket_id)
+        else:
+            await self.queues.finish(session.ticket_id, session.handling_seconds())
+        await self.recorder.close(session)
+        log.info(
+            "session ended",
+            extra={"session": session.id, "outcome": outcome, "seconds": _age(session)},
+        )
+
+    async def close(self) -> None:
+        for session in list(self._sessions.values()):
+            await self._end(session, "server_shutdown", None, requeue=not session.started)
+
+    def summary(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "session": s.id,
+                "item": s.item,
+                "place": s.place,
+                "state": s.state.value,
+                "reviewer": s.reviewer.subject,
+                "since_s": _age(s),
+            }
+            for s in self._sessions.values()
+        ]
+
+
+def _age(session: VideoSession) -> int:
+    return int(time.time() - session.created_at)

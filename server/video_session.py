@@ -1,0 +1,134 @@
+"""A video session between an applicant and a reviewer: the state machine.
+
+    called ──► connecting ──► live ◄──► reconnecting
+       │            │           │             │
+       └────────────┴───────────┴─────────────┴──► ended
+
+Every transition goes through `VideoSession.set_state`, which checks it,
+logs it and hands it to the audit hook: one place to read the history.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+class State(StrEnum):
+    CALLED = "called"
+    CONNECTING = "connecting"
+    LIVE = "live"
+    RECONNECTING = "reconnecting"
+    ENDED = "ended"
+
+
+_ALLOWED: dict[State, frozenset[State]] = {
+    State.CALLED: frozenset({State.CONNECTING, State.ENDED}),
+    State.CONNECTING: frozenset({State.LIVE, State.ENDED}),
+    State.LIVE: frozenset({State.RECONNECTING, State.ENDED}),
+    State.RECONNECTING: frozenset({State.LIVE, State.ENDED}),
+    State.ENDED: frozenset(),
+}
+
+
+class Link(StrEnum):
+    """A participant's media connection to the server, as the other side sees it."""
+
+    WAITING = "waiting"  # not connected yet
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    RECONNECTING = "reconnecting"  # dropped; within the rejoin grace
+    LEFT = "left"
+
+
+class InvalidTransition(Exception):
+    pass
+
+
+@dataclass
+class Participant:
+    holder: str
+    role: str
+    subject: str
+    name: str
+    place: str | None
+    link: Link = Link.WAITING
+    audio: bool = True
+    video: bool = True
+    segments: int = 0
+
+    def public(self) -> dict[str, Any]:
+        return {"role": self.role, "name": self.name, "place": self.place}
+
+
+AuditHook = Callable[["VideoSession", str, str | None, dict[str, Any]], None]
+
+
+@dataclass
+class VideoSession:
+    id: str
+    ticket_id: str
+    queue: str
+    item: str
+    place: str
+    applicant: Participant
+    reviewer: Participant
+    audit: AuditHook
+    state: State = State.CALLED
+    created_at: float = field(default_factory=time.time)
+    live_at: float | None = None
+    ended_at: float | None = None
+    outcome: str | None = None
+    history: list[tuple[float, str]] = field(default_factory=list)
+
+    @staticmethod
+    def new_id() -> str:
+        return time.strftime("%Y%m%d-%H%M%S-", time.gmtime()) + secrets.token_hex(4)
+
+    @property
+    def participants(self) -> tuple[Participant, Participant]:
+        return (self.applicant, self.reviewer)
+
+    def participant(self, holder: str) -> Participant | None:
+        for p in self.participants:
+            if p.holder == holder:
+                return p
+        return None
+
+    def other(self, holder: str) -> Participant:
+        return self.reviewer if holder == self.applicant.holder else self.applicant
+
+    @property
+    def started(self) -> bool:
+        """Media has flowed: the queue place has been used."""
+        return self.live_at is not None
+
+    def set_state(self, new: State, actor: str | None, reason: str) -> None:
+        if new == self.state:
+            return
+        if new not in _ALLOWED[self.state]:
+            raise InvalidTransition(f"{self.state} -> {new}")
+        old, self.state = self.state, new
+        now = time.time()
+        if new == State.LIVE and self.live_at is None:
+            self.live_at = now
+        if new == State.ENDED:
+            self.ended_at = now
+        self.history.append((now, new.value))
+        log.info(
+            "session state",
+            extra={"session": self.id, "from": old.value, "to": new.value, "reason": reason},
+        )
+        self.audit(self, "session.state", actor, {"from": old.value, "to": new.value, "reason": reason})
+
+    def handling_seconds(self) -> float | None:
+        if self.live_at is None or self.ended_at is None:
+            return None
+        return self.ended_at - self.live_at

@@ -1,0 +1,240 @@
+"""The signaling endpoint: one WebSocket per client at /ws.
+
+Each inbound frame is size-limited (aiohttp closes with 1009 above
+`signaling.max_message_bytes`), rate-limited per connection, parsed and
+validated by `signaling.messages`, then dispatched by type. Anything wrong
+becomes an `error` message with a stable code; the connection stays up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+
+from aiohttp import WSCloseCode, WSMsgType, web
+
+from server import appkeys as K
+from server.auth import IDENTITY, Identity
+from server.connections import Connection
+from signaling.errors import ErrorCode, ProtocolError
+from signaling.messages import (
+    PROTOCOL_VERSION,
+    CallNext,
+    ClientMessage,
+    MediaState,
+    Ping,
+    Pong,
+    QueueJoin,
+    QueueLeave,
+    QueueStatus,
+    RtcOffer,
+    SessionEnd,
+    Welcome,
+    error,
+    parse_inbound,
+)
+
+log = logging.getLogger(__name__)
+Dispatch = Callable[[web.Application, Connection, ClientMessage], Awaitable[None]]
+# Closing a flooding client: this many rate-limit errors in a row.
+MAX_RATE_STRIKES = 50
+
+
+class TokenBucket:
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate = rate
+        self.burst = burst
+        self.tokens = float(burst)
+        self.stamp = time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+
+def origin_allowed(request: web.Request, allowed: list[str]) -> bool:
+    """Same-origin browsers, configured origins, and non-browser clients."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True  # not a browser (kiosk shell, aiortc tools); credentials still apply
+    own = f"{request.scheme}://{request.host}"
+    return origin == own or origin in allowed
+
+
+async def ws_handler(request: web.Request) -> web.StreamResponse:
+    app = request.app
+    cfg = app[K.CONFIG]
+    ident: Identity = request[IDENTITY]
+    if not origin_allowed(request, cfg.server.allowed_origins):
+        raise web.HTTPForbidden(text="origin not allowed")
+    ws = web.WebSocketResponse(
+        heartbeat=cfg.signaling.heartbeat_seconds,
+        max_msg_size=cfg.signaling.max_message_bytes,
+    )
+    await ws.prepare(request)
+    conn = Connection(ident, ws, secrets.token_hex(6))
+    connections = app[K.CONNECTIONS]
+    connections.add(conn)
+    app[K.METRICS].ws_opened(ident.role)
+    log.info("ws open", extra={"conn": conn.id, "role": ident.role})
+    try:
+        await conn.send(
+            Welcome(
+                protocol=PROTOCOL_VERSION,
+                role=ident.role,
+                name=ident.name,
+                place=ident.place,
+                heartbeat_s=cfg.signaling.heartbeat_seconds,
+            )
+        )
+        await _on_open(app, conn)
+        await _read_loop(app, conn)
+    finally:
+        last = connections.remove(conn)
+        app[K.METRICS].ws_closed(ident.role)
+        log.info("ws closed", extra={"conn": conn.id, "role": ident.role, "code": ws.close_code})
+        if last:
+            await _on_last_close(app, ident)
+    return ws
+
+
+async def _read_loop(app: web.Application, conn: Connection) -> None:
+    cfg = app[K.CONFIG].signaling
+    bucket = TokenBucket(cfg.rate_per_second, cfg.rate_burst)
+    strikes = 0
+    ws = conn.ws
+    while not ws.closed:
+        try:
+            msg = await ws.receive(timeout=cfg.idle_timeout_seconds)
+        except TimeoutError:
+            await ws.close(code=WSCloseCode.GOING_AWAY, message=b"idle")
+            return
+        if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED):
+            return
+        if msg.type == WSMsgType.ERROR:
+            # Oversized frames land here; aiohttp has already closed with 1009.
+            return
+        conn.last_seen = time.monotonic()
+        if not bucket.take():
+            strikes += 1
+            app[K.METRICS].ws_error(ErrorCode.RATE_LIMITED)
+            if strikes >= MAX_RATE_STRIKES:
+                await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"rate limit")
+                return
+            await conn.send(error(ErrorCode.RATE_LIMITED, "too many messages; slow down"))
+            continue
+        strikes = 0
+        if msg.type != WSMsgType.TEXT:
+            await conn.send(error(ErrorCode.BINARY_NOT_ALLOWED, "send JSON text frames"))
+            continue
+        await handle_text(app, conn, msg.data)
+
+
+async def handle_text(app: web.Application, conn: Connection, text: str) -> None:
+    """Validate and dispatch one frame; every failure becomes an error message."""
+    ref = None
+    try:
+        message = parse_inbound(text, conn.ident.role)
+        ref = message.type
+        await DISPATCH[type(message)](app, conn, message)
+    except ProtocolError as exc:
+        app[K.METRICS].ws_error(exc.code)
+        await conn.send(error(exc.code, exc.message, exc.ref or ref))
+    except (asyncio.CancelledError, ConnectionError):
+        raise
+    except Exception:
+        log.exception("message handler failed", extra={"conn": conn.id, "type": ref})
+        app[K.METRICS].ws_error(ErrorCode.INTERNAL)
+        await conn.send(error(ErrorCode.INTERNAL, "the server could not handle this message", ref))
+
+
+async def _on_open(app: web.Application, conn: Connection) -> None:
+    ident = conn.ident
+    if ident.role in ("kiosk", "agent"):
+        if await app[K.SESSIONS].ws_opened(ident):
+            return
+        await app[K.QUEUES].reconnected(ident)
+    elif ident.role == "reviewer":
+        await app[K.QUEUES].reviewer_online(ident, True)
+        await conn.send(await app[K.QUEUES].desk_view(ident))
+        await app[K.SESSIONS].ws_opened(ident)
+
+
+async def _on_last_close(app: web.Application, ident: Identity) -> None:
+    try:
+        if ident.role in ("kiosk", "agent"):
+            await app[K.QUEUES].disconnected(ident)
+        elif ident.role == "reviewer":
+            await app[K.QUEUES].reviewer_online(ident, False)
+        await app[K.SESSIONS].ws_closed(ident)
+    except Exception:
+        log.exception("cleanup after close failed", extra={"role": ident.role})
+
+
+# -- handlers ----------------------------------------------------------------
+
+
+async def _ping(app: web.Application, conn: Connection, msg: ClientMessage) -> None:
+    await conn.send(Pong())
+
+
+async def _queue_join(app: web.Application, conn: Connection, msg: ClientMessage) -> None:
+    assert isinstance(msg, QueueJoin)
+    if not msg.recording_notice_shown:
+        raise ProtocolError(
+            ErrorCode.WRONG_STATE, "show the recording notice before joining", msg.type
+        )
+    if app[K.SESSIONS].of(conn.ident.holder) is not None:
+        raise ProtocolError(ErrorCode.WRONG_STATE, "already in a session", msg.type)
+    queues = app[K.QUEUES]
+    ticket = await queues.join(conn.ident, msg.item, msg.priority_class)
+    if ticket.queue.split("@")[0] != msg.item:
+        status: QueueStatus = await queues.status(ticket)
+        raise ProtocolError(
+            ErrorCode.WRONG_STATE, f"already waiting for item {status.item}", msg.type
+        )
+
+
+async def _queue_leave(app: web.Application, conn: Connection, msg: ClientMessage) -> None:
+    if await app[K.QUEUES].leave(conn.ident) is None:
+        raise ProtocolError(ErrorCode.WRONG_STATE, "not waiting in a queue", msg.type)
+
+
+async def _call_next(app: web.Application, conn: Connection, msg: ClientMessage) -> None:
+    session = await app[K.SESSIONS].call_next(conn.ident)
+    if session is None:
+        raise ProtocolError(ErrorCode.NOT_FOUND, "no applicant is waiting", msg.type)
+
+
+async def _rtc_offer(app: web.Application, conn: Connection, msg: ClientMessage) -> None:
+    assert isinstance(msg, RtcOffer)
+    await conn.send(await app[K.SESSIONS].offer(conn.ident, msg.sdp))
+
+
+async def _media_state(app: web.Application, conn: Connection, msg: ClientMessage) -> None:
+    assert isinstance(msg, MediaState)
+    await app[K.SESSIONS].media_state(conn.ident, msg.audio, msg.video)
+
+
+async def _session_end(app: web.Application, conn: Connection, msg: ClientMessage) -> None:
+    assert isinstance(msg, SessionEnd)
+    await app[K.SESSIONS].end(conn.ident, msg.outcome)
+
+
+DISPATCH: dict[type[ClientMessage], Dispatch] = {
+    Ping: _ping,
+    QueueJoin: _queue_join,
+    QueueLeave: _queue_leave,
+    CallNext: _call_next,
+    RtcOffer: _rtc_offer,
+    MediaState: _media_state,
+    SessionEnd: _session_end,
+}

@@ -1,0 +1,326 @@
+"""Every signaling message, defined once as a typed class.
+
+Inbound (client → server) messages are validated on arrival: JSON shape,
+known type, field types and lengths, and the roles allowed to send them.
+Whether the sender may send it *now* (its state) is checked by the handler.
+Outbound (server → client) messages are built from the classes below so the
+wire format has one source; PROTOCOL.md documents both directions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+from signaling.errors import ErrorCode, ProtocolError
+
+PROTOCOL_VERSION = 1
+
+KIOSK = "kiosk"
+AGENT = "agent"
+REVIEWER = "reviewer"
+SUPERVISOR = "supervisor"
+ADMIN = "admin"
+INSPECTOR = "inspector"
+ALL_ROLES = frozenset({KIOSK, AGENT, REVIEWER, SUPERVISOR, ADMIN, INSPECTOR})
+APPLICANT_ROLES = frozenset({KIOSK, AGENT})
+PARTICIPANT_ROLES = frozenset({KIOSK, AGENT, REVIEWER, INSPECTOR})
+
+DEFAULT_MAX_STR = 256
+MAX_SDP = 60_000
+
+
+@dataclass(frozen=True)
+class Message:
+    type: ClassVar[str]
+    # Per-field string length limits; DEFAULT_MAX_STR otherwise.
+    max_len: ClassVar[dict[str, int]] = {}
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"type": self.type, **dataclasses.asdict(self)}
+
+    def dumps(self) -> str:
+        return json.dumps(self.to_wire(), ensure_ascii=False, separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class ClientMessage(Message):
+    roles: ClassVar[frozenset[str]] = ALL_ROLES
+
+
+INBOUND: dict[str, type[ClientMessage]] = {}
+OUTBOUND: dict[str, type[Message]] = {}
+
+
+def inbound(cls: type[ClientMessage]) -> type[ClientMessage]:
+    INBOUND[cls.type] = cls
+    return cls
+
+
+def outbound(cls: type[Message]) -> type[Message]:
+    OUTBOUND[cls.type] = cls
+    return cls
+
+
+# --------------------------------------------------------------------------
+# client → server
+
+
+@inbound
+@dataclass(frozen=True)
+class Ping(ClientMessage):
+    type: ClassVar[str] = "ping"
+
+
+@inbound
+@dataclass(frozen=True)
+class QueueJoin(ClientMessage):
+    """Take a place in the queue of one service item."""
+
+    type: ClassVar[str] = "queue.join"
+    roles: ClassVar[frozenset[str]] = APPLICANT_ROLES
+    item: str
+    priority_class: str = "normal"
+    # The kiosk displayed 本次办理全程录音录像 before joining; required true.
+    recording_notice_shown: bool = False
+    max_len: ClassVar[dict[str, int]] = {"item": 64, "priority_class": 32}
+
+
+@inbound
+@dataclass(frozen=True)
+class QueueLeave(ClientMessage):
+    type: ClassVar[str] = "queue.leave"
+    roles: ClassVar[frozenset[str]] = APPLICANT_ROLES
+
+
+@inbound
+@dataclass(frozen=True)
+class CallNext(ClientMessage):
+    """Reviewer: take the best waiting applicant across the items served."""
+
+    type: ClassVar[str] = "desk.call_next"
+    roles: ClassVar[frozenset[str]] = frozenset({REVIEWER})
+
+
+@inbound
+@dataclass(frozen=True)
+class RtcOffer(ClientMessage):
+    """An SDP offer for this participant's one peer connection to the server.
+
+    A new offer replaces the previous connection (rejoin after failure)."""
+
+    type: ClassVar[str] = "rtc.offer"
+    roles: ClassVar[frozenset[str]] = PARTICIPANT_ROLES
+    sdp: str
+    max_len: ClassVar[dict[str, int]] = {"sdp": MAX_SDP}
+
+
+@inbound
+@dataclass(frozen=True)
+class MediaState(ClientMessage):
+    """Microphone / camera switched on or off by the participant."""
+
+    type: ClassVar[str] = "media.state"
+    roles: ClassVar[frozenset[str]] = PARTICIPANT_ROLES
+    audio: bool
+    video: bool
+
+
+@inbound
+@dataclass(frozen=True)
+class SessionEnd(ClientMessage):
+    type: ClassVar[str] = "session.end"
+    roles: ClassVar[frozenset[str]] = PARTICIPANT_ROLES
+    outcome: Literal["completed", "incomplete", "cancelled"] = "completed"
+
+
+# --------------------------------------------------------------------------
+# server → client
+
+
+@outbound
+@dataclass(frozen=True)
+class Welcome(Message):
+    type: ClassVar[str] = "welcome"
+    protocol: int
+    role: str
+    name: str
+    place: str | None
+    heartbeat_s: float
+
+
+@outbound
+@dataclass(frozen=True)
+class Pong(Message):
+    type: ClassVar[str] = "pong"
+
+
+@outbound
+@dataclass(frozen=True)
+class QueueStatus(Message):
+    type: ClassVar[str] = "queue.status"
+    ticket: str
+    item: str
+    priority_class: str
+    position: int
+    ahead: int
+    estimated_wait_s: int
+    state: Literal["waiting", "away", "called"]
+
+
+@outbound
+@dataclass(frozen=True)
+class QueueLeft(Message):
+    type: ClassVar[str] = "queue.left"
+    reason: Literal["left", "expired"]
+
+
+@outbound
+@dataclass(frozen=True)
+class DeskQueues(Message):
+    type: ClassVar[str] = "desk.queues"
+    queues: list[dict[str, Any]]
+
+
+@outbound
+@dataclass(frozen=True)
+class SessionPaired(Message):
+    type: ClassVar[str] = "session.paired"
+    session_id: str
+    item: str
+    place: str
+    role: str
+    peer: dict[str, Any]
+    ice_servers: list[dict[str, Any]]
+    state: str
+
+
+@outbound
+@dataclass(frozen=True)
+class SessionState(Message):
+    """The session's state and the other side's connection, in plain words."""
+
+    type: ClassVar[str] = "session.state"
+    session_id: str
+    state: str
+    peer_connection: str
+    peer_media: dict[str, bool]
+    notice: dict[str, str] | None = None
+
+
+@outbound
+@dataclass(frozen=True)
+class RtcAnswer(Message):
+    type: ClassVar[str] = "rtc.answer"
+    sdp: str
+
+
+@outbound
+@dataclass(frozen=True)
+class SessionEnded(Message):
+    type: ClassVar[str] = "session.ended"
+    session_id: str
+    outcome: str
+    by: str
+
+
+@outbound
+@dataclass(frozen=True)
+class Error(Message):
+    type: ClassVar[str] = "error"
+    code: str
+    message: str
+    ref: str | None = None
+
+
+# --------------------------------------------------------------------------
+# validation
+
+
+def _check_value(name: str, value: Any, tp: Any, limit: int) -> Any:
+    origin = typing.get_origin(tp)
+    if isinstance(tp, types.UnionType) or origin is typing.Union:
+        for option in typing.get_args(tp):
+            if option is type(None):
+                if value is None:
+                    return None
+                continue
+            try:
+                return _check_value(name, value, option, limit)
+            except ProtocolError:
+                continue
+        raise ProtocolError(ErrorCode.BAD_FIELD, f"field {name!r} has the wrong type")
+    if origin is Literal:
+        if value not in typing.get_args(tp):
+            allowed = ", ".join(map(str, typing.get_args(tp)))
+            raise ProtocolError(ErrorCode.BAD_FIELD, f"field {name!r} must be one of: {allowed}")
+        return value
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ProtocolError(ErrorCode.BAD_FIELD, f"field {name!r} must be true or false")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ProtocolError(ErrorCode.BAD_FIELD, f"field {name!r} must be an integer")
+        return value
+    if tp is str:
+        if not isinstance(value, str):
+            raise ProtocolError(ErrorCode.BAD_FIELD, f"field {name!r} must be a string")
+        if len(value) > limit:
+            raise ProtocolError(ErrorCode.BAD_FIELD, f"field {name!r} is longer than {limit}")
+        return value
+    raise ProtocolError(ErrorCode.BAD_FIELD, f"field {name!r} cannot be sent by clients")
+
+
+def parse_inbound(raw: str | bytes, role: str) -> ClientMessage:
+    """Parse and validate one inbound frame; raise ProtocolError with a code."""
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise ProtocolError(ErrorCode.BAD_JSON, "message is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise ProtocolError(ErrorCode.BAD_MESSAGE, "message must be a JSON object")
+    mtype = data.get("type")
+    if not isinstance(mtype, str):
+        raise ProtocolError(ErrorCode.BAD_MESSAGE, "message has no string 'type'")
+    cls = INBOUND.get(mtype)
+    if cls is None:
+        raise ProtocolError(ErrorCode.UNKNOWN_TYPE, f"unknown message type {mtype[:40]!r}")
+    if role not in cls.roles:
+        raise ProtocolError(ErrorCode.FORBIDDEN, f"role {role} may not send {mtype}", mtype)
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = set(data) - set(fields) - {"type", "id"}
+    if unknown:
+        name = sorted(unknown)[0][:40]
+        raise ProtocolError(ErrorCode.BAD_FIELD, f"unknown field {name!r}", mtype)
+    values: dict[str, Any] = {}
+    for name, f in fields.items():
+        if name not in data:
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise ProtocolError(ErrorCode.BAD_FIELD, f"field {name!r} is required", mtype)
+            continue
+        limit = cls.max_len.get(name, DEFAULT_MAX_STR)
+        try:
+            values[name] = _check_value(name, data[name], hints[name], limit)
+        except ProtocolError as exc:
+            raise ProtocolError(exc.code, exc.message, mtype) from None
+    return cls(**values)
+
+
+def error(code: ErrorCode, message: str, ref: str | None = None) -> Error:
+    return Error(code=code.value, message=message, ref=ref)
+
+
+__all__ = [
+    "INBOUND",
+    "OUTBOUND",
+    "PROTOCOL_VERSION",
+    "ClientMessage",
+    "Message",
+    "parse_inbound",
+]

@@ -1,0 +1,151 @@
+"""Shared fixtures: a real server on loopback with seeded accounts."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from server import appkeys as K
+from server.app import create_app
+from server.config import Config, load_config
+
+PASSWORD = "test-pass-2026"
+COUNTY_ITEMS = ("SCJG-001", "RSJ-001", "YB-001")
+CITY_ITEMS = ("RSJ-002", "BDC-001")
+
+
+def make_config(data_dir: Path, **sections: dict[str, Any]) -> Config:
+    overrides: dict[str, dict[str, Any]] = {"server": {"data_dir": str(data_dir)}}
+    for name, values in sections.items():
+        overrides.setdefault(name, {}).update(values)
+    return load_config(demo=True, environ={}, overrides=overrides)
+
+
+class Client:
+    """A signaling client: one WebSocket plus a queue of received messages."""
+
+    def __init__(self, http: aiohttp.ClientSession, ws: aiohttp.ClientWebSocketResponse) -> None:
+        self.http = http
+        self.ws = ws
+        self.inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._reader = asyncio.get_running_loop().create_task(self._read())
+
+    async def _read(self) -> None:
+        async for msg in self.ws:
+            if msg.type == aiohttp.WSMsgType.TEXT:
+                await self.inbox.put(json.loads(msg.data))
+
+    async def send(self, message: dict[str, Any]) -> None:
+        await self.ws.send_str(json.dumps(message))
+
+    async def expect(self, mtype: str, timeout: float = 5.0, **match: Any) -> dict[str, Any]:
+        """The next message of this type (and matching fields); others are skipped."""
+
+        async def wait() -> dict[str, Any]:
+            while True:
+                msg = await self.inbox.get()
+                if msg.get("type") == mtype and all(msg.get(k) == v for k, v in match.items()):
+                    return msg
+
+        return await asyncio.wait_for(wait(), timeout)
+
+    async def close(self) -> None:
+        await self.ws.close()
+        self._reader.cancel()
+        await asyncio.gather(self._reader, return_exceptions=True)
+
+
+@dataclass
+class RunningServer:
+    app: web.Application
+    server: TestServer
+    kiosk_tokens: dict[str, str]
+    sessions: list[aiohttp.ClientSession] = field(default_factory=list)
+    clients: list[Client] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return str(self.server.make_url("/")).rstrip("/")
+
+    async def http(self, username: str | None = None) -> tuple[aiohttp.ClientSession, str | None]:
+        """An HTTP session, signed in as username when given; returns (session, csrf)."""
+        session = aiohttp.ClientSession(
+            base_url=self.url, cookie_jar=aiohttp.CookieJar(unsafe=True)
+        )
+        self.sessions.append(session)
+        csrf = None
+        if username:
+            async with session.post(
+                "/api/login", json={"username": username, "password": PASSWORD}
+            ) as resp:
+                assert resp.status == 200, await resp.text()
+                csrf = (await resp.json())["csrf"]
+        return session, csrf
+
+    async def staff(self, username: str) -> Client:
+        session, _ = await self.http(username)
+        ws = await session.ws_connect("/ws")
+        client = Client(session, ws)
+        self.clients.append(client)
+        await client.expect("welcome")
+        return client
+
+    async def kiosk(self, name: str = "kiosk-1") -> Client:
+        session, _ = await self.http()
+        ws = await session.ws_connect(f"/ws?token={self.kiosk_tokens[name]}")
+        client = Client(session, ws)
+        self.clients.append(client)
+        await client.expect("welcome")
+        return client
+
+    async def close(self) -> None:
+        for client in self.clients:
+            await client.close()
+        for session in self.sessions:
+            await session.close()
+        await self.server.close()
+
+
+def seed_accounts(app: web.Application) -> dict[str, str]:
+    db = app[K.ACCOUNTS]
+    db.add_user("reviewer", PASSWORD, "reviewer", items=COUNTY_ITEMS, place="QH-COUNTY")
+    db.add_user("reviewer2", PASSWORD, "reviewer", items=COUNTY_ITEMS, place="QH-COUNTY")
+    db.add_user("city", PASSWORD, "reviewer", items=CITY_ITEMS, place="JZ-CITY")
+    db.add_user("admin", PASSWORD, "admin")
+    db.add_user("supervisor", PASSWORD, "supervisor")
+    db.add_user("agent", PASSWORD, "agent", place="QH-LL-DC")
+    tokens = {}
+    for n, place in enumerate(("QH-CG", "QH-LL", "QH-CG", "QH-LL"), start=1):
+        _, tokens[f"kiosk-{n}"] = db.add_kiosk(f"kiosk {n}", place)
+    return tokens
+
+
+async def start_server(cfg: Config, **kwargs: Any) -> RunningServer:
+    app = create_app(cfg, **kwargs)
+    tokens = seed_accounts(app)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    return RunningServer(app=app, server=server, kiosk_tokens=tokens)
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Config:
+    return make_config(tmp_path / "data", queue={"grace_seconds": 60})
+
+
+@pytest.fixture
+async def running(config: Config) -> AsyncIterator[RunningServer]:
+    srv = await start_server(config)
+    try:
+        yield srv
+    finally:
+        await srv.close()
