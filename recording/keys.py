@@ -23,7 +23,8 @@ PUBLIC_KEY_FILE = "archive_ed25519.pub.pem"
 
 def public_key_pem(key: Ed25519PublicKey) -> bytes:
     """SubjectPublicKeyInfo PEM of a public key."""
-    return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    spki = serialization.PublicFormat.SubjectPublicKeyInfo
+    return key.public_bytes(serialization.Encoding.PEM, spki)
 
 
 def public_key_b64(key: Ed25519PublicKey) -> str:

@@ -117,7 +117,7 @@ class TrackWriter:
     @property
     def needs_keyframe(self) -> bool:
         """True while a video writer waits for its first keyframe."""
-        return self._container is None and self.kind == "video" and not self._closed
+        return self.kind == "video" and self.packets == 0 and not self._closed
 
     def write(self, data: bytes, timestamp: int, keyframe: bool, arrival: float) -> bool:
         """Mux one encoded frame; False when it was dropped (video before a keyframe)."""
@@ -174,6 +174,7 @@ class TrackWriter:
             self._closed = True
             if self._container is not None:
                 self._container.close()
+                self._container = None  # a later write raises in _start
         return self.stats()
 
     def stats(self) -> TrackStats:

@@ -59,11 +59,11 @@ async def login(request: web.Request) -> web.Response:
     except LoginLocked as exc:
         metrics.logins["locked"] += 1
         recorder.system("auth.locked", username, {})
-        raise web.HTTPLocked(
-            text=json.dumps({"error": "locked", "retry_after_s": exc.retry_after}),
-            content_type="application/json",
+        return web.json_response(
+            {"error": "locked", "retry_after_s": exc.retry_after},
+            status=423,
             headers={"Retry-After": str(exc.retry_after)},
-        ) from None
+        )
     if ident is None:
         metrics.logins["failed"] += 1
         recorder.system("auth.failed", username, {"ip": request.remote})

@@ -45,7 +45,7 @@ class StoreConfig:
 
 @dataclass(frozen=True)
 class AuthConfig:
-    session_idle_minutes: int = 30
+    session_idle_minutes: float = 30
     max_failed_logins: int = 5
     lockout_minutes: int = 15
 

@@ -14,6 +14,8 @@ import re
 import sys
 import time
 
+from aiohttp.abc import AbstractAccessLogger
+
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
@@ -60,11 +62,8 @@ def setup_logging(level: str = "INFO", as_json: bool = True) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-class AccessLogger:
+class AccessLogger(AbstractAccessLogger):
     """aiohttp access log without query strings (they may carry a token)."""
-
-    def __init__(self, logger: logging.Logger, log_format: str) -> None:
-        self.logger = logger
 
     @property
     def enabled(self) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +15,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from server import appkeys as K
+from server.accounts import AccountDB
 from server.app import create_app
 from server.config import Config, load_config
 
@@ -115,8 +116,7 @@ class RunningServer:
         await self.server.close()
 
 
-def seed_accounts(app: web.Application) -> dict[str, str]:
-    db = app[K.ACCOUNTS]
+def seed_accounts(db: AccountDB) -> dict[str, str]:
     db.add_user("reviewer", PASSWORD, "reviewer", items=COUNTY_ITEMS, place="QH-COUNTY")
     db.add_user("reviewer2", PASSWORD, "reviewer", items=COUNTY_ITEMS, place="QH-COUNTY")
     db.add_user("city", PASSWORD, "reviewer", items=CITY_ITEMS, place="JZ-CITY")
@@ -129,9 +129,33 @@ def seed_accounts(app: web.Application) -> dict[str, str]:
     return tokens
 
 
-async def start_server(cfg: Config, **kwargs: Any) -> RunningServer:
+_TEMPLATE: tuple[Path, dict[str, str]] | None = None
+
+
+def seeded_accounts(tmp_root: Path) -> tuple[Path, dict[str, str]]:
+    """An accounts database seeded once per run (Argon2 hashing is slow by design)."""
+    global _TEMPLATE
+    if _TEMPLATE is None or not _TEMPLATE[0].exists():
+        path = tmp_root / "accounts-template.sqlite3"
+        db = AccountDB(path)
+        tokens = seed_accounts(db)
+        db.close()
+        _TEMPLATE = (path, tokens)
+    return _TEMPLATE
+
+
+@pytest.fixture(scope="session")
+def accounts_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    return seeded_accounts(tmp_path_factory.mktemp("accounts"))
+
+
+async def start_server(
+    cfg: Config, accounts: tuple[Path, dict[str, str]], **kwargs: Any
+) -> RunningServer:
+    cfg.data_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(accounts[0], cfg.data_dir / "accounts.sqlite3")
+    tokens = dict(accounts[1])
     app = create_app(cfg, **kwargs)
-    tokens = seed_accounts(app)
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     return RunningServer(app=app, server=server, kiosk_tokens=tokens)
@@ -143,8 +167,10 @@ def config(tmp_path: Path) -> Config:
 
 
 @pytest.fixture
-async def running(config: Config) -> AsyncIterator[RunningServer]:
-    srv = await start_server(config)
+async def running(
+    config: Config, accounts_template: tuple[Path, dict[str, str]]
+) -> AsyncIterator[RunningServer]:
+    srv = await start_server(config, accounts_template)
     try:
         yield srv
     finally:

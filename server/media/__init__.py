@@ -6,13 +6,20 @@
 """
 
 from .forwarding import ForwardTrack, InboundStream, RateMeter, Tap
-from .hub import MediaHub, MediaSession, SessionClosedError, SessionFullError
+from .hub import (
+    MediaHub,
+    MediaNegotiationError,
+    MediaSession,
+    SessionClosedError,
+    SessionFullError,
+)
 from .passthrough import packet_arrival
 
 __all__ = [
     "ForwardTrack",
     "InboundStream",
     "MediaHub",
+    "MediaNegotiationError",
     "MediaSession",
     "RateMeter",
     "SessionClosedError",

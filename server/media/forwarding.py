@@ -205,8 +205,11 @@ class ForwardTrack(MediaStreamTrack):
 
     A stalled consumer never makes it grow beyond ``max_frames``: on overflow the
     queue is dropped and (video) forwarding resumes at the next keyframe, which
-    is requested. Output timestamps are re-based to stay continuous and strictly
-    increasing across source switches, backward steps and jumps > ``max_jump_s``.
+    is requested. A consumer lagging more than ``catch_up_frames`` skips to the
+    next keyframe that arrives (queued frames before a keyframe are useless), so
+    a slow start does not leave a permanent delay. Output timestamps are re-based
+    to stay continuous and strictly increasing across source switches, backward
+    steps and jumps > ``max_jump_s``.
     """
 
     def __init__(
@@ -216,18 +219,21 @@ class ForwardTrack(MediaStreamTrack):
         max_frames: int | None = None,
         max_jump_s: float = 1.0,
         keyframe_retry_s: float = 1.0,
+        catch_up_frames: int = 6,
         label: str = "",
     ) -> None:
         super().__init__()
         self.kind = kind
         self.label = label or f"{kind}-{id(self):x}"
         self.max_frames = max_frames or DEFAULT_QUEUE_FRAMES.get(kind, 60)
+        self.catch_up_frames = catch_up_frames
         self.frames_forwarded = 0
         self.bytes_forwarded = 0
         self.keyframes_forwarded = 0
         self.keyframe_requests = 0
         self.frames_dropped = 0
         self.stalls = 0
+        self.catch_ups = 0
         self.rebases = 0
         self.max_queue_seen = 0
         self.rate = RateMeter()
@@ -239,6 +245,7 @@ class ForwardTrack(MediaStreamTrack):
         self._source: InboundStream | None = None
         self._need_keyframe = kind == "video"
         self._rebase_next = False
+        self._started = False
         self._last_in: int | None = None
         self._last_out: int | None = None
         self._interval: float = DEFAULT_INTERVAL.get(kind, 3000)
@@ -295,6 +302,12 @@ class ForwardTrack(MediaStreamTrack):
             await self._wakeup.wait()
         if self.readyState != "live":
             raise MediaStreamError
+        if not self._started:
+            # The consumer (the pc's sender) just started; frames may have piled up
+            # while it was connecting: a keyframe now lets us skip them.
+            self._started = True
+            if len(self._queue) > self.catch_up_frames:
+                self.request_keyframe()
         packet, arrival = self._queue.popleft()
         out = av.Packet(packet)
         out.pts = out.dts = self._rebase(packet.pts or 0, packet.time_base)
@@ -337,6 +350,10 @@ class ForwardTrack(MediaStreamTrack):
                     self.request_keyframe()
                 return
             self._need_keyframe = False
+        elif video and packet.is_keyframe and len(self._queue) > self.catch_up_frames:
+            self.catch_ups += 1
+            self.frames_dropped += len(self._queue)
+            self._queue.clear()
         if len(self._queue) >= self.max_frames:
             self.stalls += 1
             self.frames_dropped += len(self._queue)

@@ -54,6 +54,10 @@ class SessionClosedError(Exception):
     """The media session was closed."""
 
 
+class MediaNegotiationError(ValueError):
+    """The offer could not be answered (bad SDP, no VP8/Opus, ...)."""
+
+
 def ice_server(value: IceServerLike) -> RTCIceServer:
     """An RTCIceServer from itself or a mapping with urls/username/credential."""
     if isinstance(value, RTCIceServer):
@@ -85,7 +89,16 @@ class Slot:
 
     kind: str
     track: ForwardTrack
-    sender: RTCRtpSender
+    transceiver: RTCRtpTransceiver
+
+    @property
+    def sender(self) -> RTCRtpSender:
+        return self.transceiver.sender
+
+    @property
+    def sending(self) -> bool:
+        """False once negotiated as recvonly/inactive (the client wants nothing here)."""
+        return self.transceiver.currentDirection in (None, "sendrecv", "sendonly")
 
 
 @dataclass
@@ -168,12 +181,15 @@ class MediaSession:
                 await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
                 self._route()
                 await pc.setLocalDescription(await pc.createAnswer())
+                self._route()  # slots negotiated recvonly/inactive are detached now
                 if self.closed:
                     raise SessionClosedError(self.session_id)
-            except Exception:
+            except Exception as exc:
                 await self._close_pc(participant)
                 self._set_state(participant, "failed")
-                raise
+                if isinstance(exc, SessionClosedError):
+                    raise
+                raise MediaNegotiationError(f"{participant_id}: {exc}") from exc
             return pc.localDescription.sdp
 
     async def remove_participant(self, participant_id: str) -> None:
@@ -183,6 +199,7 @@ class MediaSession:
             if participant is None:
                 return
             await self._close_pc(participant)
+            self._set_state(participant, "closed")
             for stream in participant.inbound.values():
                 await stream.stop()
             self._route()
@@ -195,6 +212,7 @@ class MediaSession:
         self.closed = True
         for participant in list(self.participants.values()):
             await self._close_pc(participant)
+            self._set_state(participant, "closed")
             for stream in participant.inbound.values():
                 await stream.stop()
         for task in list(self._tasks):
@@ -272,7 +290,7 @@ class MediaSession:
         transceiver = pc.addTransceiver(track, direction="sendrecv")
         transceiver.setCodecPreferences(_codec_preferences(kind))
         passthrough.on_keyframe_request(transceiver.sender, track.request_keyframe)
-        participant.slots.setdefault(kind, []).append(Slot(kind, track, transceiver.sender))
+        participant.slots.setdefault(kind, []).append(Slot(kind, track, transceiver))
 
     def _on_track(
         self, participant: Participant, pc: RTCPeerConnection, track: MediaStreamTrack
@@ -306,9 +324,11 @@ class MediaSession:
             for kind, slots in participant.slots.items():
                 for index, slot in enumerate(slots):
                     source = others[index].inbound.get(kind) if index < len(others) else None
-                    if source is not None:
+                    if source is not None and slot.sending:
                         slot.track.attach(source)
-                    elif slot.track.source is not None and index >= len(others):
+                    elif slot.track.source is not None and (
+                        index >= len(others) or not slot.sending
+                    ):
                         slot.track.detach()
 
     def _on_pc_state(self, participant: Participant, pc: RTCPeerConnection) -> None:

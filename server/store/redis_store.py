@@ -155,7 +155,7 @@ end
 _REQUEUE = """
 local id = ARGV[2]
 local t = load(id)
-if not t then return false end
+if not t or t.state ~= 'called' then return false end
 unindex(id, t)
 t.state = 'waiting'
 t.reviewer = nil

@@ -466,3 +466,21 @@ async def test_redis_ping_false_when_server_goes_away(
         assert time.monotonic() - started < 10
     finally:
         await store.close()
+
+
+async def test_redis_subscribe_returns_once_the_server_confirmed(redis_url: str) -> None:
+    """A message published right after subscribe() returns must not be lost, so
+    subscribe() waits for Redis' confirmation; a paused server shows it."""
+    store = RedisStore(redis_url, prefix=f"rwtest:{uuid.uuid4().hex[:12]}:")
+    admin = redis.asyncio.Redis.from_url(redis_url)
+    try:
+        await store.start()
+        await store.subscribe("warm-up", collector()[1])  # pub/sub connection is up
+        await admin.execute_command("CLIENT", "PAUSE", 300, "ALL")
+        started = time.monotonic()
+        await store.subscribe("late", collector()[1])
+        assert time.monotonic() - started >= 0.2
+    finally:
+        await admin.execute_command("CLIENT", "UNPAUSE")
+        await admin.aclose()
+        await store.close()

@@ -1,0 +1,550 @@
+// rwclient.js — the one client of the remote-window signaling protocol (/ws)
+// and of the participant's media (one RTCPeerConnection to the server).
+//
+//   const rw = new RwClient({ token });          // kiosk; staff use the cookie
+//   rw.on("queue.status", (msg) => …);           // any server message type
+//   rw.on("remotestream", ({ stream }) => …);    // media events, see below
+//   rw.connect();
+//
+// Events besides the server's message types:
+//   open, close {code, opened}, reconnecting {delay, attempt}, message (every message),
+//   localmedia {stream, audio, video, errors}, remotestream {stream, track},
+//   pcstate {state}, mediastate {audio, video}, mediaerror {code, message}.
+//
+// Media follows the server's rules: every participant has exactly one pc to the
+// server, offers one audio and one video transceiver (sendrecv), waits for ICE
+// gathering to complete (no trickle), and answers a failure with a NEW pc and a
+// new offer (aiortc has no ICE restart).
+
+const PING_MS = 15_000;
+const ICE_GATHER_TIMEOUT_MS = 5_000;
+const DISCONNECTED_GRACE_MS = 6_000;
+const VIDEO_CONSTRAINTS = { width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 25 } };
+const AUDIO_CONSTRAINTS = { echoCancellation: true, noiseSuppression: true, autoGainControl: true };
+
+export class RwClient {
+  constructor(options = {}) {
+    this.token = options.token || null;
+    this.pingMs = options.pingMs ?? PING_MS;
+    this.backoffMin = options.backoffMin ?? 500;
+    this.backoffMax = options.backoffMax ?? 15_000;
+    this.autoMedia = options.autoMedia ?? true;
+
+    this.ws = null;
+    this.wanted = false;
+    this.attempt = 0;
+    this.everOpened = false;
+    this.welcome = null;
+    this.handlers = new Map();
+
+    this.session = null; // the last session.paired while the session is on
+    this.sessionState = null; // the last session.state
+    this.pc = null;
+    this.remoteStream = null;
+    this.local = null; // {stream, audio, video, errors}
+    this.audioOn = true;
+    this.videoOn = true;
+
+    this._pending = []; // pcs waiting for an rtc.answer, in the order of their offers
+    this._gen = 0; // bumps whenever a pc is replaced, to drop stale async work
+    this._offerFailures = 0;
+    this._acquiring = null;
+    this._pingTimer = null;
+    this._retryTimer = null;
+    this._rejoinTimer = null;
+    this._statsPrev = null;
+  }
+
+  // -- events -----------------------------------------------------------
+  on(type, fn) {
+    if (!this.handlers.has(type)) this.handlers.set(type, new Set());
+    this.handlers.get(type).add(fn);
+    return () => this.handlers.get(type)?.delete(fn);
+  }
+
+  emit(type, detail) {
+    for (const fn of this.handlers.get(type) || []) {
+      try {
+        fn(detail);
+      } catch (err) {
+        console.error(`rwclient: ${type} handler failed`, err);
+      }
+    }
+  }
+
+  // -- signaling --------------------------------------------------------
+  get connected() {
+    return !!this.ws && this.ws.readyState === WebSocket.OPEN;
+  }
+
+  connect() {
+    this.wanted = true;
+    this._open();
+  }
+
+  close() {
+    this.wanted = false;
+    clearTimeout(this._retryTimer);
+    this._stopPing();
+    const ws = this.ws;
+    this.ws = null;
+    if (ws) ws.close(1000, "bye");
+    this.closePeer();
+  }
+
+  send(msg) {
+    if (!this.connected) return false;
+    this.ws.send(JSON.stringify(msg));
+    return true;
+  }
+
+  _url() {
+    const proto = location.protocol === "https:" ? "wss:" : "ws:";
+    const query = this.token ? `?token=${encodeURIComponent(this.token)}` : "";
+    return `${proto}//${location.host}/ws${query}`;
+  }
+
+  _open() {
+    clearTimeout(this._retryTimer);
+    const ws = new WebSocket(this._url());
+    this.ws = ws;
+    let opened = false;
+    ws.onopen = () => {
+      if (ws !== this.ws) return;
+      opened = true;
+      this.everOpened = true;
+      this.attempt = 0;
+      this._startPing();
+      this.emit("open");
+    };
+    ws.onmessage = (ev) => {
+      if (ws !== this.ws) return;
+      let msg;
+      try {
+        msg = JSON.parse(ev.data);
+      } catch {
+        console.warn("rwclient: a frame that is not JSON");
+        return;
+      }
+      if (msg && typeof msg.type === "string") this._dispatch(msg);
+    };
+    ws.onerror = () => {
+      /* a close event follows */
+    };
+    ws.onclose = (ev) => {
+      if (ws !== this.ws) return;
+      this.ws = null;
+      this._stopPing();
+      this._pending = []; // answers to offers on the old socket will not come
+      this.emit("close", { code: ev.code, opened });
+      if (this.wanted) this._scheduleReconnect();
+    };
+  }
+
+  _scheduleReconnect() {
+    const base = Math.min(this.backoffMax, this.backoffMin * 2 ** this.attempt);
+    const delay = Math.round(base / 2 + (Math.random() * base) / 2);
+    this.attempt += 1;
+    this.emit("reconnecting", { delay, attempt: this.attempt });
+    clearTimeout(this._retryTimer);
+    this._retryTimer = setTimeout(() => {
+      if (this.wanted) this._open();
+    }, delay);
+  }
+
+  _startPing() {
+    this._stopPing();
+    this._pingTimer = setInterval(() => this.send({ type: "ping" }), this.pingMs);
+  }
+
+  _stopPing() {
+    clearInterval(this._pingTimer);
+    this._pingTimer = null;
+  }
+
+  _dispatch(msg) {
+    switch (msg.type) {
+      case "welcome":
+        this.welcome = msg;
+        break;
+      case "session.paired":
+        this._onPaired(msg);
+        break;
+      case "session.state":
+        this.sessionState = msg;
+        break;
+      case "rtc.answer":
+        this._onAnswer(msg);
+        break;
+      case "session.ended":
+        this._onEnded(msg);
+        break;
+      case "error":
+        if (msg.ref === "rtc.offer") this._onOfferError(msg);
+        break;
+      default:
+        break;
+    }
+    this.emit(msg.type, msg);
+    this.emit("message", msg);
+  }
+
+  // -- session ----------------------------------------------------------
+  _onPaired(msg) {
+    const same = this.session && this.session.session_id === msg.session_id;
+    this.session = msg;
+    if (!same) {
+      this._offerFailures = 0;
+      this.sessionState = null;
+    }
+    if (!this.autoMedia) return;
+    const pc = this.pc;
+    const healthy =
+      same &&
+      pc &&
+      pc.signalingState === "stable" &&
+      pc.remoteDescription &&
+      !["failed", "closed"].includes(pc.connectionState);
+    if (!healthy) this.rejoin("paired");
+  }
+
+  _onEnded() {
+    this.session = null;
+    this.sessionState = null;
+    this._gen += 1;
+    this.closePeer();
+    this.emit("pcstate", { state: "closed" });
+  }
+
+  /** End the session (the server answers with session.ended to both sides). */
+  endSession(outcome = "completed") {
+    return this.send({ type: "session.end", outcome });
+  }
+
+  // -- media ------------------------------------------------------------
+  /** Camera and microphone, once; whatever is available. Never throws. */
+  async acquireMedia() {
+    if (this.local) return this.local;
+    if (!this._acquiring) {
+      this._acquiring = this._getUserMedia().finally(() => {
+        this._acquiring = null;
+      });
+    }
+    const result = await this._acquiring;
+    this.local = result;
+    this._applyEnabled();
+    this.emit("localmedia", result);
+    return result;
+  }
+
+  async _getUserMedia() {
+    const result = { stream: null, audio: false, video: false, errors: {} };
+    const md = navigator.mediaDevices;
+    if (!md || typeof md.getUserMedia !== "function") {
+      result.errors = { audio: "NotSupportedError", video: "NotSupportedError" };
+      return result;
+    }
+    try {
+      result.stream = await md.getUserMedia({ audio: AUDIO_CONSTRAINTS, video: VIDEO_CONSTRAINTS });
+    } catch (both) {
+      // One of the two may still work on its own: continue with what there is.
+      const stream = new MediaStream();
+      for (const kind of ["audio", "video"]) {
+        try {
+          const constraints = kind === "audio" ? { audio: AUDIO_CONSTRAINTS } : { video: VIDEO_CONSTRAINTS };
+          const s = await md.getUserMedia(constraints);
+          for (const track of s.getTracks()) stream.addTrack(track);
+        } catch (err) {
+          result.errors[kind] = err?.name || both?.name || "Error";
+        }
+      }
+      result.stream = stream;
+    }
+    result.audio = result.stream.getAudioTracks().length > 0;
+    result.video = result.stream.getVideoTracks().length > 0;
+    return result;
+  }
+
+  /** Stop the camera and microphone (the light goes off). */
+  releaseMedia() {
+    if (this.local?.stream) for (const track of this.local.stream.getTracks()) track.stop();
+    this.local = null;
+  }
+
+  /** Close the current pc (the session is not ended). */
+  closePeer() {
+    clearTimeout(this._rejoinTimer);
+    const pc = this.pc;
+    this.pc = null;
+    this.remoteStream = null;
+    this._statsPrev = null;
+    if (pc) {
+      pc.ontrack = null;
+      pc.onconnectionstatechange = null;
+      try {
+        pc.close();
+      } catch {
+        /* already closed */
+      }
+    }
+  }
+
+  /** A new pc and a new offer for the current session (first join and every rejoin). */
+  async rejoin(reason = "rejoin") {
+    clearTimeout(this._rejoinTimer);
+    if (!this.session) return;
+    const gen = ++this._gen;
+    this.closePeer();
+    const local = await this.acquireMedia();
+    if (gen !== this._gen || !this.session) return;
+    const pc = new RTCPeerConnection({ iceServers: this.session.ice_servers || [] });
+    this.pc = pc;
+    const remote = new MediaStream();
+    this.remoteStream = remote;
+    for (const kind of ["audio", "video"]) {
+      const track = local.stream?.getTracks().find((t) => t.kind === kind) || null;
+      const init = { direction: "sendrecv", streams: track ? [local.stream] : [] };
+      const transceiver = pc.addTransceiver(track || kind, init);
+      if (kind === "video") preferVp8(transceiver);
+    }
+    pc.ontrack = (ev) => {
+      if (pc !== this.pc) return;
+      remote.addTrack(ev.track);
+      this.emit("remotestream", { stream: remote, track: ev.track });
+    };
+    pc.onconnectionstatechange = () => this._onPcState(pc);
+    this.emit("pcstate", { state: "connecting", reason });
+    try {
+      await pc.setLocalDescription(await pc.createOffer());
+      await iceGatheringComplete(pc, ICE_GATHER_TIMEOUT_MS);
+    } catch (err) {
+      if (pc === this.pc) {
+        this.emit("mediaerror", { code: "offer_failed", message: String(err) });
+        this._scheduleRejoin(this._retryDelay());
+      }
+      return;
+    }
+    if (pc !== this.pc || gen !== this._gen) return;
+    // Without a socket the offer is lost; the server re-sends session.paired on
+    // reconnect, which starts a fresh pc.
+    if (this.send({ type: "rtc.offer", sdp: pc.localDescription.sdp })) {
+      this._pending.push(pc);
+      this._sendMediaState();
+    }
+  }
+
+  _onAnswer(msg) {
+    const pc = this._pending.shift();
+    if (!pc || pc !== this.pc || pc.signalingState !== "have-local-offer") return;
+    pc.setRemoteDescription({ type: "answer", sdp: msg.sdp }).catch((err) => {
+      if (pc !== this.pc) return;
+      this.emit("mediaerror", { code: "bad_answer", message: String(err) });
+      this._scheduleRejoin(this._retryDelay());
+    });
+  }
+
+  _onOfferError(msg) {
+    this._pending.shift();
+    this.emit("mediaerror", { code: msg.code, message: msg.message });
+    if (this.session && msg.code === "media_failed") this._scheduleRejoin(this._retryDelay());
+  }
+
+  _retryDelay() {
+    this._offerFailures += 1;
+    return Math.min(15_000, 1000 * 2 ** Math.min(4, this._offerFailures - 1));
+  }
+
+  _onPcState(pc) {
+    if (pc !== this.pc) return;
+    const state = pc.connectionState;
+    this.emit("pcstate", { state });
+    if (state === "connected") {
+      clearTimeout(this._rejoinTimer);
+      this._offerFailures = 0;
+    } else if (state === "failed") {
+      this._scheduleRejoin(500);
+    } else if (state === "disconnected") {
+      // Often recovers by itself; if not, rejoin with a new pc.
+      this._scheduleRejoin(DISCONNECTED_GRACE_MS);
+    }
+  }
+
+  _scheduleRejoin(delay) {
+    clearTimeout(this._rejoinTimer);
+    const pc = this.pc;
+    this._rejoinTimer = setTimeout(() => {
+      if (!this.session || this.pc !== pc) return;
+      if (pc && pc.connectionState === "connected") return;
+      this.rejoin("failed");
+    }, delay);
+  }
+
+  // -- mute / camera ----------------------------------------------------
+  /** What the others receive: a track that exists and is switched on. */
+  mediaState() {
+    return {
+      audio: !!(this.audioOn && this.local?.audio),
+      video: !!(this.videoOn && this.local?.video),
+    };
+  }
+
+  setAudio(on) {
+    this.audioOn = !!on;
+    this._applyEnabled();
+    this._sendMediaState();
+  }
+
+  setVideo(on) {
+    this.videoOn = !!on;
+    this._applyEnabled();
+    this._sendMediaState();
+  }
+
+  _applyEnabled() {
+    const stream = this.local?.stream;
+    if (stream) {
+      for (const track of stream.getAudioTracks()) track.enabled = this.audioOn;
+      for (const track of stream.getVideoTracks()) track.enabled = this.videoOn;
+    }
+    this.emit("mediastate", this.mediaState());
+  }
+
+  _sendMediaState() {
+    if (this.session) this.send({ type: "media.state", ...this.mediaState() });
+  }
+
+  // -- connection quality -------------------------------------------------
+  /**
+   * Receive-side quality from getStats: packet loss (over the last interval),
+   * round-trip time, frames per second of the inbound video, and a level:
+   * good / fair / poor / none. Call it periodically (e.g. every 2 s).
+   */
+  async quality() {
+    const pc = this.pc;
+    if (!pc) return null;
+    let report;
+    try {
+      report = await pc.getStats();
+    } catch {
+      return null;
+    }
+    let video = null;
+    let audio = null;
+    let rtt = null;
+    let remoteRtt = null;
+    report.forEach((s) => {
+      if (s.type === "inbound-rtp" && s.kind === "video") video = s;
+      else if (s.type === "inbound-rtp" && s.kind === "audio") audio = s;
+      else if (s.type === "candidate-pair" && s.nominated && s.state === "succeeded") {
+        if (typeof s.currentRoundTripTime === "number") rtt = s.currentRoundTripTime;
+      } else if (s.type === "remote-inbound-rtp" && typeof s.roundTripTime === "number") {
+        remoteRtt = s.roundTripTime;
+      }
+    });
+    if (rtt === null) rtt = remoteRtt;
+    const now = performance.now();
+    const totals = {
+      t: now,
+      received: (video?.packetsReceived || 0) + (audio?.packetsReceived || 0),
+      lost: Math.max(0, (video?.packetsLost || 0) + (audio?.packetsLost || 0)),
+      frames: video?.framesDecoded || 0,
+    };
+    const prev = this._statsPrev;
+    this._statsPrev = totals;
+    let loss = null;
+    let fps = typeof video?.framesPerSecond === "number" ? video.framesPerSecond : null;
+    let flowing = totals.received > 0;
+    if (prev) {
+      const dRecv = totals.received - prev.received;
+      const dLost = totals.lost - prev.lost;
+      const dt = (now - prev.t) / 1000;
+      flowing = dRecv > 0;
+      loss = dRecv + dLost > 0 ? Math.max(0, dLost) / (dRecv + dLost) : 0;
+      if (fps === null && dt > 0) fps = (totals.frames - prev.frames) / dt;
+    }
+    let level = "good";
+    if (!flowing) level = "none";
+    else if ((loss ?? 0) > 0.08 || (rtt ?? 0) > 0.6 || (video && fps !== null && fps < 5)) level = "poor";
+    else if ((loss ?? 0) > 0.02 || (rtt ?? 0) > 0.3 || (video && fps !== null && fps < 12)) level = "fair";
+    return {
+      level,
+      loss,
+      rtt,
+      fps,
+      framesDecoded: totals.frames,
+      videoPackets: video?.packetsReceived || 0,
+      audioPackets: audio?.packetsReceived || 0,
+      width: video?.frameWidth || 0,
+      height: video?.frameHeight || 0,
+    };
+  }
+}
+
+/** Put VP8 first where the browser lets us choose (the server forwards VP8 only). */
+export function preferVp8(transceiver) {
+  if (typeof transceiver.setCodecPreferences !== "function") return;
+  const caps = globalThis.RTCRtpReceiver?.getCapabilities?.("video");
+  if (!caps?.codecs?.length) return;
+  const isVp8 = (c) => c.mimeType.toLowerCase() === "video/vp8";
+  const vp8 = caps.codecs.filter(isVp8);
+  if (!vp8.length) return;
+  try {
+    transceiver.setCodecPreferences([...vp8, ...caps.codecs.filter((c) => !isVp8(c))]);
+  } catch (err) {
+    console.warn("rwclient: setCodecPreferences failed", err);
+  }
+}
+
+/** Resolve when ICE gathering is complete (or after timeoutMs with what there is). */
+export function iceGatheringComplete(pc, timeoutMs) {
+  if (pc.iceGatheringState === "complete") return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      pc.removeEventListener("icegatheringstatechange", check);
+      resolve();
+    };
+    const check = () => {
+      if (pc.iceGatheringState === "complete") done();
+    };
+    const timer = setTimeout(done, timeoutMs);
+    pc.addEventListener("icegatheringstatechange", check);
+  });
+}
+
+/** Play a media element; if the browser blocks sound, play muted and call onBlocked. */
+export async function playWithSound(video, onBlocked) {
+  try {
+    await video.play();
+  } catch (err) {
+    if (err?.name !== "NotAllowedError") return;
+    video.muted = true;
+    try {
+      await video.play();
+    } catch {
+      /* nothing more to do */
+    }
+    onBlocked?.();
+  }
+}
+
+/** The text of a known failure of getUserMedia, as a dictionary key. */
+export function mediaErrorKey(errors) {
+  const names = Object.values(errors || {});
+  if (names.some((n) => n === "NotAllowedError" || n === "SecurityError")) return "media.denied";
+  if (names.some((n) => n === "NotFoundError" || n === "OverconstrainedError")) return "media.missing";
+  if (names.some((n) => n === "NotReadableError" || n === "AbortError")) return "media.busy";
+  return null;
+}
+
+/** The catalogue (/api/catalogue): items by code, places by code, priority classes. */
+export async function loadCatalogue() {
+  const resp = await fetch("/api/catalogue", { credentials: "same-origin" });
+  if (!resp.ok) throw new Error(`catalogue: HTTP ${resp.status}`);
+  const data = await resp.json();
+  return {
+    items: Object.fromEntries(data.items.map((i) => [i.code, i])),
+    places: Object.fromEntries(data.places.map((p) => [p.code, p])),
+    priorityClasses: data.priority_classes,
+  };
+}

@@ -1,0 +1,302 @@
+"""One case folder per session, written as the session goes.
+
+    <archive_root>/YYYY/MM/DD/<session-id>/
+        .open              present while the session is live (removed by finalize)
+        events.jsonl       hash-chained audit events (recording.audit.AuditLog)
+        media/<participant>-<kind>-<segment>.webm
+        documents/<n>.<ext>, evidence/<n>.<ext>
+        manifest.json, manifest.sig   written by finalize
+
+The date folders come from `started_at` in the time zone it carries. A
+participant's segment index grows each time they (re)join: tracks opened while
+another track of theirs is open share its index and its `TrackClock`.
+
+Blocking: opening/closing segments, storing documents and `finalize` (which
+hashes every file) do file I/O and fsync; from asyncio run them in a thread.
+`TrackWriter.write` on the returned writers is the only per-packet call.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from recording.audit import AuditLog, read_events
+from recording.canonical import Clock, fsync_dir, iso_utc, sha256_hex, utc_now, write_atomic
+from recording.manifest import EVENTS, OPEN_MARKER, Signer, build_manifest, write_manifest
+from recording.webm import Kind, TrackClock, TrackStats, TrackWriter
+
+SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+SUBFOLDERS = ("media", "documents", "evidence")
+
+
+class ArchiveError(Exception):
+    """A misuse of the archive (existing folder, segment already open, ...)."""
+
+
+def _check_name(what: str, value: str) -> str:
+    if not isinstance(value, str) or not SAFE_NAME.fullmatch(value):
+        raise ArchiveError(f"{what} {value!r}: use 1-128 of A-Z a-z 0-9 . _ - (not first . _ -)")
+    return value
+
+
+@dataclass
+class Segment:
+    """One track of one join of a participant."""
+
+    participant: str
+    kind: Kind
+    index: int
+    file: str
+    start: str
+    writer: TrackWriter | None = None
+    ended: bool = False
+
+
+class SessionArchive:
+    """The live case folder of one session (see the module doc)."""
+
+    def __init__(
+        self,
+        archive_root: str | os.PathLike[str],
+        session_id: str,
+        started_at: datetime,
+        info: dict[str, Any] | None = None,
+        *,
+        clock: Clock = utc_now,
+        cluster_seconds: float = 1.0,
+    ) -> None:
+        """Create the folder; raise `ArchiveError` if it exists already."""
+        _check_name("session id", session_id)
+        if started_at.tzinfo is None:
+            raise ArchiveError("started_at must be timezone-aware")
+        folder = Path(archive_root) / started_at.strftime("%Y/%m/%d") / session_id
+        if folder.exists():
+            raise ArchiveError(f"{folder}: archive folder exists already")
+        folder.mkdir(parents=True)
+        for name in SUBFOLDERS:
+            (folder / name).mkdir()
+        opened = {"session_id": session_id, "started_at": iso_utc(started_at)}
+        write_atomic(folder / OPEN_MARKER, json.dumps(opened).encode())
+        self._setup(folder, session_id, opened["started_at"], clock, cluster_seconds)
+        self.info = dict(info or {})
+        self.events.append("archive.opened", None, {**opened, "info": self.info})
+
+    @classmethod
+    def reopen(
+        cls, folder: str | os.PathLike[str], *, clock: Clock = utc_now, cluster_seconds: float = 1.0
+    ) -> SessionArchive:
+        """Continue an open folder left by another process (rebuilding state from events).
+
+        Segments that were open then have no writer now (`stale_segments`). A torn
+        last event line was dropped: see `self.events.dropped`; the caller logs it.
+        """
+        folder = Path(folder)
+        marker = folder / OPEN_MARKER
+        if not marker.exists():
+            raise ArchiveError(f"{folder}: not an open archive folder")
+        opened = json.loads(marker.read_bytes())
+        archive = cls.__new__(cls)
+        archive._setup(folder, opened["session_id"], opened["started_at"], clock, cluster_seconds)
+        archive.info = {}
+        segments: dict[tuple[str, str, int], Segment] = {}
+        for event in read_events(folder / EVENTS):
+            data = event["data"]
+            if event["type"] == "archive.opened":
+                archive.info = dict(data.get("info", {}))
+            elif event["type"] in ("segment.opened", "segment.closed"):
+                key = (data["participant"], data["kind"], data["segment"])
+                if event["type"] == "segment.opened":
+                    segments[key] = Segment(*key, data["file"], data["start"])
+                elif key in segments:
+                    segments[key].ended = True
+        archive._segments = list(segments.values())
+        return archive
+
+    def _setup(
+        self, folder: Path, session_id: str, started_at: str, clock: Clock, cluster_seconds: float
+    ) -> None:
+        self.folder = folder
+        self.session_id = session_id
+        self.started_at = started_at
+        self._clock = clock
+        self._cluster_seconds = cluster_seconds
+        self._lock = threading.RLock()
+        self._segments: list[Segment] = []
+        self._clocks: dict[tuple[str, int], TrackClock] = {}
+        self._finalized = False
+        self.events = AuditLog(folder / EVENTS, clock=clock)
+
+    def log(
+        self, type: str, actor: str | None = None, data: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Append one audit event to the session's chain."""
+        return self.events.append(type, actor, data)
+
+    def _now(self) -> str:
+        return iso_utc(self._clock())
+
+    def open_segment(
+        self, participant: str, kind: Kind, clock: TrackClock | None = None
+    ) -> tuple[TrackWriter, int]:
+        """Start recording one track of a participant; returns (writer, segment index)."""
+        _check_name("participant", participant)
+        if kind not in ("video", "audio"):
+            raise ArchiveError(f"kind must be 'video' or 'audio', not {kind!r}")
+        with self._lock:
+            self._check_live()
+            live = [s for s in self._segments if s.participant == participant and not s.ended]
+            if any(s.kind == kind for s in live):
+                raise ArchiveError(f"{participant} {kind}: a segment is open already")
+            if live:
+                index = live[0].index
+            else:
+                mine = [s.index for s in self._segments if s.participant == participant]
+                index = max(mine, default=0) + 1
+            track_clock = self._clocks.setdefault((participant, index), clock or TrackClock())
+            rel = f"media/{participant}-{kind}-{index}.webm"
+            writer = TrackWriter(
+                self.folder / rel, kind, track_clock, cluster_seconds=self._cluster_seconds
+            )
+            seg = Segment(participant, kind, index, rel, self._now(), writer)
+            self.log(
+                "segment.opened",
+                None,
+                {
+                    "participant": participant,
+                    "kind": kind,
+                    "segment": index,
+                    "file": rel,
+                    "start": seg.start,
+                },
+            )
+            self._segments.append(seg)
+            return writer, index
+
+    def close_segment(self, participant: str, kind: Kind) -> TrackStats:
+        """Finish the open segment of this participant and kind; returns its stats."""
+        with self._lock:
+            for seg in self._segments:
+                if seg.participant == participant and seg.kind == kind and seg.writer:
+                    if not seg.ended:
+                        return self._close(seg)
+            raise ArchiveError(f"{participant} {kind}: no open segment")
+
+    def _close(self, seg: Segment) -> TrackStats:
+        assert seg.writer is not None
+        stats = seg.writer.close()
+        seg.ended = True
+        self.log(
+            "segment.closed",
+            None,
+            {
+                "participant": seg.participant,
+                "kind": seg.kind,
+                "segment": seg.index,
+                "end": self._now(),
+                "packets": stats.packets,
+                "dropped": stats.dropped,
+                "rebased": stats.rebased,
+                "first_pts": stats.first_pts,
+                "duration": round(stats.duration, 3),
+            },
+        )
+        return stats
+
+    def stale_segments(self) -> list[Segment]:
+        """Segments left open by a process that ended (no writer here)."""
+        return [s for s in self._segments if not s.ended and s.writer is None]
+
+    def close_stale_segments(self) -> None:
+        """Mark stale segments interrupted; the end is their file's last write time.
+
+        The media bytes are left exactly as they are: a file cut by a kill is
+        readable up to its last complete cluster.
+        """
+        with self._lock:
+            for seg in self.stale_segments():
+                path = self.folder / seg.file
+                end = _mtime_iso(path) if path.exists() else self._now()
+                seg.ended = True
+                self.log(
+                    "segment.closed",
+                    None,
+                    {
+                        "participant": seg.participant,
+                        "kind": seg.kind,
+                        "segment": seg.index,
+                        "end": end,
+                        "interrupted": True,
+                    },
+                )
+
+    def add_document(
+        self, data: bytes, actor: str | None, meta: dict[str, Any] | None = None, ext: str = "jpg"
+    ) -> str:
+        """Store a document-camera still as `documents/<n>.<ext>`; returns its path."""
+        return self._store("documents", "document.stored", data, actor, meta, ext)
+
+    def add_evidence(
+        self, data: bytes, actor: str | None, meta: dict[str, Any] | None = None, ext: str = "jpg"
+    ) -> str:
+        """Store an inspection frame as `evidence/<n>.<ext>`; returns its path."""
+        return self._store("evidence", "evidence.stored", data, actor, meta, ext)
+
+    def _store(
+        self,
+        subfolder: str,
+        event_type: str,
+        data: bytes,
+        actor: str | None,
+        meta: dict[str, Any] | None,
+        ext: str,
+    ) -> str:
+        _check_name("extension", ext)
+        with self._lock:
+            self._check_live()
+            n = sum(1 for _ in (self.folder / subfolder).iterdir()) + 1
+            while list((self.folder / subfolder).glob(f"{n}.*")):
+                n += 1
+            rel = f"{subfolder}/{n}.{ext}"
+            write_atomic(self.folder / rel, data)
+            info = {**(meta or {}), "file": rel, "size": len(data), "sha256": sha256_hex(data)}
+            self.log(event_type, actor, info)
+            return rel
+
+    def _check_live(self) -> None:
+        if self._finalized:
+            raise ArchiveError(f"{self.folder}: archive is finalised")
+
+    def finalize(self, info: dict[str, Any], signer: Signer, actor: str | None = None) -> Path:
+        """Close open segments, log `archive.finalized`, write and sign the manifest.
+
+        `info` (item, place, participants, outcome, ...) is merged over the info
+        given when the archive was opened. Returns the manifest path.
+        """
+        with self._lock:
+            self._check_live()
+            for seg in self._segments:
+                if seg.writer is not None and not seg.ended:
+                    self._close(seg)
+            merged = {**self.info, **info}
+            self.log("archive.finalized", actor, {"outcome": merged.get("outcome")})
+            self.events.close()
+            self._finalized = True
+            manifest = build_manifest(
+                self.folder, self.session_id, self.started_at, merged, signer.public_key_b64()
+            )
+            write_manifest(self.folder, manifest, signer)
+            (self.folder / OPEN_MARKER).unlink()
+            fsync_dir(self.folder)
+            return self.folder / "manifest.json"
+
+
+def _mtime_iso(path: Path) -> str:
+    """Last modification time of a file, as an event time string."""
+    return iso_utc(datetime.fromtimestamp(path.stat().st_mtime, UTC))

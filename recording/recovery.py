@@ -1,0 +1,94 @@
+"""Close the case folders that a killed or crashed process left open.
+
+Run at server start, before new sessions are recorded. For each folder still
+carrying the `.open` marker: drop a torn last event line, append a `recovered`
+event (when the process last wrote, what was dropped, which segments were
+open), mark those segments interrupted, then write and sign the manifest with
+outcome "interrupted" and an `interruption` span, and remove the marker. Media
+bytes are never rewritten: a WebM cut by a kill stays readable up to its last
+cluster. A folder whose manifest was already fully written and signed (the
+process died while removing the marker) only loses the marker.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+from recording.archive import ArchiveError, SessionArchive
+from recording.audit import AuditError, dropped_info
+from recording.canonical import Clock, fsync_dir, iso_utc, utc_now
+from recording.keys import ArchiveSigner, verify_signature
+from recording.manifest import MANIFEST, OPEN_MARKER, SIGNATURE
+
+log = logging.getLogger(__name__)
+
+TEMP_LEFTOVERS = (f".{MANIFEST}.tmp", f".{SIGNATURE}.tmp")
+
+
+def open_folders(archive_root: str | os.PathLike[str]) -> list[Path]:
+    """Case folders (`YYYY/MM/DD/<id>`) that still carry the open marker."""
+    markers = Path(archive_root).glob(f"[0-9]*/[0-9]*/[0-9]*/*/{OPEN_MARKER}")
+    return sorted(marker.parent for marker in markers)
+
+
+def recover_open_sessions(
+    archive_root: str | os.PathLike[str], signer: ArchiveSigner, *, clock: Clock = utc_now
+) -> list[Path]:
+    """Finalise every open folder under `archive_root`; returns the folders handled."""
+    done = []
+    for folder in open_folders(archive_root):
+        try:
+            for name in TEMP_LEFTOVERS:
+                (folder / name).unlink(missing_ok=True)
+            if _signed(folder, signer):
+                (folder / OPEN_MARKER).unlink()
+                fsync_dir(folder)
+            else:
+                recover_folder(folder, signer, clock=clock)
+        except (AuditError, ArchiveError, OSError, ValueError, KeyError) as exc:
+            # Left open, so `verify` keeps reporting it; the other folders go on.
+            log.error("cannot recover %s: %s", folder, exc)
+            continue
+        done.append(folder)
+    return done
+
+
+def recover_folder(folder: Path, signer: ArchiveSigner, *, clock: Clock = utc_now) -> Path:
+    """Recover one open folder (see the module doc); returns the manifest path."""
+    last_write = _last_write(folder)
+    archive = SessionArchive.reopen(folder, clock=clock)
+    recovered_at = iso_utc(clock())
+    archive.log(
+        "recovered",
+        None,
+        {
+            "reason": "the recording process ended without finalising the session",
+            "last_write": last_write,
+            "torn_line": dropped_info(archive.events) if archive.events.dropped else None,
+            "open_segments": [s.file for s in archive.stale_segments()],
+        },
+    )
+    archive.close_stale_segments()
+    interruption = {"from": last_write, "to": recovered_at}
+    return archive.finalize({"outcome": "interrupted", "interruption": interruption}, signer)
+
+
+def _last_write(folder: Path) -> str:
+    """When the dead process last wrote anything in the folder."""
+    newest = max(p.stat().st_mtime for p in folder.rglob("*") if p.is_file())
+    return iso_utc(datetime.fromtimestamp(newest, UTC))
+
+
+def _signed(folder: Path, signer: ArchiveSigner) -> bool:
+    """True when manifest.json and a valid manifest.sig are both in place."""
+    try:
+        data = (folder / MANIFEST).read_bytes()
+        signature = base64.b64decode((folder / SIGNATURE).read_bytes(), validate=False)
+    except (OSError, binascii.Error):
+        return False
+    return verify_signature(signer.public_key, data, signature)

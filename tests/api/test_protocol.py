@@ -1,0 +1,214 @@
+"""Protocol handling over a real WebSocket: every error path has its code."""
+
+from __future__ import annotations
+
+import json
+import random
+import string
+
+import aiohttp
+import pytest
+
+from signaling.messages import INBOUND, OUTBOUND, parse_inbound
+from tests.conftest import RunningServer
+
+JOIN = {"type": "queue.join", "item": "SCJG-001", "recording_notice_shown": True}
+
+
+def test_every_outbound_message_round_trips() -> None:
+    samples = {
+        "welcome": {"protocol": 1, "role": "kiosk", "name": "n", "place": "P", "heartbeat_s": 15},
+        "pong": {},
+        "queue.status": {
+            "ticket": "t",
+            "item": "i",
+            "priority_class": "normal",
+            "position": 1,
+            "ahead": 0,
+            "estimated_wait_s": 30,
+            "state": "waiting",
+        },
+        "queue.left": {"reason": "left"},
+        "desk.queues": {"queues": [{"queue": "A@county", "waiting": 1}]},
+        "session.paired": {
+            "session_id": "s",
+            "item": "i",
+            "place": "p",
+            "role": "kiosk",
+            "peer": {"role": "reviewer"},
+            "ice_servers": [],
+            "state": "called",
+        },
+        "session.state": {
+            "session_id": "s",
+            "state": "live",
+            "peer_connection": "connected",
+            "peer_media": {"audio": True, "video": False},
+            "notice": None,
+        },
+        "rtc.answer": {"sdp": "v=0"},
+        "session.ended": {"session_id": "s", "outcome": "completed", "by": "u"},
+        "error": {"code": "bad_json", "message": "m", "ref": None},
+    }
+    assert set(samples) == set(OUTBOUND), "every outbound type needs a sample"
+    for mtype, fields in samples.items():
+        msg = OUTBOUND[mtype](**fields)
+        wire = json.loads(msg.dumps())
+        assert wire == {"type": mtype, **fields}
+        assert OUTBOUND[wire.pop("type")](**wire) == msg
+
+
+def test_every_inbound_message_round_trips() -> None:
+    samples = {
+        "ping": ({}, "kiosk"),
+        "queue.join": ({"item": "X", "priority_class": "elderly", "recording_notice_shown": True}, "kiosk"),
+        "queue.leave": ({}, "agent"),
+        "desk.call_next": ({}, "reviewer"),
+        "rtc.offer": ({"sdp": "v=0\r\n"}, "reviewer"),
+        "media.state": ({"audio": False, "video": True}, "kiosk"),
+        "session.end": ({"outcome": "incomplete"}, "reviewer"),
+    }
+    assert set(samples) == set(INBOUND), "every inbound type needs a sample"
+    for mtype, (fields, role) in samples.items():
+        msg = parse_inbound(json.dumps({"type": mtype, **fields}), role)
+        assert json.loads(msg.dumps()) == {"type": mtype, **{**json.loads(msg.dumps()), **fields}}
+        assert parse_inbound(msg.dumps(), role) == msg
+
+
+BAD_FRAMES = [
+    ("not json", "bad_json"),
+    ("[1, 2]", "bad_message"),
+    ('{"no": "type"}', "bad_message"),
+    ('{"type": 7}', "bad_message"),
+    ('{"type": "queue.teleport"}', "unknown_type"),
+    ('{"type": "queue.join"}', "bad_field"),
+    ('{"type": "queue.join", "item": 5}', "bad_field"),
+    ('{"type": "queue.join", "item": "SCJG-001", "extra": 1}', "bad_field"),
+    ('{"type": "queue.join", "item": "' + "x" * 100 + '"}', "bad_field"),
+    ('{"type": "media.state", "audio": "yes", "video": true}', "bad_field"),
+    ('{"type": "session.end", "outcome": "exploded"}', "bad_field"),
+    ('{"type": "desk.call_next"}', "forbidden"),
+    ('{"type": "queue.join", "item": "SCJG-001"}', "wrong_state"),
+    ('{"type": "queue.leave"}', "wrong_state"),
+    ('{"type": "rtc.offer", "sdp": "v=0"}', "wrong_state"),
+    ('{"type": "session.end"}', "wrong_state"),
+    ('{"type": "queue.join", "item": "NOPE-1", "recording_notice_shown": true}', "not_found"),
+    (
+        '{"type": "queue.join", "item": "SCJG-001", "priority_class": "vip",'
+        ' "recording_notice_shown": true}',
+        "bad_field",
+    ),
+]
+
+
+@pytest.mark.parametrize(("frame", "code"), BAD_FRAMES)
+async def test_bad_frames_get_their_error_code(
+    running: RunningServer, frame: str, code: str
+) -> None:
+    kiosk = await running.kiosk()
+    await kiosk.ws.send_str(frame)
+    err = await kiosk.expect("error")
+    assert err["code"] == code, err
+    # The connection is still usable.
+    await kiosk.send({"type": "ping"})
+    await kiosk.expect("pong")
+
+
+async def test_reviewer_may_not_join_queues(running: RunningServer) -> None:
+    desk = await running.staff("reviewer")
+    await desk.send(JOIN)
+    assert (await desk.expect("error"))["code"] == "forbidden"
+
+
+async def test_binary_frame_is_refused(running: RunningServer) -> None:
+    kiosk = await running.kiosk()
+    await kiosk.ws.send_bytes(b"\x00\x01")
+    assert (await kiosk.expect("error"))["code"] == "binary_not_allowed"
+
+
+async def test_oversized_frame_closes_1009(running: RunningServer) -> None:
+    kiosk = await running.kiosk()
+    await kiosk.ws.send_str(json.dumps({"type": "rtc.offer", "sdp": "x" * 70_000}))
+    await kiosk._reader
+    assert kiosk.ws.close_code == 1009
+
+
+async def test_rate_limit(running: RunningServer) -> None:
+    kiosk = await running.kiosk()
+    for _ in range(60):
+        await kiosk.send({"type": "ping"})
+    err = await kiosk.expect("error", code="rate_limited")
+    assert "slow down" in err["message"]
+
+
+async def test_unauthenticated_and_foreign_origin_refused(running: RunningServer) -> None:
+    session, _ = await running.http()
+    with pytest.raises(aiohttp.WSServerHandshakeError) as exc:
+        await session.ws_connect("/ws")
+    assert exc.value.status == 401
+    with pytest.raises(aiohttp.WSServerHandshakeError) as exc:
+        await session.ws_connect("/ws?token=not-a-token")
+    assert exc.value.status == 401
+    token = running.kiosk_tokens["kiosk-1"]
+    with pytest.raises(aiohttp.WSServerHandshakeError) as exc:
+        await session.ws_connect(f"/ws?token={token}", origin="https://evil.example")
+    assert exc.value.status == 403
+
+
+def _random_payload(rng: random.Random) -> str:
+    kinds = rng.randrange(6)
+    types = [*INBOUND, "", "x" * 300, "queue", None, 5]
+    if kinds == 0:
+        return "".join(rng.choice(string.printable) for _ in range(rng.randrange(0, 80)))
+    if kinds == 1:
+        return json.dumps(rng.choice([None, 1, "s", [], [1, {"type": "ping"}], 1.5, True]))
+    values = [None, True, 0, -1, 2**70, 1.5, "", "x" * 500, [], {}, {"a": [1]}, "SCJG-001"]
+    msg: dict[str, object] = {"type": rng.choice(types)}
+    for _ in range(rng.randrange(0, 5)):
+        key = rng.choice(["item", "sdp", "audio", "video", "outcome", "priority_class", "zz", "id"])
+        msg[key] = rng.choice(values)
+    if kinds == 2:
+        msg["recording_notice_shown"] = rng.choice([True, False, "true"])
+    text = json.dumps(msg)
+    if kinds == 3 and text:
+        cut = rng.randrange(len(text))
+        text = text[:cut]
+    return text
+
+
+async def test_fuzz_never_breaks_the_handler(running: RunningServer) -> None:
+    """2,000 generated payloads: each gets an answer, the server stays healthy."""
+    from server import appkeys as K
+    from server.auth import Identity
+    from server.connections import Connection
+    from server.ws import handle_text
+
+    rng = random.Random(20261128)
+    sent: list[str] = []
+
+    class Sink:
+        closed = False
+
+        async def send_str(self, text: str) -> None:
+            sent.append(text)
+
+    for role in ("kiosk", "reviewer", "agent", "supervisor"):
+        ident = Identity(
+            subject=f"fuzz-{role}", role=role, name="fuzz", place="QH-CG", items=("SCJG-001",)
+        )
+        conn = Connection(ident, Sink(), f"fuzz-{role}")  # type: ignore[arg-type]
+        for _ in range(500):
+            # Raising here would fail the test: the handler must absorb anything.
+            await handle_text(running.app, conn, _random_payload(rng))
+    codes = {json.loads(s).get("code") for s in sent if json.loads(s).get("type") == "error"}
+    assert "internal" not in codes, "a payload reached an unhandled exception"
+    assert {"bad_json", "unknown_type", "bad_field"} <= codes
+    # And through the real socket, the server still answers afterwards.
+    kiosk = await running.kiosk()
+    for _ in range(30):
+        await kiosk.ws.send_str(_random_payload(rng))
+    await kiosk.send({"type": "ping"})
+    await kiosk.expect("pong", timeout=10)
+    async with (await running.http())[0].get("/healthz") as resp:
+        assert resp.status == 200
+    assert running.app[K.METRICS].ws_errors

@@ -1,0 +1,98 @@
+"""Walk the whole route table: anonymous callers and wrong roles are refused."""
+
+from __future__ import annotations
+
+import re
+
+import aiohttp
+
+from server.auth import PUBLIC, allowed_roles
+from tests.conftest import RunningServer
+
+STAFF = {"reviewer": "reviewer", "supervisor": "supervisor", "admin": "admin", "agent": "agent"}
+DENIED = {401, 403}
+
+
+def _concrete(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", "x", path)
+
+
+def _routes(running: RunningServer) -> list[tuple[str, str, frozenset[str]]]:
+    out = []
+    for route in running.app.router.routes():
+        if route.method == "HEAD" or route.resource is None:
+            continue
+        roles = allowed_roles(route.handler)
+        assert roles is not None, f"{route.method} {route.resource.canonical} has no allow() mark"
+        out.append((route.method, _concrete(route.resource.canonical), roles))
+    return out
+
+
+async def _status(
+    session: aiohttp.ClientSession, method: str, path: str, headers: dict[str, str]
+) -> int:
+    async with session.request(
+        method, path, headers={"Accept": "application/json", **headers}, allow_redirects=False
+    ) as resp:
+        return resp.status
+
+
+async def test_every_route_is_marked_and_anonymous_is_refused(running: RunningServer) -> None:
+    routes = _routes(running)
+    assert len(routes) >= 10
+    anon, _ = await running.http()
+    for method, path, roles in routes:
+        status = await _status(anon, method, path, {})
+        if PUBLIC in roles:
+            assert status not in DENIED, f"public {method} {path} refused: {status}"
+        else:
+            assert status == 401, f"{method} {path} let an anonymous caller through: {status}"
+
+
+async def test_each_role_reaches_only_its_routes(running: RunningServer) -> None:
+    routes = _routes(running)
+    callers: dict[str, tuple[aiohttp.ClientSession, dict[str, str]]] = {}
+    for role, username in STAFF.items():
+        session, csrf = await running.http(username)
+        callers[role] = (session, {"X-CSRF-Token": csrf or ""})
+    kiosk_session, _ = await running.http()
+    callers["kiosk"] = (
+        kiosk_session,
+        {"Authorization": f"Bearer {running.kiosk_tokens['kiosk-1']}"},
+    )
+    checked = 0
+    for method, path, roles in routes:
+        if PUBLIC in roles or path == "/api/logout":
+            continue
+        for role, (session, headers) in callers.items():
+            status = await _status(session, method, path, headers)
+            if role in roles:
+                assert status not in DENIED, f"{role} refused on {method} {path}: {status}"
+            else:
+                assert status == 403, f"{role} reached {method} {path}: {status}"
+            checked += 1
+    assert checked >= 20
+
+
+async def test_cookie_writes_need_the_csrf_token(running: RunningServer) -> None:
+    session, csrf = await running.http("admin")
+    body = {"username": "new-reviewer", "password": "long-enough-pw", "role": "supervisor"}
+    async with session.post("/api/admin/users", json=body) as resp:
+        assert resp.status == 403
+    async with session.post(
+        "/api/admin/users", json=body, headers={"X-CSRF-Token": "wrong"}
+    ) as resp:
+        assert resp.status == 403
+    async with session.post(
+        "/api/admin/users", json=body, headers={"X-CSRF-Token": csrf or ""}
+    ) as resp:
+        assert resp.status == 201, await resp.text()
+
+
+async def test_security_headers_on_pages_and_errors(running: RunningServer) -> None:
+    session, _ = await running.http()
+    for path in ("/login", "/api/catalogue", "/nope"):
+        async with session.get(path) as resp:
+            assert resp.headers["X-Content-Type-Options"] == "nosniff"
+            assert resp.headers["Referrer-Policy"] == "no-referrer"
+            assert "default-src 'self'" in resp.headers["Content-Security-Policy"]

@@ -1,0 +1,278 @@
+"""Real aiortc clients <-> MediaHub on loopback: forwarding, keyframes, rejoin, no server decode."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import av
+import pytest
+from aiortc.codecs import opus, vpx
+
+from server.media import InboundStream, MediaHub, MediaSession, SessionFullError, passthrough
+from tests.interop.media_helpers import ClientPeer, DecodeErrorCounter, TapCounter
+
+pytestmark = pytest.mark.timeout(60)
+
+
+class DecoderCount:
+    """How many VP8/Opus decoders aiortc created (clients decode, the server must not)."""
+
+    def __init__(self) -> None:
+        self.vp8 = 0
+        self.opus = 0
+        self._lock = threading.Lock()
+
+    def bump(self, name: str) -> None:
+        with self._lock:
+            setattr(self, name, getattr(self, name) + 1)
+
+
+@pytest.fixture
+def decoders(monkeypatch: pytest.MonkeyPatch) -> DecoderCount:
+    count = DecoderCount()
+    for name, cls in (("vp8", vpx.Vp8Decoder), ("opus", opus.OpusDecoder)):
+        original = cls.__init__
+
+        def init(self: Any, _original: Any = original, _name: str = name) -> None:
+            count.bump(_name)
+            _original(self)
+
+        monkeypatch.setattr(cls, "__init__", init)
+    return count
+
+
+@pytest.fixture
+def decode_errors() -> Iterator[DecodeErrorCounter]:
+    with DecodeErrorCounter() as counter:
+        yield counter
+
+
+@pytest.fixture
+async def hub() -> AsyncIterator[MediaHub]:
+    media_hub = MediaHub()
+    try:
+        yield media_hub
+    finally:
+        await media_hub.close()
+
+
+@pytest.fixture
+async def clients() -> AsyncIterator[list[ClientPeer]]:
+    peers: list[ClientPeer] = []
+    try:
+        yield peers
+    finally:
+        for peer in peers:
+            await peer.close()
+
+
+class Recorder:
+    """on_inbound callback: a TapCounter per (participant, kind), newest stream last."""
+
+    def __init__(self, session: MediaSession) -> None:
+        self.taps: dict[tuple[str, str], list[TapCounter]] = {}
+        self.streams: dict[tuple[str, str], list[InboundStream]] = {}
+        session.on_inbound(self.on_inbound)
+
+    def on_inbound(self, participant: str, kind: str, stream: InboundStream) -> None:
+        tap = TapCounter()
+        stream.add_tap(tap)
+        self.taps.setdefault((participant, kind), []).append(tap)
+        self.streams.setdefault((participant, kind), []).append(stream)
+
+
+def slot_of(session: MediaSession, participant: str, kind: str) -> Any:
+    return next(s for p, s in session.output_slots() if p == participant and s.kind == kind)
+
+
+def new_peer(clients: list[ClientPeer], name: str) -> ClientPeer:
+    peer = ClientPeer(name)
+    clients.append(peer)
+    return peer
+
+
+async def test_two_party_forwarding_without_server_decode(
+    hub: MediaHub,
+    clients: list[ClientPeer],
+    decoders: DecoderCount,
+    decode_errors: DecodeErrorCounter,
+) -> None:
+    session = hub.session("s-two")
+    recorder = Recorder(session)
+    states: list[tuple[str, str]] = []
+    session.on_participant_state(lambda p, s: states.append((p, s)))
+    a, b = new_peer(clients, "a"), new_peer(clients, "b")
+    await a.join(session)
+    started = await b.join(session)
+    for peer in (a, b):
+        await peer.wait_frames("video", 30)
+        await peer.wait_frames("audio", 30)
+    first = max(a.received["video"].first_at or 0, b.received["video"].first_at or 0)
+    print(f"accept_offer(b) -> first decoded video at both ends: {(first - started) * 1000:.0f} ms")
+
+    assert decode_errors.errors == []
+    for peer in (a, b):
+        for kind, frame_type in (("video", "VideoFrame"), ("audio", "AudioFrame")):
+            got = peer.received[kind]
+            assert got.types == {frame_type}
+            assert got.non_increasing == 0, f"{peer.name} {kind} pts went backwards"
+    # The server never decodes: exactly one decoder per client receiving track.
+    assert (decoders.vp8, decoders.opus) == (2, 2)
+    for participant in ("a", "b"):
+        for kind in ("audio", "video"):
+            packets = recorder.taps[(participant, kind)][0].packets
+            assert packets and all(type(p) is av.Packet for p in packets)
+    assert recorder.taps[("a", "video")][0].packets[0].is_keyframe
+    assert ("a", "connected") in states and ("b", "connected") in states
+    assert states[0] == ("a", "connecting")
+
+    rows = await hub.stream_stats()
+    assert {(r["participant"], r["kind"], r["direction"]) for r in rows} == {
+        (p, k, d) for p in "ab" for k in ("audio", "video") for d in ("in", "out")
+    }
+    for row in rows:
+        assert row["session"] == "s-two" and row["frames_forwarded"] > 0
+        assert row["bitrate_bps"] > 0, row
+
+
+async def test_late_subscriber_gets_keyframe_from_publisher(
+    hub: MediaHub, clients: list[ClientPeer], decode_errors: DecodeErrorCounter
+) -> None:
+    session = hub.session("s-late")
+    recorder = Recorder(session)
+    a = new_peer(clients, "a")
+    await a.join(session)
+    # a publishes alone for about a second; its only keyframe so far was the first.
+    await recorder.taps[("a", "video")][0].wait(30)
+    source = a.sources["video"]
+    assert source.keyframes_sent == 1
+
+    b = new_peer(clients, "b")
+    started = await b.join(session)
+    await b.wait_frames("video", 20, within=5)
+    first = b.received["video"].first_at
+    assert first is not None
+    print(f"late joiner: accept_offer -> first decoded video {(first - started) * 1000:.0f} ms")
+    assert source.keyframe_requests >= 1 and source.keyframes_sent >= 2
+    assert decode_errors.errors == []
+
+    # A PLI from the subscriber's own receiver crosses the server to the publisher.
+    a_out = next(
+        slot for pid, slot in session.output_slots() if pid == "b" and slot.kind == "video"
+    )
+    before_requests, before_keyframes = source.keyframe_requests, source.keyframes_sent
+    receiver = next(t.receiver for t in b.pc.getTransceivers() if t.kind == "video")
+    # Within the rate-limit interval of the join request the PLI is deferred, not lost.
+    assert passthrough.request_keyframe(receiver) == 1
+    await b.wait_for(lambda: source.keyframes_sent > before_keyframes, within=5)
+    assert source.keyframe_requests > before_requests
+    assert a_out.track.keyframe_requests >= 2
+    await b.wait_frames("video", b.frames("video") + 10, within=5)
+    assert decode_errors.errors == []
+
+
+class StateLog:
+    """on_participant_state callback with a way to wait for a given (participant, state)."""
+
+    def __init__(self, session: MediaSession) -> None:
+        self.entries: list[tuple[str, str]] = []
+        self._changed = asyncio.Event()
+        session.on_participant_state(self.on_state)
+
+    def on_state(self, participant: str, state: str) -> None:
+        self.entries.append((participant, state))
+        self._changed.set()
+
+    def of(self, participant: str) -> list[str]:
+        return [s for p, s in self.entries if p == participant]
+
+    async def wait(self, participant: str, state: str, count: int = 1) -> None:
+        async with asyncio.timeout(10):
+            while self.of(participant).count(state) < count:
+                self._changed.clear()
+                await self._changed.wait()
+
+
+async def test_rejoin_after_drop_resumes_both_ways(
+    hub: MediaHub, clients: list[ClientPeer], decode_errors: DecodeErrorCounter
+) -> None:
+    session = hub.session("s-rejoin")
+    recorder = Recorder(session)
+    states = StateLog(session)
+    a, b = new_peer(clients, "a"), new_peer(clients, "b")
+    await a.join(session)
+    await b.join(session)
+    await b.wait_frames("video", 30)
+    await a.wait_frames("video", 30)
+    b_video_out = slot_of(session, "b", "video").track
+
+    await a.pc.close()  # the kiosk drops off the network
+    await states.wait("a", "closed")
+    assert states.of("b") == ["connecting", "connected"], "b is not affected"
+    assert slot_of(session, "b", "video").track is b_video_out, "b keeps its ForwardTrack"
+    frames_before = {kind: b.frames(kind) for kind in ("audio", "video")}
+
+    a2 = new_peer(clients, "a")  # new pc, same participant
+    started = await a2.join(session, "a")
+    await a2.wait_frames("video", 20)
+    await b.wait_frames("video", frames_before["video"] + 20)
+    await b.wait_frames("audio", frames_before["audio"] + 20)
+    first = a2.received["video"].first_at
+    assert first is not None
+    print(f"rejoin: accept_offer -> first decoded video {(first - started) * 1000:.0f} ms")
+
+    assert slot_of(session, "b", "video").track is b_video_out
+    assert len(recorder.streams[("a", "video")]) == 2, "rejoin opens a new inbound stream"
+    assert b_video_out.source is recorder.streams[("a", "video")][1]
+    assert states.of("a") == ["connecting", "connected", "closed", "connecting", "connected"]
+    for kind, limit in (("video", 45000), ("audio", 24000)):
+        got = b.received[kind]
+        assert got.non_increasing == 0, f"b {kind}: pts not monotonic across the rejoin"
+        assert got.max_step <= limit, f"b {kind}: pts jumped {got.max_step} across the rejoin"
+    assert decode_errors.errors == []
+
+
+async def test_rejoin_replaces_live_connection(
+    hub: MediaHub, clients: list[ClientPeer], decode_errors: DecodeErrorCounter
+) -> None:
+    session = hub.session("s-replace")
+    states = StateLog(session)
+    a, b = new_peer(clients, "a"), new_peer(clients, "b")
+    await a.join(session)
+    await b.join(session)
+    await b.wait_frames("video", 10)
+    old_closed = asyncio.Event()
+    a.pc.on(
+        "connectionstatechange",
+        lambda: a.pc.connectionState in ("closed", "failed") and old_closed.set(),
+    )
+
+    a2 = new_peer(clients, "a")  # e.g. the tablet switched from Wi-Fi to 4G
+    await a2.join(session, "a")
+    async with asyncio.timeout(10):
+        await old_closed.wait()
+    await a2.wait_frames("video", 20)
+    await b.wait_frames("video", b.frames("video") + 20)
+    assert states.of("a") == ["connecting", "connected", "connecting", "connected"]
+    assert b.received["video"].non_increasing == 0
+    assert decode_errors.errors == []
+
+
+async def test_third_participant_and_removal(hub: MediaHub, clients: list[ClientPeer]) -> None:
+    session = hub.session("s-full")
+    a, b, c = new_peer(clients, "a"), new_peer(clients, "b"), new_peer(clients, "c")
+    await a.join(session)
+    await b.join(session)
+    with pytest.raises(SessionFullError):
+        await c.join(session)
+    await session.remove_participant("b")
+    assert slot_of(session, "a", "video").track.source is None
+    await c.join(session)
+    await a.wait_frames("video", 10)
+    await c.wait_frames("video", 10)
+    await session.close()
+    assert hub.get("s-full") is None
+    assert await hub.stream_stats() == []

@@ -1,0 +1,68 @@
+"""Accounts: Argon2 hashes, roles, kiosk tokens stored only as digests."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from server.accounts import AccountDB, AccountError
+
+
+def test_users_and_kiosks_survive_reopen(tmp_path: Path) -> None:
+    path = tmp_path / "accounts.sqlite3"
+    db = AccountDB(path)
+    db.add_user("wang", "correct horse", "reviewer", items=["SCJG-001"], place="QH-COUNTY")
+    kiosk, token = db.add_kiosk("城关镇 1 号窗口", "QH-CG")
+    db.close()
+
+    db = AccountDB(path)
+    assert db.check_password("wang", "correct horse") is not None
+    assert db.check_password("wang", "wrong horse!") is None
+    assert db.check_password("nobody", "correct horse") is None
+    assert db.kiosk_by_token(token) == kiosk
+    assert db.kiosk_by_token(token + "x") is None
+    db.close()
+
+    raw = sqlite3.connect(path)
+    (stored_hash,) = raw.execute("SELECT password_hash FROM users").fetchone()
+    (stored_token,) = raw.execute("SELECT token_sha256 FROM kiosks").fetchone()
+    raw.close()
+    assert stored_hash.startswith("$argon2id$")
+    assert token not in stored_token
+
+
+def test_disabled_account_cannot_sign_in(tmp_path: Path) -> None:
+    db = AccountDB(tmp_path / "a.sqlite3")
+    db.add_user("li", "password-1", "supervisor")
+    db.set_disabled("li", True)
+    assert db.check_password("li", "password-1") is None
+    db.close()
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "field"),
+    [
+        (("x", "password-1", "root"), {}, "role"),
+        (("x", "short", "admin"), {}, "password"),
+        (("x", "password-1", "agent"), {}, "place"),
+        (("x", "password-1", "reviewer"), {}, "items"),
+        (("", "password-1", "admin"), {}, "username"),
+    ],
+)
+def test_invalid_accounts_name_the_field(
+    tmp_path: Path, args: tuple[str, str, str], kwargs: dict[str, str], field: str
+) -> None:
+    db = AccountDB(tmp_path / "a.sqlite3")
+    with pytest.raises(AccountError, match=field):
+        db.add_user(*args, **kwargs)
+    db.close()
+
+
+def test_duplicate_username(tmp_path: Path) -> None:
+    db = AccountDB(tmp_path / "a.sqlite3")
+    db.add_user("zhao", "password-1", "admin")
+    with pytest.raises(AccountError, match="already exists"):
+        db.add_user("zhao", "password-2", "admin")
+    db.close()
