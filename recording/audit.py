@@ -276,19 +276,24 @@ class SystemAuditLog:
 
     def _switch(self, day: str) -> None:
         prev = ZERO_HASH
+        torn: list[dict[str, Any]] = []
         if self._log is not None:
             prev = self._log.last_hash
             self._log.close()
         else:
             for older in reversed([p for p in self._day_files() if p.stem < day]):
                 with AuditLog(older) as log:  # also drops a torn tail there
+                    if log.dropped:
+                        torn.append(dropped_info(log))
                     if log.seq:
                         prev = log.last_hash
                         break
         self._log = AuditLog(self.folder / f"{day}.jsonl", first_prev=prev, clock=self._clock)
         self._day = day
         if self._log.dropped:
-            self._log.append("recovered", None, dropped_info(self._log))
+            torn.append(dropped_info(self._log))
+        for info in torn:
+            self._log.append("recovered", None, info)
 
     def append(
         self, type: str, actor: str | None = None, data: dict[str, Any] | None = None

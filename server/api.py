@@ -37,8 +37,10 @@ async def _json_body(request: web.Request, max_bytes: int = 16_384) -> dict[str,
 def _same_origin(request: web.Request) -> bool:
     origin = request.headers.get("Origin")
     cfg = request.app[K.CONFIG]
-    return origin is None or origin == f"{request.scheme}://{request.host}" or (
-        origin in cfg.server.allowed_origins
+    return (
+        origin is None
+        or origin == f"{request.scheme}://{request.host}"
+        or (origin in cfg.server.allowed_origins)
     )
 
 

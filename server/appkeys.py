@@ -8,17 +8,7 @@ import jinja2
 from aiohttp import web
 
 if TYPE_CHECKING:
-    from server.accounts import AccountDB
-    from server.auth import Authenticator
-    from server.catalogue import Catalogue
-    from server.config import Config
-    from server.connections import Connections
-    from server.media.hub import MediaHub
-    from server.metrics import Metrics
-    from server.queue_service import QueueService
-    from server.recorder import SessionRecorder
-    from server.session_manager import SessionManager
-    from server.store import Store
+    pass
 
 CONFIG = web.AppKey("config", "Config")
 STORE = web.AppKey("store", "Store")

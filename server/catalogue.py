@@ -98,8 +98,10 @@ class Catalogue:
 
 
 def _names(where: str, raw: Any) -> Names:
-    if not isinstance(raw, dict) or not isinstance(raw.get("zh"), str) or not isinstance(
-        raw.get("en"), str
+    if (
+        not isinstance(raw, dict)
+        or not isinstance(raw.get("zh"), str)
+        or not isinstance(raw.get("en"), str)
     ):
         raise ConfigError(f"{where}: expected zh and en names")
     return Names(zh=raw["zh"], en=raw["en"])
@@ -107,7 +109,7 @@ def _names(where: str, raw: Any) -> Names:
 
 def _require(where: str, raw: dict[str, Any], key: str, tp: type) -> Any:
     value = raw.get(key)
-    if not isinstance(value, tp) or isinstance(value, bool) and tp is not bool:
+    if not isinstance(value, tp) or (isinstance(value, bool) and tp is not bool):
         raise ConfigError(f"{where}.{key}: expected {tp.__name__}, got {value!r}")
     return value
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-from pathlib import Path
 
 from aiohttp import web
 
@@ -27,7 +26,9 @@ DEMO_KIOSKS = (("城关镇 1 号窗口", "QH-CG"), ("柳林镇 1 号窗口", "QH
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="remote-window", description="虚拟远程窗口 / virtual remote window")
+    p = argparse.ArgumentParser(
+        prog="remote-window", description="虚拟远程窗口 / virtual remote window"
+    )
     sub = p.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the server")
@@ -110,13 +111,21 @@ def _seed_demo(cfg: Config) -> list[str]:
     catalogue = load_catalogue()
     db = AccountDB(cfg.data_dir / "accounts.sqlite3")
     base = f"http://{cfg.server.host}:{cfg.server.port}"
-    lines = ["", "remote-window demo (in-memory store; data in %s)" % cfg.data_dir, ""]
-    lines.append("Staff sign-in: %s/login   password for every demo account: %s" % (base, DEMO_PASSWORD))
+    lines = ["", f"remote-window demo (in-memory store; data in {cfg.data_dir})", ""]
+    lines.append(
+        f"Staff sign-in: {base}/login   password for every demo account: {DEMO_PASSWORD}"
+    )
     for username, role, name, items, place, level in DEMO_USERS:
         codes = [i.code for i in catalogue.items.values() if i.level == items] if items else []
         try:
             db.add_user(
-                username, DEMO_PASSWORD, role, display_name=name, items=codes, place=place, level=level
+                username,
+                DEMO_PASSWORD,
+                role,
+                display_name=name,
+                items=codes,
+                place=place,
+                level=level,
             )
         except AccountError:
             pass  # already there from an earlier run with the same data dir

@@ -112,7 +112,9 @@ class Config:
     def replace(self, section: str, **values: Any) -> Config:
         """A copy with some keys of one section changed (validated)."""
         current = getattr(self, section)
-        checked = {k: _coerce(f"{section}.{k}", v, _field_type(current, k)) for k, v in values.items()}
+        checked = {
+            k: _coerce(f"{section}.{k}", v, _field_type(current, k)) for k, v in values.items()
+        }
         return dataclasses.replace(self, **{section: dataclasses.replace(current, **checked)})
 
 
@@ -224,7 +226,9 @@ def _validate(cfg: Config) -> None:
             key = f"{section.name}.{f.name}"
             value = getattr(obj, f.name)
             if key in _CHOICES and value not in _CHOICES[key]:
-                raise ConfigError(f"{key}: expected one of {', '.join(_CHOICES[key])}, got {value!r}")
+                raise ConfigError(
+                    f"{key}: expected one of {', '.join(_CHOICES[key])}, got {value!r}"
+                )
             if key in _POSITIVE and value <= 0:
                 raise ConfigError(f"{key}: expected a value above 0, got {value!r}")
     if cfg.queue.grace_seconds < 0:

@@ -62,7 +62,7 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
     return response
 
 
-def _set_headers(headers: "web.BaseRequest.headers") -> None:  # type: ignore[name-defined]
+def _set_headers(headers: web.BaseRequest.headers) -> None:  # type: ignore[name-defined]
     headers.setdefault("Content-Security-Policy", CSP)
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "no-referrer")

@@ -135,7 +135,9 @@ class QueueService:
         """The reviewer vanished before the session started: back to the head."""
         ticket = await self.store.requeue(ticket_id)
         if ticket is not None:
-            self.audit("queue.requeued", ticket.holder, {"queue": ticket.queue, "ticket": ticket.id})
+            self.audit(
+                "queue.requeued", ticket.holder, {"queue": ticket.queue, "ticket": ticket.id}
+            )
             await self.connections.queues_changed({ticket.queue})
         return ticket
 

@@ -126,7 +126,9 @@ class VideoSession:
             "session state",
             extra={"session": self.id, "from": old.value, "to": new.value, "reason": reason},
         )
-        self.audit(self, "session.state", actor, {"from": old.value, "to": new.value, "reason": reason})
+        self.audit(
+            self, "session.state", actor, {"from": old.value, "to": new.value, "reason": reason}
+        )
 
     def handling_seconds(self) -> float | None:
         if self.live_at is None or self.ended_at is None:

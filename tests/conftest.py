@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
 import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -18,6 +16,7 @@ from aiohttp.test_utils import TestServer
 from server.accounts import AccountDB
 from server.app import create_app
 from server.config import Config, load_config
+from signaling.client import SignalingClient
 
 PASSWORD = "test-pass-2026"
 COUNTY_ITEMS = ("SCJG-001", "RSJ-001", "YB-001")
@@ -31,38 +30,7 @@ def make_config(data_dir: Path, **sections: dict[str, Any]) -> Config:
     return load_config(demo=True, environ={}, overrides=overrides)
 
 
-class Client:
-    """A signaling client: one WebSocket plus a queue of received messages."""
-
-    def __init__(self, http: aiohttp.ClientSession, ws: aiohttp.ClientWebSocketResponse) -> None:
-        self.http = http
-        self.ws = ws
-        self.inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-        self._reader = asyncio.get_running_loop().create_task(self._read())
-
-    async def _read(self) -> None:
-        async for msg in self.ws:
-            if msg.type == aiohttp.WSMsgType.TEXT:
-                await self.inbox.put(json.loads(msg.data))
-
-    async def send(self, message: dict[str, Any]) -> None:
-        await self.ws.send_str(json.dumps(message))
-
-    async def expect(self, mtype: str, timeout: float = 5.0, **match: Any) -> dict[str, Any]:
-        """The next message of this type (and matching fields); others are skipped."""
-
-        async def wait() -> dict[str, Any]:
-            while True:
-                msg = await self.inbox.get()
-                if msg.get("type") == mtype and all(msg.get(k) == v for k, v in match.items()):
-                    return msg
-
-        return await asyncio.wait_for(wait(), timeout)
-
-    async def close(self) -> None:
-        await self.ws.close()
-        self._reader.cancel()
-        await asyncio.gather(self._reader, return_exceptions=True)
+Client = SignalingClient
 
 
 @dataclass
@@ -94,18 +62,14 @@ class RunningServer:
 
     async def staff(self, username: str) -> Client:
         session, _ = await self.http(username)
-        ws = await session.ws_connect("/ws")
-        client = Client(session, ws)
+        client = await Client.connect(session)
         self.clients.append(client)
-        await client.expect("welcome")
         return client
 
     async def kiosk(self, name: str = "kiosk-1") -> Client:
         session, _ = await self.http()
-        ws = await session.ws_connect(f"/ws?token={self.kiosk_tokens[name]}")
-        client = Client(session, ws)
+        client = await Client.connect(session, token=self.kiosk_tokens[name])
         self.clients.append(client)
-        await client.expect("welcome")
         return client
 
     async def close(self) -> None:

@@ -92,7 +92,8 @@ const DICT = {
     "kiosk.call.end.no": "继续办理",
     "kiosk.ended.title": "办理结束，谢谢您！",
     "kiosk.ended.body": "请带好您的证件和材料。",
-    "kiosk.ended.lost": "通话已中断。如需继续办理，请重新排队。",
+    "kiosk.ended.lost.title": "通话已中断",
+    "kiosk.ended.lost": "如需继续办理，请重新排队。",
     "kiosk.ended.again": "返回首页",
     "kiosk.speak.choose": "请选择您要办理的事项",
     "kiosk.speak.priority": "请选择是否优先办理",
@@ -274,7 +275,8 @@ const DICT = {
     "kiosk.call.end.no": "Continue",
     "kiosk.ended.title": "Finished. Thank you!",
     "kiosk.ended.body": "Please take your documents with you.",
-    "kiosk.ended.lost": "The call was interrupted. To continue, please join the queue again.",
+    "kiosk.ended.lost.title": "The call was interrupted",
+    "kiosk.ended.lost": "To continue, please join the queue again.",
     "kiosk.ended.again": "Back to start",
     "kiosk.speak.choose": "Please choose the service you need",
     "kiosk.speak.priority": "Please choose whether you qualify for priority service",
@@ -420,6 +422,11 @@ export function t(key, vars = {}) {
   return text.replace(/\{(\w+)\}/g, (m, name) => (name in vars ? String(vars[name]) : m));
 }
 
+/** Both languages' strings for key, as {zh, en} (for setNames and arguments). */
+export function both(key) {
+  return { zh: DICT["zh-CN"][key] ?? key, en: DICT.en[key] ?? DICT["zh-CN"][key] ?? key };
+}
+
 /** Whether the dictionary has this key. */
 export function has(key) {
   return key in DICT["zh-CN"];
@@ -436,6 +443,8 @@ export function pick(names) {
 export function setText(el, key, vars) {
   if (!el) return;
   el.dataset.i18n = key;
+  delete el.dataset.zh;
+  delete el.dataset.en;
   if (vars && Object.keys(vars).length) el.dataset.i18nArgs = JSON.stringify(vars);
   else delete el.dataset.i18nArgs;
   el.textContent = t(key, resolve(vars || {}));
@@ -452,6 +461,7 @@ function resolve(vars) {
 export function setNames(el, names) {
   if (!el) return;
   delete el.dataset.i18n;
+  delete el.dataset.i18nArgs;
   el.dataset.zh = names?.zh ?? "";
   el.dataset.en = names?.en ?? "";
   el.textContent = pick(names);

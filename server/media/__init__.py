@@ -1,11 +1,12 @@
 """Media plane: server-terminated WebRTC that forwards encoded VP8/Opus frames, never transcoding.
 
-- ``hub``: MediaHub / MediaSession (SDP in, SDP out; routing; stats).
+- ``hub``: MediaHub, one per process (sessions, stats).
+- ``session``: MediaSession (SDP in, SDP out; slots and routing; participant states).
 - ``forwarding``: InboundStream (publisher fan-out, taps) and ForwardTrack (subscriber output).
 - ``passthrough``: the only module touching aiortc internals.
 """
 
-from .forwarding import ForwardTrack, InboundStream, RateMeter, Tap
+from .forwarding import ForwardTrack, InboundStream, Tap
 from .hub import (
     MediaHub,
     MediaNegotiationError,
@@ -14,6 +15,7 @@ from .hub import (
     SessionFullError,
 )
 from .passthrough import packet_arrival
+from .stats import RateMeter
 
 __all__ = [
     "ForwardTrack",

@@ -19,6 +19,7 @@ import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from .passthrough import packet_arrival
+from .stats import RateMeter
 
 logger = logging.getLogger(__name__)
 
@@ -27,34 +28,6 @@ Tap = Callable[[av.Packet, float], None]
 
 DEFAULT_QUEUE_FRAMES = {"video": 60, "audio": 100}  # ~2 s each
 DEFAULT_INTERVAL = {"video": 3000, "audio": 960}  # 30 fps at 90 kHz, 20 ms at 48 kHz
-
-
-class RateMeter:
-    """Bytes counted into a sliding window of a few seconds, reported as bits/s."""
-
-    def __init__(self, window_s: float = 3.0, step_s: float = 0.25) -> None:
-        self.window_s = window_s
-        self.step_s = step_s
-        self.total = 0
-        self._samples: collections.deque[tuple[float, int]] = collections.deque()
-
-    def add(self, nbytes: int, now: float | None = None) -> None:
-        """Count ``nbytes`` that went by at ``now``."""
-        now = time.monotonic() if now is None else now
-        if not self._samples or now - self._samples[-1][0] >= self.step_s:
-            self._samples.append((now, self.total))
-            while len(self._samples) > 2 and now - self._samples[1][0] > self.window_s:
-                self._samples.popleft()
-        self.total += nbytes
-
-    def bps(self, now: float | None = None) -> float:
-        """Bits per second over the window (0 when idle longer than the window)."""
-        now = time.monotonic() if now is None else now
-        for t, total in self._samples:
-            if now - t <= self.window_s:
-                elapsed = now - t
-                return (self.total - total) * 8 / elapsed if elapsed > 0.1 else 0.0
-        return 0.0
 
 
 class InboundStream:
@@ -67,11 +40,13 @@ class InboundStream:
         *,
         request_upstream: Callable[[], int] | None = None,
         keyframe_interval_ms: int = 300,
+        owner: str = "",
         label: str = "",
     ) -> None:
         self.track = track
         self.kind = kind or track.kind
-        self.label = label or f"{self.kind}-{id(self):x}"
+        self.owner = owner  # the publishing participant, for stats
+        self.label = label or f"{owner or self.kind}-{self.kind}-{id(self):x}"
         self.frames = 0
         self.bytes = 0
         self.keyframes = 0

@@ -22,13 +22,31 @@ def _run(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
 def test_user_and_kiosk_add(tmp_path: Path) -> None:
     data = str(tmp_path / "data")
     done = _run(
-        "user", "add", "wangmin", "--role", "reviewer", "--items", "SCJG-001,RSJ-001",
-        "--password-stdin", "--data-dir", data, stdin="a-long-password\n",
+        "user",
+        "add",
+        "wangmin",
+        "--role",
+        "reviewer",
+        "--items",
+        "SCJG-001,RSJ-001",
+        "--password-stdin",
+        "--data-dir",
+        data,
+        stdin="a-long-password\n",
     )
     assert done.returncode == 0, done.stderr
     bad = _run(
-        "user", "add", "x", "--role", "reviewer", "--items", "NOPE-9",
-        "--password-stdin", "--data-dir", data, stdin="a-long-password\n",
+        "user",
+        "add",
+        "x",
+        "--role",
+        "reviewer",
+        "--items",
+        "NOPE-9",
+        "--password-stdin",
+        "--data-dir",
+        data,
+        stdin="a-long-password\n",
     )
     assert bad.returncode == 2 and "NOPE-9" in bad.stderr
     kiosk = _run("kiosk", "add", "城关镇 2 号窗口", "--place", "QH-CG", "--data-dir", data)

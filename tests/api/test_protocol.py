@@ -61,7 +61,10 @@ def test_every_outbound_message_round_trips() -> None:
 def test_every_inbound_message_round_trips() -> None:
     samples = {
         "ping": ({}, "kiosk"),
-        "queue.join": ({"item": "X", "priority_class": "elderly", "recording_notice_shown": True}, "kiosk"),
+        "queue.join": (
+            {"item": "X", "priority_class": "elderly", "recording_notice_shown": True},
+            "kiosk",
+        ),
         "queue.leave": ({}, "agent"),
         "desk.call_next": ({}, "reviewer"),
         "rtc.offer": ({"sdp": "v=0\r\n"}, "reviewer"),
@@ -129,7 +132,7 @@ async def test_binary_frame_is_refused(running: RunningServer) -> None:
 async def test_oversized_frame_closes_1009(running: RunningServer) -> None:
     kiosk = await running.kiosk()
     await kiosk.ws.send_str(json.dumps({"type": "rtc.offer", "sdp": "x" * 70_000}))
-    await kiosk._reader
+    await kiosk.done
     assert kiosk.ws.close_code == 1009
 
 

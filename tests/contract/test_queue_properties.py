@@ -20,23 +20,34 @@ from hypothesis import strategies as st
 from server.store import MemoryStore, Store, Ticket, TicketState
 from server.store.redis_store import RedisStore
 
-HOLDERS = [f"kiosk-{i}" for i in range(5)]
+HOLDERS = [f"kiosk-{i}" for i in range(6)]
 QUEUES = ["a", "b", "c"]
 REVIEWS = [("a",), ("b",), ("a", "b"), ("c", "a"), ("a", "b", "c")]
 GRACES = [None, 0.0, 0.5, 1.0, 2.5]
 STEPS = [0.0, 0.25, 0.5, 1.0, 3.0]
 
 holder = st.sampled_from(HOLDERS)
+# Operations on an existing ticket name it by number: mostly a current holder
+# (so they rarely miss), sometimes any holder, who may have no ticket.
+target = st.integers(0, 9)
+OPERATIONS = {  # kind: (argument strategies, weight)
+    "join": ((holder, st.sampled_from(QUEUES), st.booleans()), 4),
+    "disconnect": ((target, st.sampled_from(GRACES)), 3),
+    "outage": ((st.sampled_from(GRACES),), 1),  # every holder drops at once
+    "reconnect": ((target,), 1),
+    "leave": ((target,), 1),
+    "call": ((st.sampled_from(REVIEWS),), 2),
+    "burst": ((st.sampled_from(REVIEWS), st.integers(2, 4)), 1),
+    "requeue": ((target,), 1),
+    "tick": ((st.sampled_from(STEPS),), 2),
+    "expire": ((), 2),
+}
 operations = st.one_of(
-    st.tuples(st.just("join"), holder, st.sampled_from(QUEUES), st.booleans()),
-    st.tuples(st.just("leave"), holder),
-    st.tuples(st.just("disconnect"), holder, st.sampled_from(GRACES)),
-    st.tuples(st.just("reconnect"), holder),
-    st.tuples(st.just("call"), st.sampled_from(REVIEWS)),
-    st.tuples(st.just("burst"), st.sampled_from(REVIEWS), st.integers(2, 4)),
-    st.tuples(st.just("requeue"), holder),
-    st.tuples(st.just("tick"), st.sampled_from(STEPS)),
-    st.tuples(st.just("expire")),
+    *(
+        st.tuples(st.just(kind), *args)
+        for kind, (args, weight) in OPERATIONS.items()
+        for _ in range(weight)
+    )
 )
 
 
@@ -71,8 +82,15 @@ def ticket_id(model: Model, name: str) -> str:
     return ticket.id if ticket else f"gone-{name}"
 
 
+def resolve(model: Model, n: int) -> str:
+    current = sorted(model.tickets)
+    return current[n % len(current)] if current and n < 7 else HOLDERS[n % len(HOLDERS)]
+
+
 async def apply(op: tuple, store: Store, clients: list[Store], model: Model) -> None:
     kind = op[0]
+    if kind in ("leave", "disconnect", "reconnect", "requeue") and isinstance(op[1], int):
+        op = (kind, resolve(model, op[1]), *op[2:])
     if kind == "join":
         _, name, queue, priority = op
         got, created = await store.enqueue(
@@ -103,6 +121,9 @@ async def apply(op: tuple, store: Store, clients: list[Store], model: Model) -> 
         assert got == expected
         if expected:
             model.put(expected)
+    elif kind == "outage":
+        for name in sorted(model.tickets):
+            await apply(("disconnect", name, op[1]), store, clients, model)
     elif kind == "call":
         queues = op[1]
         got = await store.call_next(list(queues), "rev", "sess", model.now)
@@ -227,7 +248,7 @@ def make_clients(request: pytest.FixtureRequest) -> Callable[[], list[Store]]:
     database=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
-@given(ops=st.lists(operations, max_size=40))
+@given(ops=st.lists(operations, min_size=10, max_size=50))
 def test_random_queue_sequences_match_model(
     make_clients: Callable[[], list[Store]], ops: list[tuple]
 ) -> None:

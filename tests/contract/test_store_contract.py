@@ -238,6 +238,8 @@ async def test_expire_grace_removes_only_expired_waiting(store: Store) -> None:
     d = await join(store, "d")
     e = await join(store, "e", priority=True)
     f = await join(store, "f")
+    g = await join(store, "g")
+    await store.set_connected(g.id, False, NOW + 10)
     await store.set_connected(a.id, False, NOW + 10)
     await store.set_connected(b.id, False, NOW + 20)
     await store.set_connected(c.id, False, None)  # no deadline: never expires
@@ -249,8 +251,9 @@ async def test_expire_grace_removes_only_expired_waiting(store: Store) -> None:
     await store.set_connected(f.id, True, None)  # back in time: not expired
     assert await store.expire_grace(NOW + 9.5) == []
     expired = await store.expire_grace(NOW + 10)  # deadline is inclusive
-    assert [t.holder for t in expired] == ["e", "a"]  # in rank order
-    assert [t.state for t in expired] == [TicketState.WAITING] * 2
+    assert [t.holder for t in expired] == ["e", "a", "g"]  # in rank order
+    assert [t.state for t in expired] == [TicketState.WAITING] * 3
+    assert expired[0] == e.evolve(connected=False, grace_deadline=NOW + 10)
     assert await store.ticket_of("a") is None and await store.get_ticket(e.id) is None
     assert [t.holder for t in await store.expire_grace(NOW + 1000)] == ["b"]
     assert await holders(store) == ["c", "f"]
@@ -484,3 +487,46 @@ async def test_redis_subscribe_returns_once_the_server_confirmed(redis_url: str)
         await admin.execute_command("CLIENT", "UNPAUSE")
         await admin.aclose()
         await store.close()
+
+
+async def test_redis_leaves_no_queue_keys_behind(redis_url: str) -> None:
+    """Tickets that are gone leave no hash, holder key or index entry (these
+    would pile up over months of service)."""
+    prefix = f"rwtest:{uuid.uuid4().hex[:12]}:"
+    store = RedisStore(redis_url, prefix=prefix)
+    client = redis.asyncio.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        await store.start()
+        tickets = [await join(store, f"h{i}", "ab"[i % 2], priority=i == 3) for i in range(6)]
+        await store.set_connected(tickets[0].id, False, NOW + 1)
+        await store.set_connected(tickets[1].id, False, NOW + 1)
+        called = await call(store, "a", "b")
+        assert called is not None
+        await store.set_connected(called.id, False, NOW + 1)
+        await store.requeue(called.id)
+        await call(store, "a", "b")
+        assert len(await store.expire_grace(NOW + 5)) == 3
+        for t in tickets:
+            await store.leave(t.id)
+        assert [k async for k in client.scan_iter(match=f"{prefix}*")] == [f"{prefix}seq"]
+    finally:
+        await store.close()
+        await client.aclose()
+
+
+async def test_redis_ttls_are_in_seconds(redis_url: str) -> None:
+    prefix = f"rwtest:{uuid.uuid4().hex[:12]}:"
+    store = RedisStore(redis_url, prefix=prefix)
+    client = redis.asyncio.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        await store.start()
+        await store.kv_set("a", "1", ttl=30)
+        await store.kv_incr("b", 30.5)
+        await store.set_add("c", "m", 30)
+        await store.kv_set("d", "1")
+        assert await store.kv_expire("d", 30)
+        for key in (f"{prefix}kv:a", f"{prefix}kv:b", f"{prefix}set:c", f"{prefix}kv:d"):
+            assert 25_000 < await client.pttl(key) <= 30_500, key
+    finally:
+        await store.close()
+        await client.aclose()

@@ -158,8 +158,11 @@ class Received:
 class ClientPeer:
     """An ordinary (decoding) aiortc peer publishing PacketSourceTracks."""
 
-    def __init__(self, name: str, *, video: bool = True, audio: bool = True) -> None:
+    def __init__(
+        self, name: str, *, video: bool = True, audio: bool = True, direction: str = "sendrecv"
+    ) -> None:
         self.name = name
+        self.answer_sdp: str | None = None
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         self.sources: dict[str, PacketSourceTrack] = {}
         self.received: dict[str, Received] = {}
@@ -168,7 +171,7 @@ class ClientPeer:
         for kind, wanted in (("audio", audio), ("video", video)):
             if wanted:
                 track = self.sources[kind] = PacketSourceTrack(kind)
-                sender = self.pc.addTrack(track)
+                sender = self.pc.addTransceiver(track, direction=direction).sender
                 passthrough.on_keyframe_request(sender, track.request_keyframe)
         self.pc.on("track", self._on_track)
 
@@ -205,6 +208,7 @@ class ClientPeer:
         return self.pc.localDescription.sdp
 
     async def accept(self, answer_sdp: str) -> None:
+        self.answer_sdp = answer_sdp
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=answer_sdp, type="answer"))
 
     async def join(self, session: MediaSession, participant_id: str | None = None) -> float:

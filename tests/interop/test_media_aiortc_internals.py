@@ -12,7 +12,7 @@ import av
 import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
 from aiortc import rtcrtpreceiver as receiver_module
-from aiortc.jitterbuffer import JitterFrame
+from aiortc.jitterbuffer import JitterBuffer, JitterFrame
 from aiortc.mediastreams import MediaStreamError
 from aiortc.rtcrtpreceiver import RemoteStreamTrack, TimestampMapper
 from aiortc.rtp import RTCP_PSFB_FIR, RTCP_PSFB_PLI, RtcpPacket, RtcpPsfbPacket
@@ -115,6 +115,19 @@ async def test_receiver_send_rtcp_pli() -> None:
     assert [(type(p), p.fmt, p.media_ssrc) for p in packets] == [
         (RtcpPsfbPacket, RTCP_PSFB_PLI, 2222)
     ], "RTCRtpReceiver._send_rtcp_pli no longer sends a PLI for the given media SSRC"
+
+
+async def test_receiver_jitter_buffer_can_be_swapped() -> None:
+    audio = RTCRtpReceiver("audio", FakeTransport())
+    buffer = getattr(audio, "_RTCRtpReceiver__jitter_buffer", None)
+    assert isinstance(buffer, JitterBuffer), "RTCRtpReceiver.__jitter_buffer is gone"
+    assert (buffer.capacity, buffer._prefetch, buffer._is_video) == (16, 4, False), (
+        "aiortc's audio JitterBuffer settings changed: re-check reduce_audio_latency()"
+    )
+    assert passthrough.reduce_audio_latency(audio)
+    swapped = audio._RTCRtpReceiver__jitter_buffer
+    assert swapped is not buffer and swapped._prefetch == 0 and swapped.capacity == 16
+    assert not passthrough.reduce_audio_latency(RTCRtpReceiver("video", FakeTransport()))
 
 
 async def test_passthrough_end_to_end_on_plain_peers() -> None:

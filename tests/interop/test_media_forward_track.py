@@ -8,7 +8,8 @@ import time
 import pytest
 from aiortc.mediastreams import MediaStreamError
 
-from server.media.forwarding import ForwardTrack, InboundStream, RateMeter
+from server.media.forwarding import ForwardTrack, InboundStream
+from server.media.stats import RateMeter
 from tests.interop.media_helpers import (
     FakePacketTrack,
     TapCounter,
@@ -131,6 +132,21 @@ async def test_source_switch_continues_timeline_and_asks_new_source() -> None:
     assert sub.rebases == 1
     await stream1.stop()
     await stream2.stop()
+
+
+async def test_lagging_consumer_catches_up_at_next_keyframe() -> None:
+    track, stream, upstream, counter = make_stream()
+    sub = ForwardTrack("video", catch_up_frames=6)
+    sub.attach(stream)
+    await feed(track, counter, [i * FRAME for i in range(9)], {0})
+    assert sub.queued == 9
+    # The consumer starts late: it asks for a keyframe to skip the backlog...
+    assert (await sub.recv()).is_keyframe and upstream.calls == 2
+    # ...and the backlog is dropped when that keyframe arrives.
+    await feed(track, counter, [9 * FRAME, 10 * FRAME], {0})
+    assert sub.catch_ups == 1 and sub.frames_dropped == 8
+    assert await drain(sub) == [(9 * FRAME, True), (10 * FRAME, False)]
+    await stream.stop()
 
 
 async def test_keyframe_requests_are_rate_limited_and_coalesced() -> None:

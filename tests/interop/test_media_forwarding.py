@@ -9,9 +9,17 @@ from typing import Any
 
 import av
 import pytest
+from aiortc import RTCRtpSender
 from aiortc.codecs import opus, vpx
 
-from server.media import InboundStream, MediaHub, MediaSession, SessionFullError, passthrough
+from server.media import (
+    InboundStream,
+    MediaHub,
+    MediaNegotiationError,
+    MediaSession,
+    SessionFullError,
+    passthrough,
+)
 from tests.interop.media_helpers import ClientPeer, DecodeErrorCounter, TapCounter
 
 pytestmark = pytest.mark.timeout(60)
@@ -88,6 +96,14 @@ def slot_of(session: MediaSession, participant: str, kind: str) -> Any:
     return next(s for p, s in session.output_slots() if p == participant and s.kind == kind)
 
 
+def answer_sections(sdp: str) -> dict[str, str]:
+    """The text of each m-section of an SDP, by kind."""
+    sections: dict[str, str] = {}
+    for chunk in sdp.split("m=")[1:]:
+        sections[chunk.split(" ", 1)[0]] = chunk
+    return sections
+
+
 def new_peer(clients: list[ClientPeer], name: str) -> ClientPeer:
     peer = ClientPeer(name)
     clients.append(peer)
@@ -129,6 +145,11 @@ async def test_two_party_forwarding_without_server_decode(
     assert ("a", "connected") in states and ("b", "connected") in states
     assert states[0] == ("a", "connecting")
 
+    sections = answer_sections(a.answer_sdp or "")
+    assert "VP8/90000" in sections["video"] and "H264" not in sections["video"]
+    assert "opus/48000" in sections["audio"]
+    assert not any(c in sections["audio"] for c in ("PCMU", "PCMA", "G722"))
+
     rows = await hub.stream_stats()
     assert {(r["participant"], r["kind"], r["direction"]) for r in rows} == {
         (p, k, d) for p in "ab" for k in ("audio", "video") for d in ("in", "out")
@@ -136,6 +157,8 @@ async def test_two_party_forwarding_without_server_decode(
     for row in rows:
         assert row["session"] == "s-two" and row["frames_forwarded"] > 0
         assert row["bitrate_bps"] > 0, row
+        if row["direction"] == "out":
+            assert row["source"] == {"a": "b", "b": "a"}[row["participant"]]
 
 
 async def test_late_subscriber_gets_keyframe_from_publisher(
@@ -276,3 +299,38 @@ async def test_third_participant_and_removal(hub: MediaHub, clients: list[Client
     await session.close()
     assert hub.get("s-full") is None
     assert await hub.stream_stats() == []
+
+
+async def test_offer_without_vp8_or_bad_sdp_is_refused(
+    hub: MediaHub, clients: list[ClientPeer]
+) -> None:
+    session = hub.session("s-codecs")
+    states = StateLog(session)
+    h264 = new_peer(clients, "h264")
+    for transceiver in h264.pc.getTransceivers():
+        if transceiver.kind == "video":
+            caps = RTCRtpSender.getCapabilities("video").codecs
+            transceiver.setCodecPreferences([c for c in caps if c.mimeType == "video/H264"])
+    with pytest.raises(MediaNegotiationError):
+        await h264.join(session)
+    assert states.of("h264") == ["connecting", "failed"]
+    assert "h264" not in session.participants, "a failed first offer holds no place"
+    with pytest.raises(MediaNegotiationError):
+        await session.accept_offer("junk", "v=0\r\nthis is not sdp\r\n", [])
+
+
+async def test_send_only_client_gets_no_outputs(
+    hub: MediaHub, clients: list[ClientPeer], decode_errors: DecodeErrorCounter
+) -> None:
+    session = hub.session("s-sendonly")
+    kiosk = ClientPeer("kiosk", direction="sendonly")
+    clients.append(kiosk)
+    desk = new_peer(clients, "desk")
+    await kiosk.join(session)
+    await desk.join(session)
+    await desk.wait_frames("video", 20)
+    for kind in ("audio", "video"):
+        slot = slot_of(session, "kiosk", kind)
+        assert not slot.sending and slot.track.source is None
+    assert kiosk.received == {}
+    assert decode_errors.errors == []

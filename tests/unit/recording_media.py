@@ -10,6 +10,8 @@ from pathlib import Path
 
 import av
 
+from recording.webm import TrackWriter
+
 FPS = 30
 WIDTH, HEIGHT = 160, 120
 VIDEO_TICKS = 90_000 // FPS  # RTP ticks per video frame
@@ -71,6 +73,24 @@ def decoded_times(path: Path) -> list[float]:
         return [float(frame.time) for frame in container.decode(stream)]
 
 
+def decode_cut_file(path: Path) -> list[float]:
+    """Decode a file that may end mid-cluster: demux until the data stops, decode all.
+
+    Demuxing stops quietly at the cut; a frame that fails to decode raises.
+    """
+    times: list[float] = []
+    with av.open(str(path)) as container:
+        stream = container.streams[0]
+        packets = container.demux(stream)
+        while True:
+            try:
+                packet = next(packets)
+            except (StopIteration, av.error.InvalidDataError, av.error.EOFError):
+                break
+            times += [float(frame.time) for frame in stream.codec_context.decode(packet)]
+    return times
+
+
 def cluster_times(path: Path) -> list[int]:
     """Timestamps (ms) of the Matroska clusters in a file, read from its EBML."""
     data = path.read_bytes()
@@ -100,3 +120,15 @@ def cluster_times(path: Path) -> list[int]:
             times.append(int.from_bytes(data[tbody : tbody + tsize], "big"))
         i = body + size
     return times
+
+
+def feed_video(writer: TrackWriter, arrival: float, count: int = 60, ts0: int = 0) -> None:
+    """Write `count` VP8 frames arriving at 30 fps from `arrival` (monotonic seconds)."""
+    for i, (data, key) in enumerate(vp8_packets()[:count]):
+        writer.write(data, ts0 + i * VIDEO_TICKS, key, arrival + i / FPS)
+
+
+def feed_audio(writer: TrackWriter, arrival: float, count: int = 100, ts0: int = 0) -> None:
+    """Write `count` 20 ms Opus packets from `arrival`."""
+    for i, data in enumerate(opus_packets()[:count]):
+        writer.write(data, ts0 + i * AUDIO_TICKS, False, arrival + i * 0.02)

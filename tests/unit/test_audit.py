@@ -83,7 +83,9 @@ def test_reopening_continues_the_chain(tmp_path: Path) -> None:
         ("torn", "line 6: incomplete last line"),
     ],
 )
-def test_verify_chain_names_the_first_broken_line(tmp_path: Path, tamper: str, problem: str) -> None:
+def test_verify_chain_names_the_first_broken_line(
+    tmp_path: Path, tamper: str, problem: str
+) -> None:
     path = tmp_path / "events.jsonl"
     make_log(path)
     raw = lines(path)
@@ -204,6 +206,11 @@ def test_system_log_drops_and_records_a_torn_line(tmp_path: Path) -> None:
     system.close()
     events = read_events(tmp_path / "system" / "2026-03-06.jsonl")
     assert events[0]["type"] == "recovered"
-    assert events[0]["data"]["dropped_bytes"] == 0 or events[0]["prev"] == a["hash"]
+    assert events[0]["prev"] == a["hash"]
+    assert events[0]["data"] == {
+        "file": "2026-03-05.jsonl",
+        "dropped_bytes": 12,
+        "dropped_sha256": sha256_hex(b'{"seq":2,"ti'),
+    }
     assert b["seq"] == 2
     assert verify_chain(day) is None

@@ -27,7 +27,7 @@ def test_demo_secret_refused_outside_demo() -> None:
 
 def test_file_then_environment(tmp_path: Path) -> None:
     path = tmp_path / "site.toml"
-    path.write_text('[server]\nport = 9000\nsecret = "%s"\n[queue]\ngrace_seconds = 5\n' % SECRET)
+    path.write_text(f'[server]\nport = 9000\nsecret = "{SECRET}"\n[queue]\ngrace_seconds = 5\n')
     cfg = load_config(path, environ={"RW_SERVER__PORT": "9100", "RW_ICE__URLS": "stun:a,turn:b"})
     assert cfg.server.port == 9100
     assert cfg.queue.grace_seconds == 5.0

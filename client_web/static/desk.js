@@ -1,0 +1,373 @@
+// desk.js — the reviewer's desk: queues of their items, call next (叫号),
+// then the video call with the applicant, with a connection-quality indicator.
+
+import * as i18n from "./i18n.js";
+import { RwClient, describeCall, loadCatalogue, mediaErrorKey, playWithSound } from "./rwclient.js";
+
+const QUALITY_MS = 2000;
+const CALL_TIMEOUT_MS = 8000;
+const $ = (sel) => document.querySelector(sel);
+
+const state = {
+  queues: [],
+  queuesAt: 0,
+  calling: false,
+  pcState: null,
+  mediaFailed: false,
+  catalogue: null,
+};
+let callTimer = null;
+let qualityTimer = null;
+
+const client = new RwClient();
+window.rw = client; // tests read window.rw.pc; window.rw.quality() gives the indicator's figures
+
+// -- helpers ------------------------------------------------------------------
+function csrf() {
+  return document.querySelector('meta[name="csrf-token"]')?.content || "";
+}
+
+function message(key, vars, tone = "") {
+  const el = $("#desk-message");
+  if (!key) {
+    el.hidden = true;
+    return;
+  }
+  i18n.setText(el, key, vars);
+  el.className = `message ${tone}`.trim();
+  el.hidden = false;
+}
+
+function duration(seconds) {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return i18n.t("common.seconds", { n: s });
+  return i18n.t("common.min_sec", { m: Math.floor(s / 60), s: s % 60 });
+}
+
+function placeNames(code) {
+  const place = state.catalogue?.places?.[code];
+  return place ? place.names : { zh: code || "", en: code || "" };
+}
+
+function showView(name) {
+  $("#queue-view").hidden = name !== "queues";
+  $("#call-view").hidden = name !== "call";
+  document.body.dataset.view = name;
+}
+
+// -- queues -------------------------------------------------------------------
+function totalWaiting() {
+  return state.queues.reduce((n, q) => n + q.waiting, 0);
+}
+
+function renderQueues() {
+  const body = $("#queue-rows");
+  const elapsed = state.queuesAt ? (performance.now() - state.queuesAt) / 1000 : 0;
+  for (const q of state.queues) {
+    let row = body.querySelector(`tr[data-queue="${CSS.escape(q.queue)}"]`);
+    if (!row) {
+      row = document.createElement("tr");
+      row.dataset.queue = q.queue;
+      const name = document.createElement("td");
+      row.append(name);
+      for (const col of ["waiting", "priority", "away", "longest"]) {
+        const td = document.createElement("td");
+        td.className = "num";
+        td.dataset.col = col;
+        row.append(td);
+      }
+      body.append(row);
+    }
+    i18n.setNames(row.cells[0], q.names);
+    row.querySelector('[data-col="waiting"]').textContent = String(q.waiting);
+    row.querySelector('[data-col="priority"]').textContent = String(q.priority_waiting);
+    row.querySelector('[data-col="away"]').textContent = String(q.away);
+    row.querySelector('[data-col="longest"]').textContent = q.waiting
+      ? duration(q.longest_wait_s + elapsed)
+      : "–";
+    row.classList.toggle("has-waiting", q.waiting > 0);
+    row.classList.toggle("has-priority", q.priority_waiting > 0);
+  }
+  const total = totalWaiting();
+  const label = $("#total-waiting");
+  if (total) i18n.setText(label, "desk.total", { n: total });
+  else i18n.setText(label, "desk.none");
+  if (client.session) i18n.setText($("#waiting-others"), "desk.waiting_others", { n: total });
+  renderCallButton();
+}
+
+function renderCallButton() {
+  const btn = $("#call-next");
+  btn.disabled = !client.connected || !!client.session || state.calling || totalWaiting() === 0;
+  i18n.setText(btn, state.calling ? "desk.calling" : "desk.call_next");
+}
+
+$("#call-next").addEventListener("click", () => {
+  if (!client.send({ type: "desk.call_next" })) return;
+  message(null);
+  state.calling = true;
+  renderCallButton();
+  clearTimeout(callTimer);
+  callTimer = setTimeout(() => {
+    state.calling = false;
+    renderCallButton();
+  }, CALL_TIMEOUT_MS);
+});
+
+client.on("desk.queues", (msg) => {
+  state.queues = msg.queues;
+  state.queuesAt = performance.now();
+  renderQueues();
+});
+
+setInterval(() => {
+  if (state.queues.some((q) => q.waiting)) renderQueues();
+}, 1000);
+
+// -- the call -----------------------------------------------------------------
+function fillSession(msg) {
+  const item = state.catalogue?.items?.[msg.item];
+  if (item) {
+    i18n.setNames($("#call-item"), item.names);
+    i18n.setNames($("#call-dept"), item.department);
+    const list = $("#call-materials");
+    list.replaceChildren(
+      ...item.materials.map((m) => {
+        const li = document.createElement("li");
+        li.textContent = m;
+        return li;
+      }),
+    );
+  } else {
+    $("#call-item").textContent = msg.item;
+  }
+  i18n.setNames($("#call-place"), placeNames(msg.place));
+  $("#call-peer").textContent = msg.peer?.name || "";
+}
+
+function renderCallStatus() {
+  const el = $("#call-status");
+  const line = describeCall(client, state.pcState, state.mediaFailed);
+  if (line.key) i18n.setText(el, line.key);
+  else i18n.setNames(el, line.names);
+  el.classList.toggle("ok", line.tone === "ok");
+  el.classList.toggle("warn", line.tone === "warn");
+  const peer = client.sessionState?.peer_media;
+  const note = $("#peer-media-note");
+  if (peer && (!peer.video || !peer.audio)) {
+    i18n.setText(note, peer.video ? "call.peer.no_audio" : "call.peer.no_video");
+    note.hidden = false;
+  } else {
+    note.hidden = true;
+  }
+}
+
+function renderToggles() {
+  const audio = $("#toggle-audio");
+  const video = $("#toggle-video");
+  i18n.setText(audio, client.audioOn ? "desk.mute" : "desk.unmute");
+  i18n.setText(video, client.videoOn ? "desk.camera_off" : "desk.camera_on");
+  audio.setAttribute("aria-pressed", String(!client.audioOn));
+  video.setAttribute("aria-pressed", String(!client.videoOn));
+  audio.classList.toggle("off", !client.audioOn);
+  video.classList.toggle("off", !client.videoOn);
+  audio.disabled = !!client.local && !client.local.audio;
+  video.disabled = !!client.local && !client.local.video;
+}
+
+function renderMediaWarning() {
+  const el = $("#media-warning");
+  const local = client.local;
+  if (!local || (local.audio && local.video)) {
+    el.hidden = true;
+    return;
+  }
+  let key = "media.no_audio";
+  if (!local.audio && !local.video) key = "media.none";
+  else if (!local.video) key = "media.no_video";
+  const main = document.createElement("span");
+  i18n.setText(main, key);
+  el.replaceChildren(main);
+  const why = mediaErrorKey(local.errors);
+  if (why) {
+    const detail = document.createElement("span");
+    i18n.setText(detail, why);
+    el.append(" ", detail);
+  }
+  el.hidden = false;
+}
+
+async function renderQuality() {
+  const q = await client.quality();
+  const box = $("#quality");
+  const level = q?.level || "none";
+  box.dataset.level = level;
+  i18n.setText($("#quality-level"), `desk.quality.${level}`);
+  if (q && level !== "none") {
+    i18n.setText($("#quality-detail"), "desk.quality.detail", {
+      loss: q.loss === null ? "–" : (q.loss * 100).toFixed(1),
+      rtt: q.rtt === null ? "–" : Math.round(q.rtt * 1000),
+      fps: q.fps === null ? "–" : Math.round(q.fps),
+    });
+  } else {
+    $("#quality-detail").textContent = "";
+  }
+  window.rwQuality = q;
+}
+
+function startQuality() {
+  clearInterval(qualityTimer);
+  qualityTimer = setInterval(renderQuality, QUALITY_MS);
+}
+
+function stopQuality() {
+  clearInterval(qualityTimer);
+  qualityTimer = null;
+  $("#quality").dataset.level = "none";
+  i18n.setText($("#quality-level"), "desk.quality.none");
+  $("#quality-detail").textContent = "";
+}
+
+client.on("session.paired", (msg) => {
+  state.calling = false;
+  clearTimeout(callTimer);
+  if (document.body.dataset.view !== "call") {
+    state.pcState = null;
+    state.mediaFailed = false;
+  }
+  fillSession(msg);
+  showView("call");
+  message(null);
+  renderCallStatus();
+  renderToggles();
+  renderQueues();
+  startQuality();
+});
+client.on("session.state", () => renderCallStatus());
+client.on("pcstate", ({ state: pcState }) => {
+  state.pcState = pcState;
+  if (pcState === "connected") state.mediaFailed = false;
+  renderCallStatus();
+});
+client.on("mediaerror", () => {
+  state.mediaFailed = true;
+  renderCallStatus();
+});
+client.on("localmedia", (local) => {
+  const self = $("#self-video");
+  if (self.srcObject !== local.stream) self.srcObject = local.stream;
+  self.play().catch(() => {});
+  renderToggles();
+  renderMediaWarning();
+});
+client.on("remotestream", ({ stream }) => {
+  const video = $("#remote-video");
+  if (video.srcObject !== stream) video.srcObject = stream;
+  playWithSound(video, () => {
+    $("#sound-blocked").hidden = false;
+  });
+});
+client.on("session.ended", (msg) => {
+  stopQuality();
+  $("#remote-video").srcObject = null;
+  $("#self-video").srcObject = null;
+  client.releaseMedia();
+  showView("queues");
+  const key = `outcome.${msg.outcome}`;
+  message("desk.ended", { outcome: i18n.has(key) ? i18n.both(key) : msg.outcome });
+  renderQueues();
+});
+
+$("#toggle-audio").addEventListener("click", () => {
+  client.setAudio(!client.audioOn);
+  renderToggles();
+});
+$("#toggle-video").addEventListener("click", () => {
+  client.setVideo(!client.videoOn);
+  renderToggles();
+});
+$("#end-call").addEventListener("click", () => client.endSession("completed"));
+$("#sound-blocked").addEventListener("click", () => {
+  const video = $("#remote-video");
+  video.muted = false;
+  video.play().catch(() => {});
+  $("#sound-blocked").hidden = true;
+});
+
+// -- errors, connection, sign-out ------------------------------------------------
+client.on("error", (msg) => {
+  if (msg.ref === "desk.call_next") {
+    state.calling = false;
+    clearTimeout(callTimer);
+    renderCallButton();
+    if (msg.code === "not_found") message("desk.nobody", null, "warn");
+    else if (msg.code === "wrong_state") message("desk.finish_first", null, "warn");
+    else message("common.error", { message: msg.message }, "error");
+  } else if (msg.ref !== "rtc.offer") {
+    console.warn("desk: server error", msg);
+  }
+});
+
+function showNet(key) {
+  const bar = $("#netbar");
+  if (key) i18n.setText(bar, key);
+  bar.hidden = !key;
+}
+
+client.on("open", () => {
+  showNet(null);
+  renderCallButton();
+});
+client.on("reconnecting", () => {
+  showNet(client.everOpened ? "common.net.reconnecting" : "common.net.offline");
+  renderCallButton();
+});
+client.on("close", async ({ opened }) => {
+  renderCallButton();
+  if (opened) return;
+  // Refused before it opened: signed out (session expired)?
+  try {
+    const resp = await fetch("/api/me", { credentials: "same-origin" });
+    if (resp.status === 401 || resp.status === 403) {
+      client.close();
+      location.assign(`/login?next=${encodeURIComponent("/desk")}`);
+    }
+  } catch {
+    /* unreachable: keep retrying */
+  }
+});
+
+$("#logout").addEventListener("click", async () => {
+  client.close();
+  try {
+    await fetch("/api/logout", {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "X-CSRF-Token": csrf() },
+    });
+  } finally {
+    location.assign("/login?next=/desk");
+  }
+});
+
+function renderWho() {
+  const who = $("#who");
+  const names = placeNames(who.dataset.place);
+  const place = i18n.pick(names);
+  who.textContent = place ? i18n.t("desk.signed_in", { name: who.dataset.name, place }) : who.dataset.name;
+}
+
+i18n.onChange(() => {
+  renderWho();
+  renderQueues();
+});
+
+showView("queues");
+client.connect();
+loadCatalogue()
+  .then((catalogue) => {
+    state.catalogue = catalogue;
+    renderWho();
+    if (client.session) fillSession(client.session);
+  })
+  .catch((err) => console.warn("desk: catalogue", err));

@@ -1,0 +1,453 @@
+// kiosk.js — the applicant's kiosk: choose an item, priority, see the recording
+// notice, wait in line, then the video call with the reviewer.
+// Few choices per screen, large targets, spoken prompts where the browser can speak.
+
+import * as i18n from "./i18n.js";
+import { RwClient, describeCall, mediaErrorKey, playWithSound } from "./rwclient.js";
+
+const TOKEN_KEY = "rw_kiosk_token";
+const PAGE_SIZE = 6;
+const SETTLE_MS = 1500; // after welcome: how long the server has to tell us our ticket/session
+const IDLE_RESET_MS = 120_000; // an abandoned choice goes back to the start
+const ENDED_RESET_MS = 60_000; // the thank-you screen goes back to the start
+
+const $ = (sel) => document.querySelector(sel);
+const state = {
+  screen: "loading",
+  item: null,
+  priority: "normal",
+  page: 0,
+  ticket: null,
+  lastAhead: null,
+  pcState: null,
+  mediaFailed: false,
+  spokeConnected: false,
+};
+let settleTimer = null;
+let idleTimer = null;
+let endedTimer = null;
+
+// -- device token: in the URL once, then local storage ----------------------
+function takeToken() {
+  const url = new URL(location.href);
+  const fromUrl = url.searchParams.get("token");
+  if (fromUrl) {
+    try {
+      localStorage.setItem(TOKEN_KEY, fromUrl);
+    } catch {
+      /* private mode: the token lives for this page only */
+    }
+    url.searchParams.delete("token");
+    history.replaceState(history.state, "", url.pathname + url.search + url.hash);
+    return fromUrl;
+  }
+  try {
+    return localStorage.getItem(TOKEN_KEY);
+  } catch {
+    return null;
+  }
+}
+
+// -- screens ---------------------------------------------------------------
+function show(name) {
+  state.screen = name;
+  document.body.dataset.screen = name;
+  for (const el of document.querySelectorAll("section.screen")) el.hidden = el.dataset.screen !== name;
+  for (const el of document.querySelectorAll(".confirm")) el.hidden = true;
+  updateMediaWarning();
+  armIdle();
+  window.scrollTo(0, 0);
+}
+
+function armIdle() {
+  clearTimeout(idleTimer);
+  if (["priority", "notice"].includes(state.screen) || (state.screen === "items" && state.page > 0)) {
+    idleTimer = setTimeout(() => goStart(), IDLE_RESET_MS);
+  }
+}
+
+function goStart(messageKey = null) {
+  clearTimeout(endedTimer);
+  state.item = null;
+  state.priority = "normal";
+  state.page = 0;
+  state.ticket = null;
+  renderPage();
+  const msg = $("#items-message");
+  if (messageKey) i18n.setText(msg, messageKey);
+  msg.hidden = !messageKey;
+  show("items");
+}
+
+function itemNames(code) {
+  const el = document.querySelector(`.item-btn[data-item="${CSS.escape(code)}"] .item-name`);
+  return el ? { zh: el.dataset.zh, en: el.dataset.en } : { zh: code, en: code };
+}
+
+function setChosen() {
+  for (const el of document.querySelectorAll("[data-chosen-item]")) {
+    if (state.item) i18n.setText(el, "kiosk.chosen", { item: itemNames(state.item) });
+    else el.textContent = "";
+  }
+}
+
+// -- speech ----------------------------------------------------------------
+function speak(key, vars) {
+  const synth = window.speechSynthesis;
+  if (!synth || typeof SpeechSynthesisUtterance === "undefined") return;
+  try {
+    synth.cancel();
+    const utterance = new SpeechSynthesisUtterance(i18n.t(key, vars));
+    utterance.lang = i18n.lang() === "en" ? "en-US" : "zh-CN";
+    utterance.rate = 0.9;
+    const prefix = utterance.lang.slice(0, 2).toLowerCase();
+    const voice = synth.getVoices().find((v) => v.lang.toLowerCase().startsWith(prefix));
+    if (voice) utterance.voice = voice;
+    synth.speak(utterance);
+  } catch (err) {
+    console.warn("kiosk: speech failed", err);
+  }
+}
+
+// -- step 1: items, a few per page -----------------------------------------
+const itemButtons = [...document.querySelectorAll(".item-btn")];
+
+function renderPage() {
+  const pages = Math.max(1, Math.ceil(itemButtons.length / PAGE_SIZE));
+  state.page = Math.min(Math.max(0, state.page), pages - 1);
+  itemButtons.forEach((btn, i) => {
+    btn.hidden = Math.floor(i / PAGE_SIZE) !== state.page;
+  });
+  $("#pager").hidden = pages <= 1;
+  $("#page-prev").disabled = state.page === 0;
+  $("#page-next").disabled = state.page === pages - 1;
+  i18n.setText($("#page-label"), "kiosk.page", { n: state.page + 1, total: pages });
+}
+
+$("#page-prev").addEventListener("click", () => {
+  state.page -= 1;
+  renderPage();
+  armIdle();
+});
+$("#page-next").addEventListener("click", () => {
+  state.page += 1;
+  renderPage();
+  armIdle();
+});
+for (const btn of itemButtons) {
+  btn.addEventListener("click", () => {
+    state.item = btn.dataset.item;
+    setChosen();
+    show("priority");
+    speak("kiosk.speak.priority");
+  });
+}
+
+// -- step 2: priority --------------------------------------------------------
+for (const btn of document.querySelectorAll("[data-priority]")) {
+  btn.addEventListener("click", () => {
+    state.priority = btn.dataset.priority;
+    show("notice");
+    speak("kiosk.speak.notice");
+  });
+}
+for (const btn of document.querySelectorAll("[data-back]")) {
+  btn.addEventListener("click", () => show(btn.dataset.back));
+}
+
+// -- step 3: the recording notice, then join ----------------------------------
+$("#notice-confirm").addEventListener("click", () => {
+  if (!state.item) return goStart();
+  const sent = client.send({
+    type: "queue.join",
+    item: state.item,
+    priority_class: state.priority,
+    recording_notice_shown: true,
+  });
+  if (!sent) return; // offline: the net bar says so; the person can press again
+  state.ticket = null;
+  showWaiting();
+  i18n.setText($("#ahead"), "kiosk.waiting.joining");
+  $("#estimate").textContent = "";
+  $("#place").textContent = "–";
+});
+
+// -- waiting -------------------------------------------------------------------
+function showWaiting() {
+  if (state.screen !== "waiting") show("waiting");
+  // The camera check happens now, while waiting: a problem is told in plain words
+  // before the call, and the person sees their own picture.
+  client.acquireMedia();
+}
+
+function renderStatus(msg) {
+  $("#place").textContent = String(msg.position);
+  if (msg.ahead > 0) i18n.setText($("#ahead"), "kiosk.waiting.ahead", { n: msg.ahead });
+  else i18n.setText($("#ahead"), "kiosk.waiting.next");
+  const minutes = Math.max(1, Math.ceil((msg.estimated_wait_s || 0) / 60));
+  const note = $("#waiting-note");
+  if (msg.state === "called") {
+    $("#estimate").textContent = "";
+    i18n.setText(note, "kiosk.waiting.called");
+    note.hidden = false;
+  } else {
+    i18n.setText($("#estimate"), "kiosk.waiting.estimate", { n: minutes });
+    if (msg.state === "away") i18n.setText(note, "kiosk.waiting.away");
+    note.hidden = msg.state !== "away";
+  }
+  if (msg.ticket !== state.ticket) speak("kiosk.speak.queued", { n: msg.ahead });
+  else if (msg.ahead === 0 && state.lastAhead !== 0) speak("kiosk.waiting.next");
+  state.ticket = msg.ticket;
+  state.lastAhead = msg.ahead;
+}
+
+$("#leave").addEventListener("click", () => {
+  $("#leave-confirm").hidden = false;
+});
+$("#leave-no").addEventListener("click", () => {
+  $("#leave-confirm").hidden = true;
+});
+$("#leave-yes").addEventListener("click", () => {
+  $("#leave-confirm").hidden = true;
+  if (!client.send({ type: "queue.leave" })) return;
+});
+
+// -- media warnings ----------------------------------------------------------------
+function updateMediaWarning() {
+  const el = $("#media-warning");
+  const local = client.local;
+  const relevant = ["waiting", "call"].includes(state.screen);
+  if (!relevant || !local || (local.audio && local.video)) {
+    el.hidden = true;
+    return;
+  }
+  let key = "media.no_audio";
+  if (!local.audio && !local.video) key = "media.none";
+  else if (!local.video) key = "media.no_video";
+  const main = document.createElement("span");
+  i18n.setText(main, key);
+  el.replaceChildren(main);
+  const why = mediaErrorKey(local.errors);
+  if (why) {
+    const detail = document.createElement("span");
+    detail.className = "why";
+    i18n.setText(detail, why);
+    el.append(" ", detail);
+  }
+  el.hidden = false;
+}
+
+function attachLocal(local) {
+  for (const id of ["#preview-video", "#self-video"]) {
+    const video = $(id);
+    if (video.srcObject !== local.stream) video.srcObject = local.stream;
+    video.play().catch(() => {});
+  }
+  document.body.classList.toggle("no-self-video", !local.video);
+  updateMediaWarning();
+  renderToggles();
+}
+
+// -- the call ----------------------------------------------------------------------
+function renderCallStatus() {
+  const el = $("#call-status");
+  const own = state.pcState;
+  const line = describeCall(client, own, state.mediaFailed);
+  if (line.key) i18n.setText(el, line.key);
+  else i18n.setNames(el, line.names);
+  el.classList.toggle("ok", line.tone === "ok");
+  el.classList.toggle("warn", line.tone === "warn");
+  const live = own === "connected" && client.sessionState?.peer_connection === "connected";
+  if (live && !state.spokeConnected) {
+    state.spokeConnected = true;
+    speak("kiosk.speak.connected");
+  }
+  const peer = client.sessionState?.peer_media;
+  const note = $("#peer-media-note");
+  if (peer && (!peer.video || !peer.audio)) {
+    i18n.setText(note, peer.video ? "call.peer.no_audio" : "call.peer.no_video");
+    note.hidden = false;
+  } else {
+    note.hidden = true;
+  }
+}
+
+function renderToggles() {
+  const audio = $("#toggle-audio");
+  const video = $("#toggle-video");
+  i18n.setText(audio, client.audioOn ? "kiosk.call.mute" : "kiosk.call.unmute");
+  i18n.setText(video, client.videoOn ? "kiosk.call.camera_off" : "kiosk.call.camera_on");
+  audio.setAttribute("aria-pressed", String(!client.audioOn));
+  video.setAttribute("aria-pressed", String(!client.videoOn));
+  audio.classList.toggle("off", !client.audioOn);
+  video.classList.toggle("off", !client.videoOn);
+  audio.disabled = !!client.local && !client.local.audio;
+  video.disabled = !!client.local && !client.local.video;
+}
+
+$("#toggle-audio").addEventListener("click", () => {
+  client.setAudio(!client.audioOn);
+  renderToggles();
+});
+$("#toggle-video").addEventListener("click", () => {
+  client.setVideo(!client.videoOn);
+  renderToggles();
+});
+$("#end-call").addEventListener("click", () => {
+  $("#end-confirm").hidden = false;
+});
+$("#end-no").addEventListener("click", () => {
+  $("#end-confirm").hidden = true;
+});
+$("#end-yes").addEventListener("click", () => {
+  $("#end-confirm").hidden = true;
+  // Whether the matter is completed is the reviewer's call, not the applicant's.
+  client.endSession("incomplete");
+});
+$("#sound-blocked").addEventListener("click", () => {
+  const video = $("#remote-video");
+  video.muted = false;
+  video.play().catch(() => {});
+  $("#sound-blocked").hidden = true;
+});
+$("#again").addEventListener("click", () => {
+  goStart();
+  speak("kiosk.speak.choose");
+});
+
+// -- the connection ------------------------------------------------------------------
+const token = takeToken();
+const client = new RwClient({ token });
+window.rw = client; // for tests and the curious: window.rw.pc, window.rw.quality()
+
+function settled() {
+  clearTimeout(settleTimer);
+  settleTimer = null;
+}
+
+function showNet(key) {
+  const bar = $("#netbar");
+  if (key) i18n.setText(bar, key);
+  bar.hidden = !key;
+}
+
+client.on("open", () => showNet(null));
+client.on("reconnecting", () => {
+  if (client.everOpened) showNet("common.net.reconnecting");
+});
+client.on("close", async ({ opened }) => {
+  if (opened || client.everOpened) return;
+  // Never connected: is the device token still valid?
+  try {
+    const resp = await fetch("/api/me", { headers: { Authorization: `Bearer ${token}` } });
+    if (resp.status === 401) {
+      client.close();
+      show("unregistered");
+    }
+  } catch {
+    /* the server is unreachable: keep retrying */
+  }
+});
+
+client.on("welcome", () => {
+  settled();
+  // The server follows the welcome with our ticket (queue.status) or our session
+  // (session.paired) when there is one; silence means neither.
+  const before = state.screen;
+  settleTimer = setTimeout(() => {
+    settleTimer = null;
+    if (before === "call" && state.screen === "call") {
+      client.closePeer();
+      client.releaseMedia();
+      showEnded("kiosk_lost");
+    } else if (["loading", "waiting"].includes(state.screen)) {
+      goStart(state.screen === "waiting" ? "kiosk.left.expired" : null);
+    }
+  }, SETTLE_MS);
+});
+
+client.on("queue.status", (msg) => {
+  settled();
+  state.item = msg.item;
+  state.priority = msg.priority_class;
+  setChosen();
+  if (state.screen !== "call") showWaiting();
+  renderStatus(msg);
+});
+
+client.on("queue.left", (msg) => {
+  settled();
+  client.releaseMedia();
+  goStart(msg.reason === "expired" ? "kiosk.left.expired" : null);
+});
+
+client.on("session.paired", (msg) => {
+  settled();
+  state.item = msg.item;
+  setChosen();
+  if (state.screen !== "call") {
+    state.pcState = null;
+    state.mediaFailed = false;
+    state.spokeConnected = false;
+    show("call");
+    speak("kiosk.speak.turn");
+  }
+  renderCallStatus();
+  renderToggles();
+});
+
+client.on("session.state", () => renderCallStatus());
+client.on("pcstate", ({ state: pcState }) => {
+  state.pcState = pcState;
+  if (pcState === "connected") state.mediaFailed = false;
+  if (state.screen === "call") renderCallStatus();
+});
+client.on("mediaerror", () => {
+  state.mediaFailed = true;
+  if (state.screen === "call") renderCallStatus();
+});
+client.on("localmedia", attachLocal);
+client.on("remotestream", ({ stream }) => {
+  const video = $("#remote-video");
+  if (video.srcObject !== stream) video.srcObject = stream;
+  playWithSound(video, () => {
+    $("#sound-blocked").hidden = false;
+  });
+});
+
+function showEnded(outcome) {
+  const lost = /_lost$|_left$/.test(outcome || "");
+  i18n.setText($("#ended-title"), lost ? "kiosk.ended.lost.title" : "kiosk.ended.title");
+  i18n.setText($("#ended-body"), lost ? "kiosk.ended.lost" : "kiosk.ended.body");
+  show("ended");
+  clearTimeout(endedTimer);
+  endedTimer = setTimeout(() => goStart(), ENDED_RESET_MS);
+}
+
+client.on("session.ended", (msg) => {
+  settled();
+  $("#remote-video").srcObject = null;
+  client.releaseMedia();
+  showEnded(msg.outcome);
+  if (!/_lost$|_left$/.test(msg.outcome || "")) speak("kiosk.speak.ended");
+  // A reviewer who left before the call began puts us back in line: queue.status follows.
+});
+
+client.on("error", (msg) => {
+  console.warn("kiosk: server error", msg);
+  if (msg.ref === "queue.join" && state.screen === "waiting" && !state.ticket) {
+    const key = i18n.has(`error.${msg.code}`) ? `error.${msg.code}` : "error.internal";
+    goStart(key);
+  }
+});
+
+i18n.onChange(() => renderPage());
+
+renderPage();
+setChosen();
+if (!token) {
+  show("unregistered");
+} else {
+  show("loading");
+  client.connect();
+}

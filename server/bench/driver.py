@@ -1,0 +1,140 @@
+"""Benchmark clients: a kiosk and a desk per session, through the real
+queue and signaling, each an aiortc peer publishing pre-encoded media and
+decoding what it receives (so decode errors and join times are real)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+
+import aiohttp
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from server.bench.source import EncodedClip, PacketSourceTrack, opus_clip
+from server.media import passthrough
+from signaling.client import SignalingClient, login
+
+
+@dataclass
+class Peer:
+    """One participant's media: sends a clip, decodes what comes back."""
+
+    clip: EncodedClip
+    pc: RTCPeerConnection = field(init=False)
+    sources: dict[str, PacketSourceTrack] = field(default_factory=dict)
+    decoded: dict[str, int] = field(default_factory=lambda: {"audio": 0, "video": 0})
+    first_video: float | None = None
+    first_video_event: asyncio.Event = field(default_factory=asyncio.Event)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        for kind in ("audio", "video"):
+            track = PacketSourceTrack(kind, self.clip if kind == "video" else opus_clip())
+            self.sources[kind] = track
+            sender = self.pc.addTrack(track)
+            passthrough.on_keyframe_request(sender, track.request_keyframe)
+        self.pc.on("track", self._on_track)
+
+    def _on_track(self, track: MediaStreamTrack) -> None:
+        self.tasks.append(asyncio.get_running_loop().create_task(self._consume(track)))
+
+    async def _consume(self, track: MediaStreamTrack) -> None:
+        while True:
+            try:
+                await track.recv()
+            except MediaStreamError:
+                return
+            self.decoded[track.kind] += 1
+            if track.kind == "video" and self.first_video is None:
+                self.first_video = time.monotonic()
+                self.first_video_event.set()
+
+    @property
+    def video_sent(self) -> int:
+        return self.sources["video"].packets_sent
+
+    async def negotiate(self, client: SignalingClient) -> None:
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        await client.send({"type": "rtc.offer", "sdp": self.pc.localDescription.sdp})
+        answer = await client.expect("rtc.answer", timeout=30)
+        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=answer["sdp"], type="answer"))
+
+    def stop_sending(self) -> None:
+        for track in self.sources.values():
+            track.stop()
+
+    async def close(self) -> None:
+        await self.pc.close()
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+
+
+@dataclass
+class BenchSession:
+    index: int
+    kiosk: Peer
+    desk: Peer
+    call_at: float = 0.0
+    joined_at: float | None = None
+    clients: list[SignalingClient] = field(default_factory=list)
+    http: list[aiohttp.ClientSession] = field(default_factory=list)
+
+    @property
+    def join_ms(self) -> float | None:
+        return None if self.joined_at is None else (self.joined_at - self.call_at) * 1000
+
+    @property
+    def peers(self) -> tuple[Peer, Peer]:
+        return (self.kiosk, self.desk)
+
+    async def close(self) -> None:
+        for peer in self.peers:
+            await peer.close()
+        for client in self.clients:
+            await client.close()
+        for http in self.http:
+            await http.close()
+
+
+async def prepare(
+    base_url: str, index: int, token: str, reviewer: str, password: str, clip: EncodedClip
+) -> tuple[BenchSession, SignalingClient, SignalingClient]:
+    """Kiosk joins the queue, desk signs in; nobody is called yet."""
+    session = BenchSession(index=index, kiosk=Peer(clip), desk=Peer(clip))
+    kiosk_http = aiohttp.ClientSession(base_url=base_url)
+    desk_http = aiohttp.ClientSession(base_url=base_url, cookie_jar=aiohttp.CookieJar(unsafe=True))
+    session.http += [kiosk_http, desk_http]
+    kiosk = await SignalingClient.connect(kiosk_http, token=token)
+    await kiosk.send({"type": "queue.join", "item": "SCJG-001", "recording_notice_shown": True})
+    await kiosk.expect("queue.status")
+    await login(desk_http, reviewer, password)
+    desk = await SignalingClient.connect(desk_http)
+    session.clients += [kiosk, desk]
+    return session, kiosk, desk
+
+
+async def call_and_join(
+    session: BenchSession, kiosk: SignalingClient, desk: SignalingClient, timeout: float = 30
+) -> None:
+    """Call next, negotiate both sides, wait for the first decoded video at both."""
+    session.call_at = time.monotonic()
+    await desk.send({"type": "desk.call_next"})
+    await asyncio.gather(
+        kiosk.expect("session.paired", timeout), desk.expect("session.paired", timeout)
+    )
+    await asyncio.gather(session.kiosk.negotiate(kiosk), session.desk.negotiate(desk))
+    async with asyncio.timeout(timeout):
+        for peer in session.peers:
+            await peer.first_video_event.wait()
+    firsts = [p.first_video for p in session.peers if p.first_video is not None]
+    session.joined_at = max(firsts)
+
+
+async def end(session: BenchSession) -> None:
+    desk = session.clients[1]
+    await desk.send({"type": "session.end", "outcome": "completed"})
+    await desk.expect("session.ended", timeout=20)

@@ -1,0 +1,74 @@
+"""The server process a benchmark measures: the real app, seeded accounts.
+
+Run as `python -m server.bench.server_proc --mode passthrough|naive ...`.
+It writes the kiosk tokens to `<data-dir>/bench-accounts.json` and prints
+`READY` once it listens, so the runner can measure only this process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import secrets
+from pathlib import Path
+
+from aiohttp import web
+
+from server import appkeys as K
+from server.app import create_app
+from server.config import load_config
+
+BENCH_ITEM = "SCJG-001"
+BENCH_PASSWORD = "bench-password-1"
+
+
+def seed(app: web.Application, count: int, path: Path) -> None:
+    db = app[K.ACCOUNTS]
+    reviewers, kiosks = [], []
+    for i in range(count):
+        name = f"bench-r{i}-{secrets.token_hex(2)}"
+        db.add_user(name, BENCH_PASSWORD, "reviewer", items=[BENCH_ITEM], place="QH-COUNTY")
+        reviewers.append(name)
+        _, token = db.add_kiosk(f"bench kiosk {i}", "QH-CG")
+        kiosks.append(token)
+    path.write_text(
+        json.dumps({"reviewers": reviewers, "kiosks": kiosks, "password": BENCH_PASSWORD})
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--mode", choices=("passthrough", "naive"), required=True)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--data-dir", required=True)
+    parser.add_argument("--sessions", type=int, required=True)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    data_dir = Path(args.data_dir)
+    cfg = load_config(
+        demo=True,
+        environ={},
+        overrides={
+            "server": {"data_dir": str(data_dir), "port": args.port},
+            "signaling": {"rate_burst": 200, "rate_per_second": 100},
+            "logging": {"level": "WARNING"},
+        },
+    )
+    app = create_app(cfg)
+    if args.mode == "naive":
+        from server.bench.naive_hub import NaiveMediaHub
+
+        app[K.MEDIA] = NaiveMediaHub(record_dir=data_dir / "naive-recordings")
+        app[K.SESSIONS].media = app[K.MEDIA]
+    seed(app, args.sessions, data_dir / "bench-accounts.json")
+
+    async def ready(_app: web.Application) -> None:
+        print("READY", flush=True)
+
+    app.on_startup.append(ready)
+    web.run_app(app, host="127.0.0.1", port=args.port, print=None, access_log=None)
+
+
+if __name__ == "__main__":
+    main()

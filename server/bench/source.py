@@ -1,0 +1,181 @@
+"""Pre-encoded media sources for load generation and tests.
+
+Publishing pre-encoded packets costs the client almost nothing (no encoder),
+so a benchmark measures the server. The VP8 clip is one stream
+`[K0, P1 .. P(2n-1)]` encoded once from two cycles of the same n-frame
+content: playback runs through it and then loops over the second cycle; a
+keyframe request restarts at K0, so keyframes appear only when asked
+(MEDIA_NOTES pitfall 2: a source that makes keyframes by itself hides
+keyframe-forwarding bugs). Packets are paced in real time, not in bursts
+(pitfall 9).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fractions
+import functools
+import logging
+import math
+import struct
+from dataclasses import dataclass
+
+import av
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+FPS = 30
+VIDEO_TB = fractions.Fraction(1, 90000)
+AUDIO_TB = fractions.Fraction(1, 48000)
+OPUS_SAMPLES = 960  # 20 ms at 48 kHz
+
+
+def is_vp8_keyframe(data: bytes) -> bool:
+    """Bit 0 of the VP8 frame tag is 0 on a keyframe."""
+    return bool(data) and not data[0] & 0x01
+
+
+@dataclass(frozen=True)
+class EncodedClip:
+    """Pre-encoded frames; `loop_start` is where playback wraps to."""
+
+    frames: tuple[bytes, ...]
+    keyframe: tuple[bool, ...]
+    loop_start: int
+
+    @property
+    def bytes_per_loop(self) -> int:
+        return sum(len(f) for f in self.frames[self.loop_start :])
+
+
+def _pattern(frame: av.VideoFrame, index: int, cycle: int) -> None:
+    """A moving ramp with a changing tint: cheap to make, real work to encode."""
+    stride = frame.planes[0].line_size
+    ramp = bytes(range(256)) * (stride // 256 + 2)
+    shift = 4 * (index % cycle)
+    rows = (ramp[(2 * y + shift) % 256 :][:stride] for y in range(frame.height))
+    frame.planes[0].update(b"".join(rows))
+    frame.planes[1].update(bytes([128]) * frame.planes[1].buffer_size)
+    frame.planes[2].update(bytes([(2 * (index % cycle)) % 256]) * frame.planes[2].buffer_size)
+
+
+@functools.cache
+def vp8_clip(
+    width: int = 320, height: int = 240, bitrate: int = 300_000, cycle: int = 60
+) -> EncodedClip:
+    """VP8 with one keyframe first and inter frames only after it (encoded once)."""
+    cc = av.CodecContext.create("libvpx", "w")
+    cc.width, cc.height, cc.pix_fmt = width, height, "yuv420p"
+    cc.time_base = fractions.Fraction(1, FPS)
+    cc.framerate = FPS
+    cc.bit_rate = bitrate
+    cc.gop_size = 100_000
+    cc.options = {
+        "deadline": "realtime",
+        "cpu-used": "8",
+        "lag-in-frames": "0",
+        "auto-alt-ref": "0",
+        "kf-max-dist": "100000",
+        "minrate": str(bitrate // 2),
+        "maxrate": str(bitrate * 2),
+    }
+    out: list[bytes] = []
+    for i in range(2 * cycle):
+        frame = av.VideoFrame(width, height, "yuv420p")
+        _pattern(frame, i, cycle)
+        frame.pts = i
+        out.extend(bytes(p) for p in cc.encode(frame))
+    out.extend(bytes(p) for p in cc.encode(None))
+    keys = tuple(is_vp8_keyframe(d) for d in out)
+    if len(out) != 2 * cycle or not keys[0] or any(keys[1:]):
+        raise RuntimeError("libvpx did not produce one keyframe followed by inter frames")
+    return EncodedClip(tuple(out), keys, cycle)
+
+
+@functools.cache
+def opus_clip(seconds: int = 2, tone_hz: float = 440.0) -> EncodedClip:
+    """A stereo tone as 20 ms Opus packets (encoded once)."""
+    cc = av.CodecContext.create("libopus", "w")
+    cc.sample_rate, cc.layout, cc.format = 48000, "stereo", "s16"
+    cc.bit_rate = 64000
+    cc.time_base = AUDIO_TB
+    out: list[bytes] = []
+    for i in range(seconds * 50):
+        frame = av.AudioFrame(format="s16", layout="stereo", samples=OPUS_SAMPLES)
+        t0 = i * OPUS_SAMPLES
+        samples = (
+            int(8000 * math.sin(2 * math.pi * tone_hz * (t0 + n) / 48000))
+            for n in range(OPUS_SAMPLES)
+        )
+        frame.planes[0].update(b"".join(struct.pack("<hh", v, v) for v in samples))
+        frame.sample_rate, frame.pts, frame.time_base = 48000, t0, AUDIO_TB
+        out.extend(bytes(p) for p in cc.encode(frame))
+    out.extend(bytes(p) for p in cc.encode(None))
+    return EncodedClip(tuple(out), (True,) * len(out), 0)
+
+
+class PacketSourceTrack(MediaStreamTrack):
+    """Pre-encoded packets paced in real time; video keyframes only on request."""
+
+    def __init__(self, kind: str, clip: EncodedClip | None = None) -> None:
+        super().__init__()
+        self.kind = kind
+        self._clip = clip or (vp8_clip() if kind == "video" else opus_clip())
+        self._interval = 1 / FPS if kind == "video" else OPUS_SAMPLES / 48000
+        self._ticks = 90000 // FPS if kind == "video" else OPUS_SAMPLES
+        self._index = 0
+        self._count = 0
+        self._t0: float | None = None
+        self._want_keyframe = False
+        self.keyframes_sent = 0
+        self.keyframe_requests = 0
+        self.packets_sent = 0
+
+    def request_keyframe(self) -> None:
+        self.keyframe_requests += 1
+        self._want_keyframe = True
+
+    async def recv(self) -> av.Packet:
+        if self.readyState != "live":
+            raise MediaStreamError
+        loop = asyncio.get_running_loop()
+        if self._t0 is None:
+            self._t0 = loop.time()
+        delay = self._t0 + self._count * self._interval - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)  # pacing is the workload, not synchronisation
+        if self._want_keyframe:
+            self._want_keyframe = False
+            self._index = 0
+        clip = self._clip
+        data, key = clip.frames[self._index], clip.keyframe[self._index]
+        self._index += 1
+        if self._index == len(clip.frames):
+            self._index = clip.loop_start
+        packet = av.Packet(data)
+        packet.pts = self._count * self._ticks
+        packet.time_base = VIDEO_TB if self.kind == "video" else AUDIO_TB
+        self._count += 1
+        self.packets_sent += 1
+        if key and self.kind == "video":
+            self.keyframes_sent += 1
+        return packet
+
+
+class DecodeErrorCounter(logging.Handler):
+    """Counts aiortc's "failed to decode" warnings (only decoding peers log them)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.errors: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if "failed to decode" in message:
+            self.errors.append(message)
+
+    def __enter__(self) -> DecodeErrorCounter:
+        logging.getLogger("aiortc.rtcrtpreceiver").addHandler(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        logging.getLogger("aiortc.rtcrtpreceiver").removeHandler(self)

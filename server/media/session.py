@@ -1,0 +1,387 @@
+"""MediaSession: server-terminated peer connections that forward encoded media.
+
+Transport-agnostic: SDP strings in, SDP strings out. One RTCPeerConnection per
+participant; a rejoin is a new offer (aiortc has no ICE restart), which replaces
+and closes the previous pc while the session, the other side's outputs and the
+routing survive.
+
+Routing uses *slots*: each participant's pc has, per kind, a list of send
+transceivers (one per audio/video m-line the client offered). Slot ``i`` of a
+participant carries the media of the ``i``-th *other* participant in join order.
+Two-party sessions use one slot per kind; a third participant (field inspector)
+needs one more slot per kind on the others' pcs, i.e. a renegotiation, which is
+not implemented yet (``max_participants`` defaults to 2).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiortc import (
+    RTCConfiguration,
+    RTCIceServer,
+    RTCPeerConnection,
+    RTCRtpReceiver,
+    RTCRtpSender,
+    RTCRtpTransceiver,
+    RTCSessionDescription,
+)
+from aiortc.mediastreams import MediaStreamTrack
+
+from . import passthrough
+from .forwarding import ForwardTrack, InboundStream
+from .stats import rtp_stats
+
+logger = logging.getLogger(__name__)
+
+StateCallback = Callable[[str, str], Any]
+InboundCallback = Callable[[str, str, InboundStream], Any]
+IceServerLike = RTCIceServer | Mapping[str, Any]
+
+_CODECS = {"video": ("video/vp8", "video/rtx"), "audio": ("audio/opus",)}
+_STATES = {"new": "connecting", "connecting": "connecting", "connected": "connected"}
+_STATES.update(failed="failed", closed="closed")
+
+
+class SessionFullError(Exception):
+    """The session already has ``max_participants`` participants."""
+
+
+class SessionClosedError(Exception):
+    """The media session was closed."""
+
+
+class MediaNegotiationError(ValueError):
+    """The offer could not be answered (bad SDP, no VP8/Opus, ...)."""
+
+
+def ice_server(value: IceServerLike) -> RTCIceServer:
+    """An RTCIceServer from itself or a mapping with urls/username/credential."""
+    if isinstance(value, RTCIceServer):
+        return value
+    return RTCIceServer(
+        urls=value["urls"], username=value.get("username"), credential=value.get("credential")
+    )
+
+
+def offered_kinds(sdp: str) -> list[str]:
+    """Kinds of the audio/video m-lines of an SDP, in order."""
+    kinds = []
+    for line in sdp.splitlines():
+        if line.startswith("m="):
+            kind = line[2:].split(" ", 1)[0]
+            if kind in ("audio", "video"):
+                kinds.append(kind)
+    return kinds
+
+
+def _codec_preferences(kind: str) -> list[Any]:
+    caps = RTCRtpSender.getCapabilities(kind).codecs
+    return [c for c in caps if c.mimeType.lower() in _CODECS[kind]]
+
+
+@dataclass
+class Slot:
+    """One send transceiver of a participant's pc and the ForwardTrack feeding it."""
+
+    kind: str
+    track: ForwardTrack
+    transceiver: RTCRtpTransceiver
+
+    @property
+    def sender(self) -> RTCRtpSender:
+        return self.transceiver.sender
+
+    @property
+    def sending(self) -> bool:
+        """False once negotiated as recvonly/inactive (the client wants nothing here)."""
+        return self.transceiver.currentDirection in (None, "sendrecv", "sendonly")
+
+
+@dataclass
+class Participant:
+    """A participant's current pc, inbound streams and output slots."""
+
+    participant_id: str
+    pc: RTCPeerConnection | None = None
+    state: str = "new"
+    inbound: dict[str, InboundStream] = field(default_factory=dict)
+    receivers: dict[str, RTCRtpReceiver] = field(default_factory=dict)
+    slots: dict[str, list[Slot]] = field(default_factory=dict)
+
+
+class MediaSession:
+    """The media of one video session: participants' pcs and the routing between them."""
+
+    def __init__(
+        self,
+        session_id: str,
+        *,
+        max_participants: int = 2,
+        keyframe_interval_ms: int = 300,
+        queue_frames: Mapping[str, int] | None = None,
+        on_close: Callable[[MediaSession], None] | None = None,
+    ) -> None:
+        passthrough.install()
+        self.session_id = session_id
+        self.max_participants = max_participants
+        self.keyframe_interval_ms = keyframe_interval_ms
+        self.queue_frames = dict(queue_frames or {})
+        self.participants: dict[str, Participant] = {}
+        self.closed = False
+        self._on_close = on_close
+        self._state_callbacks: list[StateCallback] = []
+        self._inbound_callbacks: list[InboundCallback] = []
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._tasks: set[asyncio.Future[Any]] = set()
+
+    def __repr__(self) -> str:
+        return f"<MediaSession {self.session_id} {list(self.participants)}>"
+
+    def on_participant_state(self, callback: StateCallback) -> None:
+        """Call ``callback(participant_id, state)``; state: connecting/connected/failed/closed."""
+        self._state_callbacks.append(callback)
+
+    def on_inbound(self, callback: InboundCallback) -> None:
+        """Call ``callback(participant_id, kind, stream)`` for every new inbound stream.
+
+        Called before the stream's first packet, so a tap added there sees them all.
+        """
+        self._inbound_callbacks.append(callback)
+
+    def participant_state(self, participant_id: str) -> str | None:
+        p = self.participants.get(participant_id)
+        return p.state if p else None
+
+    async def accept_offer(
+        self, participant_id: str, offer_sdp: str, ice_servers: Iterable[IceServerLike] = ()
+    ) -> str:
+        """Answer a participant's offer with a new pc (closing any previous one)."""
+        async with self._locks.setdefault(participant_id, asyncio.Lock()):
+            if self.closed:
+                raise SessionClosedError(self.session_id)
+            participant = self.participants.get(participant_id)
+            if participant is None:
+                if len(self.participants) >= self.max_participants:
+                    raise SessionFullError(f"{self.session_id}: {self.max_participants} max")
+                participant = self.participants[participant_id] = Participant(participant_id)
+            await self._close_pc(participant)
+            config = RTCConfiguration(iceServers=[ice_server(s) for s in ice_servers])
+            pc = RTCPeerConnection(config)
+            participant.pc = pc
+            self._set_state(participant, "connecting")
+            pc.on("connectionstatechange", lambda: self._on_pc_state(participant, pc))
+            pc.on("track", lambda track: self._on_track(participant, pc, track))
+            try:
+                kinds = offered_kinds(offer_sdp)
+                if not kinds:
+                    raise ValueError("the offer has no audio or video m-line")
+                for kind in kinds:
+                    self._add_slot(participant, pc, kind)
+                await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+                self._route()
+                await pc.setLocalDescription(await pc.createAnswer())
+                self._route()  # slots negotiated recvonly/inactive are detached now
+                if self.closed:
+                    raise SessionClosedError(self.session_id)
+            except Exception as exc:
+                await self._close_pc(participant)
+                self._set_state(participant, "failed")
+                if not participant.inbound:  # never joined: do not hold a place
+                    self.participants.pop(participant_id, None)
+                if isinstance(exc, SessionClosedError):
+                    raise
+                raise MediaNegotiationError(f"{participant_id}: {exc}") from exc
+            return pc.localDescription.sdp
+
+    async def remove_participant(self, participant_id: str) -> None:
+        """Close a participant's pc and forget them (they left for good)."""
+        async with self._locks.setdefault(participant_id, asyncio.Lock()):
+            participant = self.participants.pop(participant_id, None)
+            if participant is None:
+                return
+            await self._close_pc(participant)
+            self._set_state(participant, "closed")
+            for stream in participant.inbound.values():
+                await stream.stop()
+            self._route()
+        self._locks.pop(participant_id, None)
+
+    async def close(self) -> None:
+        """Close every pc and stream of the session."""
+        if self.closed:
+            return
+        self.closed = True
+        for participant in list(self.participants.values()):
+            await self._close_pc(participant)
+            self._set_state(participant, "closed")
+            for stream in participant.inbound.values():
+                await stream.stop()
+        for task in list(self._tasks):
+            task.cancel()
+        if self._on_close is not None:
+            self._on_close(self)
+
+    def inbound_streams(self) -> list[tuple[str, str, InboundStream]]:
+        """(participant_id, kind, stream) for every current inbound stream."""
+        return [
+            (p.participant_id, kind, stream)
+            for p in self.participants.values()
+            for kind, stream in p.inbound.items()
+        ]
+
+    def output_slots(self) -> list[tuple[str, Slot]]:
+        """(participant_id, slot) for every output of the current pcs."""
+        return [
+            (p.participant_id, slot)
+            for p in self.participants.values()
+            for slots in p.slots.values()
+            for slot in slots
+        ]
+
+    async def stream_stats(self) -> list[dict[str, Any]]:
+        """One dict per inbound stream and per output (see MediaHub.stream_stats)."""
+        rows = []
+        for p in self.participants.values():
+            for kind, stream in p.inbound.items():
+                rtp = await rtp_stats(p.receivers.get(kind), kind, "inbound-rtp")
+                rows.append(
+                    self._row(p.participant_id, kind, "in", stream.rate.bps(), rtp)
+                    | {
+                        "frames_forwarded": stream.frames,
+                        "keyframe_requests": stream.keyframe_requests,
+                        "frames_dropped": 0,
+                        "subscribers": len(stream.subscribers),
+                        "active": not stream.ended.is_set(),
+                    }
+                )
+            for kind, slots in p.slots.items():
+                for slot in slots:
+                    rtp = await rtp_stats(slot.sender, kind, "remote-inbound-rtp")
+                    source = slot.track.source
+                    rows.append(
+                        self._row(p.participant_id, kind, "out", slot.track.rate.bps(), rtp)
+                        | {
+                            "frames_forwarded": slot.track.frames_forwarded,
+                            "keyframe_requests": slot.track.keyframe_requests,
+                            "frames_dropped": slot.track.frames_dropped,
+                            "source": source.owner if source else None,
+                            "active": slot.track.readyState == "live",
+                        }
+                    )
+        return rows
+
+    def _row(
+        self, participant_id: str, kind: str, direction: str, bps: float, rtp: dict[str, Any]
+    ) -> dict[str, Any]:
+        return {
+            "session": self.session_id,
+            "participant": participant_id,
+            "kind": kind,
+            "direction": direction,
+            "bitrate_bps": round(bps),
+            **rtp,
+        }
+
+    def _add_slot(self, participant: Participant, pc: RTCPeerConnection, kind: str) -> None:
+        track = ForwardTrack(
+            kind,
+            max_frames=self.queue_frames.get(kind),
+            label=f"{self.session_id}/{participant.participant_id}/{kind}-out",
+        )
+        transceiver = pc.addTransceiver(track, direction="sendrecv")
+        transceiver.setCodecPreferences(_codec_preferences(kind))
+        passthrough.on_keyframe_request(transceiver.sender, track.request_keyframe)
+        participant.slots.setdefault(kind, []).append(Slot(kind, track, transceiver))
+
+    def _on_track(
+        self, participant: Participant, pc: RTCPeerConnection, track: MediaStreamTrack
+    ) -> None:
+        if participant.pc is not pc:
+            return
+        passthrough.mark_passthrough(track)
+        receiver = _transceiver_of(pc, track).receiver
+        kind = track.kind
+        if kind == "audio":
+            passthrough.reduce_audio_latency(receiver)
+        old = participant.inbound.get(kind)
+        if old is not None:
+            self._spawn(old.stop())
+        stream = InboundStream(
+            track,
+            kind,
+            request_upstream=lambda: passthrough.request_keyframe(receiver),
+            keyframe_interval_ms=self.keyframe_interval_ms,
+            owner=participant.participant_id,
+            label=f"{self.session_id}/{participant.participant_id}/{kind}-in",
+        )
+        participant.inbound[kind] = stream
+        participant.receivers[kind] = receiver
+        for callback in self._inbound_callbacks:
+            self._call(callback, participant.participant_id, kind, stream)
+        stream.start()
+        self._route()
+
+    def _route(self) -> None:
+        """Attach every output slot to the current inbound stream it should carry."""
+        for participant in self.participants.values():
+            others = [p for p in self.participants.values() if p is not participant]
+            for kind, slots in participant.slots.items():
+                for index, slot in enumerate(slots):
+                    source = others[index].inbound.get(kind) if index < len(others) else None
+                    if source is not None and slot.sending:
+                        slot.track.attach(source)
+                    elif slot.track.source is not None and (
+                        index >= len(others) or not slot.sending
+                    ):
+                        slot.track.detach()
+
+    def _on_pc_state(self, participant: Participant, pc: RTCPeerConnection) -> None:
+        if participant.pc is not pc:
+            return  # a replaced pc: its end is not news
+        state = _STATES.get(pc.connectionState, pc.connectionState)
+        self._set_state(participant, state)
+        if state == "failed":
+            self._spawn(pc.close())
+
+    def _set_state(self, participant: Participant, state: str) -> None:
+        if participant.state == state:
+            return
+        participant.state = state
+        for callback in self._state_callbacks:
+            self._call(callback, participant.participant_id, state)
+
+    async def _close_pc(self, participant: Participant) -> None:
+        pc, participant.pc = participant.pc, None
+        for slots in participant.slots.values():
+            for slot in slots:
+                slot.track.stop()
+        participant.slots = {}
+        if pc is not None:
+            await pc.close()
+
+    def _call(self, callback: Callable[..., Any], *args: Any) -> None:
+        try:
+            result = callback(*args)
+        except Exception:
+            logger.exception("%s: callback %r failed", self, callback)
+            return
+        if inspect.isawaitable(result):
+            self._spawn(result)
+
+    def _spawn(self, awaitable: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(awaitable)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+def _transceiver_of(pc: RTCPeerConnection, track: MediaStreamTrack) -> RTCRtpTransceiver:
+    for transceiver in pc.getTransceivers():
+        if transceiver.receiver.track is track:
+            return transceiver
+    raise LookupError(f"no transceiver receives {track!r}")
