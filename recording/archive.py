@@ -183,9 +183,9 @@ class SessionArchive:
         """Finish the open segment of this participant and kind; returns its stats."""
         with self._lock:
             for seg in self._segments:
-                if seg.participant == participant and seg.kind == kind and seg.writer:
-                    if not seg.ended:
-                        return self._close(seg)
+                live = seg.writer is not None and not seg.ended
+                if live and (seg.participant, seg.kind) == (participant, kind):
+                    return self._close(seg)
             raise ArchiveError(f"{participant} {kind}: no open segment")
 
     def _close(self, seg: Segment) -> TrackStats:
@@ -260,9 +260,8 @@ class SessionArchive:
         _check_name("extension", ext)
         with self._lock:
             self._check_live()
-            n = sum(1 for _ in (self.folder / subfolder).iterdir()) + 1
-            while list((self.folder / subfolder).glob(f"{n}.*")):
-                n += 1
+            stems = (p.name.split(".")[0] for p in (self.folder / subfolder).iterdir())
+            n = 1 + max((int(stem) for stem in stems if stem.isdigit()), default=0)
             rel = f"{subfolder}/{n}.{ext}"
             write_atomic(self.folder / rel, data)
             info = {**(meta or {}), "file": rel, "size": len(data), "sha256": sha256_hex(data)}
@@ -281,6 +280,7 @@ class SessionArchive:
         """
         with self._lock:
             self._check_live()
+            self.close_stale_segments()
             for seg in self._segments:
                 if seg.writer is not None and not seg.ended:
                     self._close(seg)
@@ -289,7 +289,12 @@ class SessionArchive:
             self.events.close()
             self._finalized = True
             manifest = build_manifest(
-                self.folder, self.session_id, self.started_at, merged, signer.public_key_b64()
+                self.folder,
+                self.session_id,
+                self.started_at,
+                self._now(),
+                merged,
+                signer.public_key_b64(),
             )
             write_manifest(self.folder, manifest, signer)
             (self.folder / OPEN_MARKER).unlink()

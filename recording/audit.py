@@ -180,6 +180,10 @@ class AuditLog:
                 os.close(self._fd)
                 self._fd = None
 
+    def __del__(self) -> None:
+        if getattr(self, "_fd", None) is not None:
+            os.close(self._fd)
+
     def __enter__(self) -> AuditLog:
         return self
 

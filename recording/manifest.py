@@ -24,14 +24,18 @@ from typing import Any, Protocol
 import av
 
 from recording.audit import check_chain, read_events
-from recording.canonical import iso_utc, parse_iso, sha256_file, utc_now, write_atomic
+from recording.canonical import parse_iso, sha256_file, write_atomic
 
 FORMAT = "remote-window-archive/1"
 MANIFEST = "manifest.json"
 SIGNATURE = "manifest.sig"
 EVENTS = "events.jsonl"
 OPEN_MARKER = ".open"
-NOT_LISTED = frozenset({MANIFEST, SIGNATURE, OPEN_MARKER})
+# events.jsonl is pinned by the manifest's "events" entry (line count and last
+# hash) rather than a file hash: after finalisation it keeps growing with
+# access events (who viewed or downloaded the case), chained on the signed prefix.
+NOT_LISTED = frozenset({MANIFEST, SIGNATURE, OPEN_MARKER, EVENTS})
+ACCESS_PREFIX = "access."
 TOP_LEVEL_INFO = ("item", "place", "participants", "outcome", "interruption")
 
 
@@ -125,7 +129,12 @@ def file_entries(folder: Path) -> list[dict[str, Any]]:
 
 
 def build_manifest(
-    folder: Path, session_id: str, started_at: str, info: dict[str, Any], public_key_b64: str
+    folder: Path,
+    session_id: str,
+    started_at: str,
+    finalized_at: str,
+    info: dict[str, Any],
+    public_key_b64: str,
 ) -> dict[str, Any]:
     """The manifest of a folder whose event log is complete (call after the last event)."""
     events_path = folder / EVENTS
@@ -139,7 +148,7 @@ def build_manifest(
         "format": FORMAT,
         "session_id": session_id,
         "started_at": started_at,
-        "finalized_at": iso_utc(utc_now()),
+        "finalized_at": finalized_at,
         "item": info.get("item"),
         "place": info.get("place"),
         "participants": info.get("participants", participants),

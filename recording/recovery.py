@@ -27,8 +27,6 @@ from recording.manifest import MANIFEST, OPEN_MARKER, SIGNATURE
 
 log = logging.getLogger(__name__)
 
-TEMP_LEFTOVERS = (f".{MANIFEST}.tmp", f".{SIGNATURE}.tmp")
-
 
 def open_folders(archive_root: str | os.PathLike[str]) -> list[Path]:
     """Case folders (`YYYY/MM/DD/<id>`) that still carry the open marker."""
@@ -43,8 +41,8 @@ def recover_open_sessions(
     done = []
     for folder in open_folders(archive_root):
         try:
-            for name in TEMP_LEFTOVERS:
-                (folder / name).unlink(missing_ok=True)
+            for leftover in folder.rglob(".*.tmp"):  # unfinished atomic writes
+                leftover.unlink()
             if _signed(folder, signer):
                 (folder / OPEN_MARKER).unlink()
                 fsync_dir(folder)

@@ -24,13 +24,14 @@ import json
 import os
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from recording.audit import check_chain
+from recording.audit import check_chain, read_events
 from recording.canonical import ZERO_HASH, sha256_file
 from recording.keys import (
     KEYS_DIR,
@@ -39,7 +40,7 @@ from recording.keys import (
     public_key_b64,
     verify_signature,
 )
-from recording.manifest import EVENTS, MANIFEST, OPEN_MARKER, SIGNATURE
+from recording.manifest import ACCESS_PREFIX, EVENTS, MANIFEST, OPEN_MARKER, SIGNATURE
 
 SYSTEM_DAY = re.compile(r"\d{4}-\d{2}-\d{2}\.jsonl")
 
@@ -99,10 +100,18 @@ def _check_events(folder: Path, manifest: dict) -> str | None:
     if chain.problem:
         return f"{EVENTS} {chain.problem}"
     recorded = manifest.get("events", {})
-    if chain.lines != recorded.get("lines"):
-        return f"{EVENTS}: {chain.lines} lines where the manifest records {recorded.get('lines')}"
-    if chain.last_hash != recorded.get("last_hash"):
-        return f"{EVENTS}: last line's hash differs from the manifest"
+    signed = recorded.get("lines")
+    if not isinstance(signed, int) or signed < 1 or chain.lines < signed:
+        return f"{EVENTS}: {chain.lines} lines where the manifest records {signed}"
+    events = read_events(folder / EVENTS)
+    if events[signed - 1]["hash"] != recorded.get("last_hash"):
+        return f"{EVENTS}: line {signed}'s hash differs from the manifest's last hash"
+    for event in events[signed:]:
+        if not str(event["type"]).startswith(ACCESS_PREFIX):
+            return (
+                f"{EVENTS} line {event['seq']}: {event['type']!r} added after the manifest "
+                f"was signed (only {ACCESS_PREFIX}* events may follow)"
+            )
     return None
 
 
@@ -119,7 +128,7 @@ def _check_files(folder: Path, manifest: dict) -> str | None:
             return f"{entry['path']}: size {size} where the manifest records {entry['size']}"
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         rel = path.relative_to(folder).as_posix()
-        if rel not in listed and rel not in (MANIFEST, SIGNATURE):
+        if rel not in listed and rel not in (MANIFEST, SIGNATURE, EVENTS):
             return f"{rel}: not in the manifest"
     for entry in entries:
         digest, _ = sha256_file(folder / entry["path"])
@@ -150,14 +159,22 @@ def verify_path(path: str | os.PathLike[str], public_key: Ed25519PublicKey) -> l
     for dirpath, dirnames, filenames in os.walk(root):
         here, names = Path(dirpath), set(filenames)
         if names & {MANIFEST, EVENTS, OPEN_MARKER}:
-            results.append(Result(here, "session", verify_session(here, public_key)))
+            results.append(Result(here, "session", _guard(verify_session, here, public_key)))
             dirnames.clear()
         elif here.name == "system" and any(SYSTEM_DAY.fullmatch(n) for n in names):
-            results.append(Result(here, "system", verify_system_logs(here)))
+            results.append(Result(here, "system", _guard(verify_system_logs, here)))
             dirnames.clear()
         else:
             dirnames.sort()
     return results
+
+
+def _guard(check: Callable[..., str | None], *args: Any) -> str | None:
+    """Run one check; an unreadable file or malformed record is a finding, not a crash."""
+    try:
+        return check(*args)
+    except (OSError, KeyError, TypeError, ValueError) as exc:
+        return f"cannot be checked: {exc!r}"
 
 
 def find_public_key(path: str | os.PathLike[str]) -> Path | None:

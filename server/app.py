@@ -47,7 +47,7 @@ def create_app(
     app[K.AUTH] = Authenticator(app[K.STORE], app[K.ACCOUNTS], cfg.auth)
     app[K.METRICS] = Metrics()
     app[K.TEMPLATES] = pages.make_templates()
-    app[K.RECORDER] = SessionRecorder()
+    app[K.RECORDER] = SessionRecorder(cfg.data_dir, cfg.archive.cluster_seconds)
     app[K.CONNECTIONS] = Connections(app[K.STORE])
     app[K.QUEUES] = QueueService(
         app[K.STORE], app[K.CATALOGUE], cfg.queue, app[K.CONNECTIONS], app[K.RECORDER].system
@@ -81,6 +81,7 @@ async def _sweeper(app: web.Application) -> None:
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     store = app[K.STORE]
     await store.start()
+    await app[K.RECORDER].start()
     await app[K.CONNECTIONS].start()
     sweeper = asyncio.get_running_loop().create_task(_sweeper(app))
     log.info("server started", extra={"store": type(store).__name__})
@@ -90,6 +91,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         await sweeper
     await app[K.SESSIONS].close()
     await app[K.MEDIA].close()
+    await app[K.RECORDER].stop()
     await app[K.CONNECTIONS].close()
     await store.close()
     app[K.ACCOUNTS].close()

@@ -1,11 +1,35 @@
-"""Bridges sessions to the case archive: audit events, recordings, manifests."""
+"""Bridges live sessions to the case archive (recording/).
+
+- Every session gets a folder in `<data_dir>/archive` when it is created; its
+  audit events go to that folder's hash chain.
+- Every inbound track of every participant is remuxed into a WebM segment by
+  a tap on the media hub's InboundStream: per packet, only `TrackWriter.write`
+  runs, on the event loop, with no decoding.
+- A rejoin (new inbound streams for a participant) closes the participant's
+  segments and opens the next ones; the manifest lists the gap.
+- Archive bookkeeping that fsyncs or hashes (events, finalisation, recovery)
+  runs on one worker thread, in submission order, so the event loop never
+  waits for the disk.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import logging
+import time
 from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+import av
+
+from recording.archive import SessionArchive
+from recording.audit import SystemAuditLog
+from recording.keys import ArchiveSigner
+from recording.recovery import recover_open_sessions
+from recording.webm import TrackWriter
 from server.store import Ticket
 from server.video_session import VideoSession
 
@@ -13,25 +37,162 @@ log = logging.getLogger(__name__)
 InboundHook = Callable[[str, str, Any], None]
 
 
+def participant_label(holder: str) -> str:
+    """File-name-safe participant name: `kiosk:k-1a2b` → `kiosk-k-1a2b`."""
+    return holder.replace(":", "-")
+
+
+class _Recording:
+    """The archive of one live session and its open track writers."""
+
+    def __init__(self, archive: SessionArchive) -> None:
+        self.archive = archive
+        self.writers: dict[tuple[str, str], TrackWriter] = {}
+        self.detach: dict[tuple[str, str], Callable[[], None]] = {}
+
+
 class SessionRecorder:
-    """Interim: events go to the log until the archive lands (issue 4)."""
+    def __init__(self, data_dir: Path, cluster_seconds: float = 1.0) -> None:
+        self.root = data_dir / "archive"
+        self.data_dir = data_dir
+        self.cluster_seconds = cluster_seconds
+        self._io = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="archive")
+        self._live: dict[str, _Recording] = {}
+        self.signer: ArchiveSigner | None = None
+        self.system_log: SystemAuditLog | None = None
+        self.write_seconds = 0.0  # time spent muxing packets, for /metrics and the bench
+        self.packets_written = 0
+
+    # -- lifecycle ---------------------------------------------------------
+    async def start(self) -> list[Path]:
+        """Load or create the signing key, open the system log, recover crashes."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        loop = asyncio.get_running_loop()
+        self.signer = await loop.run_in_executor(
+            self._io, ArchiveSigner.load_or_create, self.data_dir
+        )
+        self.system_log = await loop.run_in_executor(self._io, SystemAuditLog, self.root)
+        recovered = await loop.run_in_executor(
+            self._io, recover_open_sessions, self.root, self.signer
+        )
+        for folder in recovered:
+            self.system("archive.recovered", None, {"session": folder.name})
+            log.warning("recovered an interrupted session", extra={"session": folder.name})
+        return recovered
+
+    async def stop(self) -> None:
+        for session_id in list(self._live):
+            await self._finalize(session_id, {"outcome": "server_shutdown"})
+        loop = asyncio.get_running_loop()
+        if self.system_log is not None:
+            await loop.run_in_executor(self._io, self.system_log.close)
+        self._io.shutdown(wait=True)
+
+    def _submit(self, fn: Callable[..., Any], *args: Any) -> concurrent.futures.Future[Any]:
+        future = self._io.submit(fn, *args)
+        future.add_done_callback(_log_failure)
+        return future
+
+    # -- events ------------------------------------------------------------
+    def system(self, type_: str, actor: str | None, data: dict[str, Any]) -> None:
+        """A staff action outside sessions: the daily system audit log."""
+        if self.system_log is not None:
+            self._submit(self.system_log.append, type_, actor, data)
 
     def open(self, session: VideoSession, ticket: Ticket) -> None:
-        self.event(session, "session.created", session.reviewer.subject, {"queue": ticket.queue})
+        info = {
+            "session": session.id,
+            "item": session.item,
+            "place": session.place,
+            "queue": session.queue,
+            "ticket": ticket.id,
+            "priority_class": ticket.priority_class,
+        }
+        started = datetime.fromtimestamp(session.created_at, UTC)
+        archive = SessionArchive(
+            self.root, session.id, started, info, cluster_seconds=self.cluster_seconds
+        )
+        self._live[session.id] = _Recording(archive)
+        waited = (ticket.called_at or session.created_at) - ticket.joined_at
+        self.event(session, "session.created", session.reviewer.subject, {"queue_wait_s": round(waited, 1)})
+        self.event(session, "recording.notice_shown", session.applicant.holder, {"text": "本次办理全程录音录像"})
 
     def event(
         self, session: VideoSession, type_: str, actor: str | None, data: dict[str, Any]
     ) -> None:
-        log.info("audit", extra={"session": session.id, "event": type_, "actor": actor})
+        recording = self._live.get(session.id)
+        if recording is not None:
+            self._submit(recording.archive.log, type_, actor, data)
 
-    def system(self, type_: str, actor: str | None, data: dict[str, Any]) -> None:
-        log.info("system audit", extra={"event": type_, "actor": actor})
-
+    # -- media -------------------------------------------------------------
     def inbound_hook(self, session: VideoSession) -> InboundHook:
-        def hook(participant: str, kind: str, stream: Any) -> None:
-            return None
+        def hook(holder: str, kind: str, stream: Any) -> None:
+            self._record_stream(session.id, holder, kind, stream)
 
         return hook
 
+    def _record_stream(self, session_id: str, holder: str, kind: str, stream: Any) -> None:
+        recording = self._live.get(session_id)
+        if recording is None:
+            return
+        key = (holder, kind)
+        if key in recording.writers:
+            # A new stream for a track we are writing: the participant rejoined.
+            self.close_participant(session_id, holder)
+        writer, _ = recording.archive.open_segment(participant_label(holder), kind)  # type: ignore[arg-type]
+        recording.writers[key] = writer
+
+        def tap(packet: av.Packet, arrival: float) -> None:
+            started = time.perf_counter()
+            writer.write(bytes(packet), packet.pts, packet.is_keyframe, arrival)
+            self.write_seconds += time.perf_counter() - started
+            self.packets_written += 1
+            if writer.needs_keyframe:
+                stream.request_keyframe()
+
+        recording.detach[key] = stream.add_tap(tap)
+        if kind == "video":
+            stream.request_keyframe()  # a video file starts at a keyframe
+
+    def close_participant(self, session_id: str, holder: str) -> None:
+        """Close the participant's open segments (connection lost, or rejoin)."""
+        recording = self._live.get(session_id)
+        if recording is None:
+            return
+        for kind in ("audio", "video"):
+            key = (holder, kind)
+            if key in recording.writers:
+                recording.detach.pop(key)()
+                del recording.writers[key]
+                recording.archive.close_segment(participant_label(holder), kind)  # type: ignore[arg-type]
+
+    # -- ending ------------------------------------------------------------
     async def close(self, session: VideoSession) -> None:
-        return None
+        participants = [
+            {"holder": p.holder, "role": p.role, "account": p.subject, "name": p.name, "place": p.place}
+            for p in session.participants
+        ]
+        await self._finalize(
+            session.id,
+            {"outcome": session.outcome, "participants": participants, "live_at": session.live_at},
+        )
+
+    async def _finalize(self, session_id: str, info: dict[str, Any]) -> None:
+        recording = self._live.pop(session_id, None)
+        if recording is None:
+            return
+        for detach in recording.detach.values():
+            detach()
+        assert self.signer is not None
+        future = self._submit(recording.archive.finalize, info, self.signer)
+        await asyncio.wrap_future(future)
+
+    def folder_of(self, session_id: str) -> Path | None:
+        recording = self._live.get(session_id)
+        return recording.archive.folder if recording else None
+
+
+def _log_failure(future: concurrent.futures.Future[Any]) -> None:
+    exc = future.exception()
+    if exc is not None:
+        log.error("archive operation failed", exc_info=exc)

@@ -178,12 +178,15 @@ class SessionManager:
             return
         if state == "connected":
             participant.link = Link.CONNECTED
-            self.recorder.event(session, "participant.joined", holder, participant.public())
+            self.recorder.event(
+                session, "participant.joined", holder, {**participant.public(), "account": participant.subject}
+            )
             if all(p.link == Link.CONNECTED for p in session.participants):
                 session.set_state(State.LIVE, None, "both connected")
         elif state in ("failed", "closed") and participant.link != Link.LEFT:
             participant.link = Link.RECONNECTING
             self.recorder.event(session, "participant.dropped", holder, {"state": state})
+            self.recorder.close_participant(session.id, holder)
             if session.state == State.LIVE:
                 session.set_state(State.RECONNECTING, None, f"{participant.role} {state}")
             self._start_timer(session, participant)
@@ -253,6 +256,8 @@ class SessionManager:
         if session.state == State.ENDED:
             return
         session.outcome = outcome
+        for p in session.participants:
+            self.recorder.event(session, "participant.left", p.holder, {"role": p.role})
         session.set_state(State.ENDED, actor, outcome)
         for p in session.participants:
             self._cancel_timer(p.holder)

@@ -2,7 +2,8 @@
 // then the video call with the applicant, with a connection-quality indicator.
 
 import * as i18n from "./i18n.js";
-import { RwClient, describeCall, loadCatalogue, mediaErrorKey, playWithSound } from "./rwclient.js";
+import * as view from "./callview.js";
+import { RwClient, loadCatalogue } from "./rwclient.js";
 
 const QUALITY_MS = 2000;
 const CALL_TIMEOUT_MS = 8000;
@@ -145,56 +146,19 @@ function fillSession(msg) {
   $("#call-peer").textContent = msg.peer?.name || "";
 }
 
+const TOGGLE_KEYS = {
+  mute: "desk.mute",
+  unmute: "desk.unmute",
+  cameraOff: "desk.camera_off",
+  cameraOn: "desk.camera_on",
+};
+
 function renderCallStatus() {
-  const el = $("#call-status");
-  const line = describeCall(client, state.pcState, state.mediaFailed);
-  if (line.key) i18n.setText(el, line.key);
-  else i18n.setNames(el, line.names);
-  el.classList.toggle("ok", line.tone === "ok");
-  el.classList.toggle("warn", line.tone === "warn");
-  const peer = client.sessionState?.peer_media;
-  const note = $("#peer-media-note");
-  if (peer && (!peer.video || !peer.audio)) {
-    i18n.setText(note, peer.video ? "call.peer.no_audio" : "call.peer.no_video");
-    note.hidden = false;
-  } else {
-    note.hidden = true;
-  }
+  view.renderStatus($("#call-status"), $("#peer-media-note"), client, state.pcState, state.mediaFailed);
 }
 
 function renderToggles() {
-  const audio = $("#toggle-audio");
-  const video = $("#toggle-video");
-  i18n.setText(audio, client.audioOn ? "desk.mute" : "desk.unmute");
-  i18n.setText(video, client.videoOn ? "desk.camera_off" : "desk.camera_on");
-  audio.setAttribute("aria-pressed", String(!client.audioOn));
-  video.setAttribute("aria-pressed", String(!client.videoOn));
-  audio.classList.toggle("off", !client.audioOn);
-  video.classList.toggle("off", !client.videoOn);
-  audio.disabled = !!client.local && !client.local.audio;
-  video.disabled = !!client.local && !client.local.video;
-}
-
-function renderMediaWarning() {
-  const el = $("#media-warning");
-  const local = client.local;
-  if (!local || (local.audio && local.video)) {
-    el.hidden = true;
-    return;
-  }
-  let key = "media.no_audio";
-  if (!local.audio && !local.video) key = "media.none";
-  else if (!local.video) key = "media.no_video";
-  const main = document.createElement("span");
-  i18n.setText(main, key);
-  el.replaceChildren(main);
-  const why = mediaErrorKey(local.errors);
-  if (why) {
-    const detail = document.createElement("span");
-    i18n.setText(detail, why);
-    el.append(" ", detail);
-  }
-  el.hidden = false;
+  view.renderToggles($("#toggle-audio"), $("#toggle-video"), client, TOGGLE_KEYS);
 }
 
 async function renderQuality() {
@@ -205,8 +169,8 @@ async function renderQuality() {
   i18n.setText($("#quality-level"), `desk.quality.${level}`);
   if (q && level !== "none") {
     i18n.setText($("#quality-detail"), "desk.quality.detail", {
-      loss: q.loss === null ? "–" : (q.loss * 100).toFixed(1),
-      rtt: q.rtt === null ? "–" : Math.round(q.rtt * 1000),
+      loss: q.loss === null ? "–" : `${(q.loss * 100).toFixed(1)}%`,
+      rtt: q.rtt === null ? "–" : `${Math.round(q.rtt * 1000)} ms`,
       fps: q.fps === null ? "–" : Math.round(q.fps),
     });
   } else {
@@ -254,18 +218,12 @@ client.on("mediaerror", () => {
   renderCallStatus();
 });
 client.on("localmedia", (local) => {
-  const self = $("#self-video");
-  if (self.srcObject !== local.stream) self.srcObject = local.stream;
-  self.play().catch(() => {});
+  view.attachLocal([$("#self-video")], local);
   renderToggles();
-  renderMediaWarning();
+  view.renderMediaWarning($("#media-warning"), local);
 });
 client.on("remotestream", ({ stream }) => {
-  const video = $("#remote-video");
-  if (video.srcObject !== stream) video.srcObject = stream;
-  playWithSound(video, () => {
-    $("#sound-blocked").hidden = false;
-  });
+  view.attachRemote($("#remote-video"), stream, $("#sound-blocked"));
 });
 client.on("session.ended", (msg) => {
   stopQuality();
@@ -287,12 +245,7 @@ $("#toggle-video").addEventListener("click", () => {
   renderToggles();
 });
 $("#end-call").addEventListener("click", () => client.endSession("completed"));
-$("#sound-blocked").addEventListener("click", () => {
-  const video = $("#remote-video");
-  video.muted = false;
-  video.play().catch(() => {});
-  $("#sound-blocked").hidden = true;
-});
+view.wireSoundButton($("#sound-blocked"), $("#remote-video"));
 
 // -- errors, connection, sign-out ------------------------------------------------
 client.on("error", (msg) => {

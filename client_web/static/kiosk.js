@@ -3,7 +3,8 @@
 // Few choices per screen, large targets, spoken prompts where the browser can speak.
 
 import * as i18n from "./i18n.js";
-import { RwClient, describeCall, mediaErrorKey, playWithSound } from "./rwclient.js";
+import * as view from "./callview.js";
+import { RwClient, loadCatalogue } from "./rwclient.js";
 
 const TOKEN_KEY = "rw_kiosk_token";
 const PAGE_SIZE = 6;
@@ -215,74 +216,36 @@ $("#leave-yes").addEventListener("click", () => {
 // -- media warnings ----------------------------------------------------------------
 function updateMediaWarning() {
   const el = $("#media-warning");
-  const local = client.local;
-  const relevant = ["waiting", "call"].includes(state.screen);
-  if (!relevant || !local || (local.audio && local.video)) {
-    el.hidden = true;
-    return;
-  }
-  let key = "media.no_audio";
-  if (!local.audio && !local.video) key = "media.none";
-  else if (!local.video) key = "media.no_video";
-  const main = document.createElement("span");
-  i18n.setText(main, key);
-  el.replaceChildren(main);
-  const why = mediaErrorKey(local.errors);
-  if (why) {
-    const detail = document.createElement("span");
-    detail.className = "why";
-    i18n.setText(detail, why);
-    el.append(" ", detail);
-  }
-  el.hidden = false;
+  if (!["waiting", "call"].includes(state.screen)) el.hidden = true;
+  else view.renderMediaWarning(el, client.local);
 }
 
 function attachLocal(local) {
-  for (const id of ["#preview-video", "#self-video"]) {
-    const video = $(id);
-    if (video.srcObject !== local.stream) video.srcObject = local.stream;
-    video.play().catch(() => {});
-  }
+  view.attachLocal([$("#preview-video"), $("#self-video")], local);
   document.body.classList.toggle("no-self-video", !local.video);
   updateMediaWarning();
   renderToggles();
 }
 
 // -- the call ----------------------------------------------------------------------
+const TOGGLE_KEYS = {
+  mute: "kiosk.call.mute",
+  unmute: "kiosk.call.unmute",
+  cameraOff: "kiosk.call.camera_off",
+  cameraOn: "kiosk.call.camera_on",
+};
+
 function renderCallStatus() {
-  const el = $("#call-status");
-  const own = state.pcState;
-  const line = describeCall(client, own, state.mediaFailed);
-  if (line.key) i18n.setText(el, line.key);
-  else i18n.setNames(el, line.names);
-  el.classList.toggle("ok", line.tone === "ok");
-  el.classList.toggle("warn", line.tone === "warn");
-  const live = own === "connected" && client.sessionState?.peer_connection === "connected";
+  view.renderStatus($("#call-status"), $("#peer-media-note"), client, state.pcState, state.mediaFailed);
+  const live = state.pcState === "connected" && client.sessionState?.peer_connection === "connected";
   if (live && !state.spokeConnected) {
     state.spokeConnected = true;
     speak("kiosk.speak.connected");
   }
-  const peer = client.sessionState?.peer_media;
-  const note = $("#peer-media-note");
-  if (peer && (!peer.video || !peer.audio)) {
-    i18n.setText(note, peer.video ? "call.peer.no_audio" : "call.peer.no_video");
-    note.hidden = false;
-  } else {
-    note.hidden = true;
-  }
 }
 
 function renderToggles() {
-  const audio = $("#toggle-audio");
-  const video = $("#toggle-video");
-  i18n.setText(audio, client.audioOn ? "kiosk.call.mute" : "kiosk.call.unmute");
-  i18n.setText(video, client.videoOn ? "kiosk.call.camera_off" : "kiosk.call.camera_on");
-  audio.setAttribute("aria-pressed", String(!client.audioOn));
-  video.setAttribute("aria-pressed", String(!client.videoOn));
-  audio.classList.toggle("off", !client.audioOn);
-  video.classList.toggle("off", !client.videoOn);
-  audio.disabled = !!client.local && !client.local.audio;
-  video.disabled = !!client.local && !client.local.video;
+  view.renderToggles($("#toggle-audio"), $("#toggle-video"), client, TOGGLE_KEYS);
 }
 
 $("#toggle-audio").addEventListener("click", () => {
@@ -304,12 +267,7 @@ $("#end-yes").addEventListener("click", () => {
   // Whether the matter is completed is the reviewer's call, not the applicant's.
   client.endSession("incomplete");
 });
-$("#sound-blocked").addEventListener("click", () => {
-  const video = $("#remote-video");
-  video.muted = false;
-  video.play().catch(() => {});
-  $("#sound-blocked").hidden = true;
-});
+view.wireSoundButton($("#sound-blocked"), $("#remote-video"));
 $("#again").addEventListener("click", () => {
   goStart();
   speak("kiosk.speak.choose");
@@ -319,6 +277,20 @@ $("#again").addEventListener("click", () => {
 const token = takeToken();
 const client = new RwClient({ token });
 window.rw = client; // for tests and the curious: window.rw.pc, window.rw.quality()
+
+let catalogue = null;
+
+async function showPlace(code) {
+  const el = $("#kiosk-place");
+  if (!code) return;
+  try {
+    catalogue ??= await loadCatalogue();
+  } catch {
+    return;
+  }
+  const place = catalogue.places[code];
+  if (place) i18n.setNames(el, place.names);
+}
 
 function settled() {
   clearTimeout(settleTimer);
@@ -349,8 +321,9 @@ client.on("close", async ({ opened }) => {
   }
 });
 
-client.on("welcome", () => {
+client.on("welcome", (msg) => {
   settled();
+  showPlace(msg.place);
   // The server follows the welcome with our ticket (queue.status) or our session
   // (session.paired) when there is one; silence means neither.
   const before = state.screen;
@@ -408,11 +381,7 @@ client.on("mediaerror", () => {
 });
 client.on("localmedia", attachLocal);
 client.on("remotestream", ({ stream }) => {
-  const video = $("#remote-video");
-  if (video.srcObject !== stream) video.srcObject = stream;
-  playWithSound(video, () => {
-    $("#sound-blocked").hidden = false;
-  });
+  view.attachRemote($("#remote-video"), stream, $("#sound-blocked"));
 });
 
 function showEnded(outcome) {

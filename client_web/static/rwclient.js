@@ -528,34 +528,6 @@ export async function playWithSound(video, onBlocked) {
   }
 }
 
-/**
- * The call's status line in plain words: our own connection first (connecting,
- * reconnecting), then the server's notice about the other side.
- * Returns {key} (a dictionary key) or {names} ({zh, en}), and tone: "ok", "warn" or "".
- */
-export function describeCall(client, pcState, mediaFailed) {
-  const notice = client.sessionState?.notice;
-  if (pcState === "failed" || pcState === "disconnected") {
-    return { key: "call.state.reconnecting", tone: "warn" };
-  }
-  if (mediaFailed && pcState !== "connected") return { key: "call.state.media_failed", tone: "warn" };
-  if (pcState !== "connected") return { key: "call.state.connecting", tone: "" };
-  if (notice) {
-    const ok = client.sessionState.peer_connection === "connected";
-    return { names: notice, tone: ok ? "ok" : "warn" };
-  }
-  return { key: "call.state.connected", tone: "ok" };
-}
-
-/** The text of a known failure of getUserMedia, as a dictionary key. */
-export function mediaErrorKey(errors) {
-  const names = Object.values(errors || {});
-  if (names.some((n) => n === "NotAllowedError" || n === "SecurityError")) return "media.denied";
-  if (names.some((n) => n === "NotFoundError" || n === "OverconstrainedError")) return "media.missing";
-  if (names.some((n) => n === "NotReadableError" || n === "AbortError")) return "media.busy";
-  return null;
-}
-
 /** The catalogue (/api/catalogue): items by code, places by code, priority classes. */
 export async function loadCatalogue() {
   const resp = await fetch("/api/catalogue", { credentials: "same-origin" });

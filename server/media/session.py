@@ -11,6 +11,11 @@ participant carries the media of the ``i``-th *other* participant in join order.
 Two-party sessions use one slot per kind; a third participant (field inspector)
 needs one more slot per kind on the others' pcs, i.e. a renegotiation, which is
 not implemented yet (``max_participants`` defaults to 2).
+
+Codecs: VP8 (+RTX) and Opus only, so forwarding never transcodes. Inbound tracks
+are marked passthrough (``passthrough``): the server never decodes. Limits:
+no per-subscriber bitrate adaptation (no encoder runs); a participant's extra
+tracks of one kind are drained and offered to ``on_inbound`` but not routed.
 """
 
 from __future__ import annotations
@@ -80,6 +85,25 @@ def offered_kinds(sdp: str) -> list[str]:
     return kinds
 
 
+def _repair_bundle(pc: RTCPeerConnection) -> None:
+    """Put transceivers left on a transport that BUNDLE closed onto the live one.
+
+    aiortc quirk: a second transceiver of one kind created before the offer
+    shares the first one's transport and is not moved when the offer bundles
+    everything onto the first m-line, so it would never receive or send.
+    """
+    transceivers = pc.getTransceivers()
+    live = next(
+        (t.receiver.transport for t in transceivers if t.receiver.transport.state != "closed"), None
+    )
+    if live is None:
+        return
+    for transceiver in transceivers:
+        if transceiver.receiver.transport.state == "closed":
+            transceiver.receiver.setTransport(live)
+            transceiver.sender.setTransport(live)
+
+
 def _codec_preferences(kind: str) -> list[Any]:
     caps = RTCRtpSender.getCapabilities(kind).codecs
     return [c for c in caps if c.mimeType.lower() in _CODECS[kind]]
@@ -110,6 +134,8 @@ class Participant:
     participant_id: str
     pc: RTCPeerConnection | None = None
     state: str = "new"
+    joined: bool = False
+    # key: "audio"/"video"; a further track of the same kind gets "video:1", ...
     inbound: dict[str, InboundStream] = field(default_factory=dict)
     receivers: dict[str, RTCRtpReceiver] = field(default_factory=dict)
     slots: dict[str, list[Slot]] = field(default_factory=dict)
@@ -148,9 +174,12 @@ class MediaSession:
         self._state_callbacks.append(callback)
 
     def on_inbound(self, callback: InboundCallback) -> None:
-        """Call ``callback(participant_id, kind, stream)`` for every new inbound stream.
+        """Call ``callback(participant_id, key, stream)`` for every new inbound stream.
 
-        Called before the stream's first packet, so a tap added there sees them all.
+        ``key`` is "audio" or "video" ("video:1" for a participant's second video
+        track). Called before the stream's first packet, so a tap added there sees
+        them all. Packets are VP8 (video) or Opus (audio) ``av.Packet`` objects; a
+        rejoin makes a new stream (a new recording segment).
         """
         self._inbound_callbacks.append(callback)
 
@@ -171,6 +200,9 @@ class MediaSession:
                     raise SessionFullError(f"{self.session_id}: {self.max_participants} max")
                 participant = self.participants[participant_id] = Participant(participant_id)
             await self._close_pc(participant)
+            for stream in participant.inbound.values():
+                self._spawn(stream.stop())  # ended with the old pc; outputs stay attached
+            participant.inbound, participant.receivers = {}, {}
             config = RTCConfiguration(iceServers=[ice_server(s) for s in ice_servers])
             pc = RTCPeerConnection(config)
             participant.pc = pc
@@ -184,6 +216,7 @@ class MediaSession:
                 for kind in kinds:
                     self._add_slot(participant, pc, kind)
                 await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+                _repair_bundle(pc)
                 self._route()
                 await pc.setLocalDescription(await pc.createAnswer())
                 self._route()  # slots negotiated recvonly/inactive are detached now
@@ -192,11 +225,12 @@ class MediaSession:
             except Exception as exc:
                 await self._close_pc(participant)
                 self._set_state(participant, "failed")
-                if not participant.inbound:  # never joined: do not hold a place
+                if not participant.joined:  # never joined: do not hold a place
                     self.participants.pop(participant_id, None)
                 if isinstance(exc, SessionClosedError):
                     raise
                 raise MediaNegotiationError(f"{participant_id}: {exc}") from exc
+            participant.joined = True
             return pc.localDescription.sdp
 
     async def remove_participant(self, participant_id: str) -> None:
@@ -309,21 +343,22 @@ class MediaSession:
         kind = track.kind
         if kind == "audio":
             passthrough.reduce_audio_latency(receiver)
-        old = participant.inbound.get(kind)
-        if old is not None:
-            self._spawn(old.stop())
+        key, n = kind, 0
+        while key in participant.inbound:  # a second camera: kept, recorded, not routed
+            n += 1
+            key = f"{kind}:{n}"
         stream = InboundStream(
             track,
             kind,
             request_upstream=lambda: passthrough.request_keyframe(receiver),
             keyframe_interval_ms=self.keyframe_interval_ms,
             owner=participant.participant_id,
-            label=f"{self.session_id}/{participant.participant_id}/{kind}-in",
+            label=f"{self.session_id}/{participant.participant_id}/{key}-in",
         )
-        participant.inbound[kind] = stream
-        participant.receivers[kind] = receiver
+        participant.inbound[key] = stream
+        participant.receivers[key] = receiver
         for callback in self._inbound_callbacks:
-            self._call(callback, participant.participant_id, kind, stream)
+            self._call(callback, participant.participant_id, key, stream)
         stream.start()
         self._route()
 

@@ -52,26 +52,25 @@ local function load(id)
   for i = 1, #raw, 2 do t[raw[i]] = raw[i + 1] end
   return t
 end
-local function save(id, t)
-  redis.call('DEL', tkey(id))
-  redis.call('HSET', tkey(id), unpack(flat(t)))
-end
 local function unindex(id, t)
   redis.call('ZREM', P .. 'wait:' .. t.queue, id)
   redis.call('ZREM', P .. 'ready:' .. t.queue, id)
   redis.call('ZREM', P .. 'grace', id)
   redis.call('SREM', P .. 'called', id)
 end
-local function index(id, t)
-  if t.state == 'waiting' then
-    redis.call('ZADD', P .. 'wait:' .. t.queue, t.score, id)
-    if t.connected == '1' then
-      redis.call('ZADD', P .. 'ready:' .. t.queue, t.score, id)
-    elseif t.grace_deadline then
-      redis.call('ZADD', P .. 'grace', t.grace_deadline, id)
-    end
-  else
+-- Write an unindexed ticket back; its fields decide which indexes hold it.
+local function save(id, t)
+  redis.call('DEL', tkey(id))
+  redis.call('HSET', tkey(id), unpack(flat(t)))
+  if t.state ~= 'waiting' then
     redis.call('SADD', P .. 'called', id)
+    return
+  end
+  redis.call('ZADD', P .. 'wait:' .. t.queue, t.score, id)
+  if t.connected == '1' then
+    redis.call('ZADD', P .. 'ready:' .. t.queue, t.score, id)
+  elseif t.grace_deadline then
+    redis.call('ZADD', P .. 'grace', t.grace_deadline, id)
   end
 end
 local function drop(id, t)
@@ -86,19 +85,15 @@ end
 _ENQUEUE = """
 local hkey = P .. 'holder:' .. ARGV[4]
 local existing = redis.call('GET', hkey)
-if existing then
-  local t = load(existing)
-  if t then return {0, flat(t)} end
-end
+local t = existing and load(existing)
+if t then return {0, flat(t)} end
 local seq = redis.call('INCR', P .. 'seq')
-local score = seq
-if ARGV[7] ~= '1' then score = score + 1099511627776 end
-local t = {id = ARGV[2], queue = ARGV[3], holder = ARGV[4], place = ARGV[5],
+local score = seq + (ARGV[7] == '1' and 0 or 1099511627776)
+t = {id = ARGV[2], queue = ARGV[3], holder = ARGV[4], place = ARGV[5],
   priority_class = ARGV[6], priority = ARGV[7], joined_at = ARGV[8],
   seq = string.format('%d', seq), score = string.format('%d', score),
   state = 'waiting', connected = '1'}
 save(t.id, t)
-index(t.id, t)
 redis.call('SET', hkey, t.id)
 return {1, flat(t)}
 """
@@ -113,56 +108,43 @@ return flat(t)
 
 # ARGV: P, id, connected ('1'/'0'), grace deadline ('' = none)
 _SET_CONNECTED = """
-local id = ARGV[2]
-local t = load(id)
+local id, t = ARGV[2], load(ARGV[2])
 if not t then return false end
 unindex(id, t)
-t.connected = ARGV[3]
-t.grace_deadline = nil
+t.connected, t.grace_deadline = ARGV[3], nil
 if ARGV[3] ~= '1' and ARGV[4] ~= '' then t.grace_deadline = ARGV[4] end
 save(id, t)
-index(id, t)
 return flat(t)
 """
 
 # ARGV: P, reviewer, session_id, now, queue...
 _CALL_NEXT = """
 while true do
-  local best, best_score = nil, nil
+  local best, score, queue = nil, nil, nil
   for i = 5, #ARGV do
     local head = redis.call('ZRANGE', P .. 'ready:' .. ARGV[i], 0, 0, 'WITHSCORES')
-    if #head > 0 and (best == nil or tonumber(head[2]) < best_score) then
-      best, best_score = head[1], tonumber(head[2])
+    if #head > 0 and (best == nil or tonumber(head[2]) < score) then
+      best, score, queue = head[1], tonumber(head[2]), ARGV[i]
     end
   end
   if not best then return false end
-  local t = load(best)
-  if t then
-    unindex(best, t)
-    t.state = 'called'
-    t.reviewer = ARGV[2]
-    t.session_id = ARGV[3]
-    t.called_at = ARGV[4]
+  local t = load(best) or {queue = queue}  -- no hash (evicted?): drop the entry
+  unindex(best, t)
+  if t.id then
+    t.state, t.reviewer, t.session_id, t.called_at = 'called', ARGV[2], ARGV[3], ARGV[4]
     save(best, t)
-    index(best, t)
     return flat(t)
   end
-  for i = 5, #ARGV do redis.call('ZREM', P .. 'ready:' .. ARGV[i], best) end
 end
 """
 
 # ARGV: P, id
 _REQUEUE = """
-local id = ARGV[2]
-local t = load(id)
+local id, t = ARGV[2], load(ARGV[2])
 if not t or t.state ~= 'called' then return false end
 unindex(id, t)
-t.state = 'waiting'
-t.reviewer = nil
-t.session_id = nil
-t.called_at = nil
+t.state, t.reviewer, t.session_id, t.called_at = 'waiting', nil, nil, nil
 save(id, t)
-index(id, t)
 return flat(t)
 """
 
@@ -190,10 +172,7 @@ else
   ids = redis.call('SMEMBERS', P .. 'called')
 end
 local out = {}
-for _, id in ipairs(ids) do
-  local t = load(id)
-  if t then out[#out + 1] = flat(t) end
-end
+for _, id in ipairs(ids) do out[#out + 1] = flat(load(id) or {}) end
 return out
 """
 
@@ -205,42 +184,34 @@ if not existed then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return v
 """
 
+_BOOLS = ("priority", "connected")
+_FLOATS = ("joined_at", "grace_deadline", "called_at")
+
 
 def _ms(ttl: float) -> int:
     return max(1, round(ttl * 1000))
 
 
 def _num(value: float) -> str:
-    return repr(float(value))
-
-
-def _opt_float(value: str | None) -> float | None:
-    return None if value is None else float(value)
+    return repr(float(value))  # shortest exact form; Redis and Lua parse it back exactly
 
 
 def _decode(raw: list[str] | None) -> Ticket | None:
+    """A ticket from a flat field/value list; absent optional fields are None."""
     if not raw:
         return None
-    f = dict(zip(raw[::2], raw[1::2], strict=True))
-    return Ticket(
-        id=f["id"],
-        queue=f["queue"],
-        holder=f["holder"],
-        place=f["place"],
-        priority=f["priority"] == "1",
-        priority_class=f["priority_class"],
-        seq=int(f["seq"]),
-        joined_at=float(f["joined_at"]),
-        state=f["state"],
-        connected=f["connected"] == "1",
-        grace_deadline=_opt_float(f.get("grace_deadline")),
-        reviewer=f.get("reviewer"),
-        called_at=_opt_float(f.get("called_at")),
-        session_id=f.get("session_id"),
-    )
+    fields: dict[str, Any] = dict(zip(raw[::2], raw[1::2], strict=True))
+    del fields["score"]
+    fields["seq"] = int(fields["seq"])
+    for name in _BOOLS:
+        fields[name] = fields[name] == "1"
+    for name in _FLOATS:
+        if name in fields:
+            fields[name] = float(fields[name])
+    return Ticket(**fields)
 
 
-def _decode_all(rows: list[list[str]]) -> list[Ticket]:
+def _decode_rows(rows: list[list[str]]) -> list[Ticket]:
     return [t for t in map(_decode, rows) if t is not None]
 
 
@@ -266,6 +237,8 @@ class _RedisSubscription(Subscription):
 class RedisStore(Store):
     #: how long subscribe() waits for Redis to confirm the subscription
     confirm_timeout = 10.0
+    #: /healthz must answer promptly even when Redis hangs
+    ping_timeout = 2.0
 
     def __init__(self, url: str, prefix: str = "rw:") -> None:
         self._url = url
@@ -329,8 +302,8 @@ class RedisStore(Store):
         if self._redis is None:
             return False
         try:
-            return bool(await self._redis.ping())
-        except (RedisError, OSError):
+            return bool(await asyncio.wait_for(self._redis.ping(), self.ping_timeout))
+        except (RedisError, OSError, TimeoutError):
             return False
 
     def _key(self, kind: str, name: str) -> str:
@@ -385,13 +358,13 @@ class RedisStore(Store):
 
     async def expire_grace(self, now: float) -> list[Ticket]:
         rows = await self._s_expire(keys=[], args=[self._prefix, _num(now)])
-        return sorted(_decode_all(rows), key=lambda t: t.rank)
+        return sorted(_decode_rows(rows), key=lambda t: t.rank)
 
     async def waiting(self, queue: str) -> list[Ticket]:
-        return _decode_all(await self._s_list(keys=[], args=[self._prefix, "wait", queue]))
+        return _decode_rows(await self._s_list(keys=[], args=[self._prefix, "wait", queue]))
 
     async def called(self) -> list[Ticket]:
-        return _decode_all(await self._s_list(keys=[], args=[self._prefix, "called", ""]))
+        return _decode_rows(await self._s_list(keys=[], args=[self._prefix, "called", ""]))
 
     # -- handling times ----------------------------------------------------
     async def add_handling_time(self, queue: str, seconds: float, window: int) -> None:
@@ -504,6 +477,8 @@ class RedisStore(Store):
                     fut = waiters.popleft()
                     if not fut.done():
                         fut.set_result(None)
+                    if not waiters:
+                        del self._confirm[msg["channel"]]
             elif msg["type"] == "message":
                 self._dispatch(msg["channel"], msg["data"])
 

@@ -1,5 +1,7 @@
 """Browser fixtures: Debian's Chromium driven by Playwright, against the real server
-of tests/conftest.py (`running`). Set RW_SHOTS=/some/dir to save screenshots of the pages the tests pass through.
+of tests/conftest.py (`running`).
+
+Set RW_SHOTS=/some/dir to save screenshots of the pages the tests pass through.
 """
 
 from __future__ import annotations
@@ -29,13 +31,14 @@ CHROMIUM_ARGS = [
 TIMEOUT_MS = 15_000
 VIEWPORT = {"width": 1280, "height": 1000}
 SHOTS = os.environ.get("RW_SHOTS")
+HAVE_CHROMIUM = Path(CHROMIUM).exists()
 
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
     """One Chromium per test (about a second to start): the `running` server fixture
     is function-scoped, so the browser shares each test's own event loop."""
-    if not Path(CHROMIUM).exists():
+    if not HAVE_CHROMIUM:
         pytest.skip(f"no Chromium at {CHROMIUM}")
     async with async_playwright() as pw:
         chromium = await pw.chromium.launch(
@@ -109,17 +112,23 @@ async def pages(browser: Browser, running: RunningServer) -> AsyncIterator[Pages
 async def shot(page: Page, name: str) -> None:
     """Save a screenshot when RW_SHOTS names a folder."""
     if SHOTS:
-        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        # Playwright creates the folder.
         await page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
 
 
-async def kiosk_join(page: Page, item: str = "SCJG-001", priority: str = "normal") -> None:
+async def kiosk_join(
+    page: Page, item: str = "SCJG-001", priority: str = "normal", *, shots: str = ""
+) -> None:
     """Step 1 item, step 2 priority, step 3 the recording notice, then the waiting screen."""
     await page.click(f'.item-btn[data-item="{item}"]')
     await expect(page.locator('section[data-screen="priority"]')).to_be_visible()
+    if shots:
+        await shot(page, f"{shots}-priority")
     await page.click(f'[data-priority="{priority}"]')
     notice = page.locator("#notice-box")
     await expect(notice).to_be_visible()
     await expect(notice).to_contain_text("本次办理全程录音录像")
+    if shots:
+        await shot(page, f"{shots}-notice")
     await page.click("#notice-confirm")
     await expect(page.locator('section[data-screen="waiting"]')).to_be_visible()

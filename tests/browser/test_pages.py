@@ -32,6 +32,17 @@ SAMPLER_JS = """() => {
 }"""
 VIDEO_ABOVE_JS = "(n) => (window.rwInbound.video?.frames || 0) > n"
 AUDIO_ABOVE_JS = "(n) => (window.rwInbound.audio?.packets || 0) > n"
+# Function strings only: a bare expression makes Playwright eval(), which the CSP forbids.
+# The codec of the inbound video, from getStats.
+INBOUND_CODEC_JS = """async () => {
+  const report = await window.rw.pc.getStats();
+  let codecId = null;
+  report.forEach((s) => {
+    if (s.type === "inbound-rtp" && s.kind === "video") codecId = s.codecId;
+  });
+  return codecId && report.get(codecId) ? report.get(codecId).mimeType : null;
+}"""
+REMOTE_VIDEO_SIZED_JS = "() => document.querySelector('#remote-video').videoWidth > 0"
 
 DENY_MEDIA = """
 navigator.mediaDevices.getUserMedia = () =>
@@ -48,7 +59,9 @@ async def expect_receiving(page: Page, who: str) -> None:
     first = await page.evaluate("window.rwInbound")
     await page.wait_for_function(VIDEO_ABOVE_JS, arg=first["video"]["frames"] + 10, **wait)
     await page.wait_for_function(AUDIO_ABOVE_JS, arg=first["audio"]["packets"] + 10, **wait)
-    await page.wait_for_function("document.querySelector('#remote-video').videoWidth > 0", **wait)
+    await page.wait_for_function(
+        "() => document.querySelector('#remote-video').videoWidth > 0", **wait
+    )
     last = await page.evaluate("window.rwInbound")
     assert last["video"]["frames"] > first["video"]["frames"], (who, first, last)
 
@@ -61,9 +74,9 @@ async def test_foundation_queue_and_pairing(pages: Pages) -> None:
     stored = await k1.evaluate("localStorage.getItem('rw_kiosk_token')")
     assert stored == srv.kiosk_tokens["kiosk-1"]
     await shot(k1, "kiosk-1-items")
-    await kiosk_join(k1)
+    await kiosk_join(k1, shots="kiosk-1")
     await expect(k1.locator("#place")).to_have_text("1")
-    await expect(k1.locator("#ahead")).to_have_text("马上就轮到您了")
+    await expect(k1.locator("#ahead")).to_have_text("前面没有人了，下一位就是您")
     await expect(k1.locator("#estimate")).to_contain_text("分钟")
     await expect(k1.locator("#recording-banner")).to_be_visible()
     await expect(k1.locator("#recording-banner")).to_contain_text("本次办理全程录音录像")
@@ -90,7 +103,7 @@ async def test_foundation_queue_and_pairing(pages: Pages) -> None:
     await expect(k1.locator("#recording-banner")).to_be_visible()
     # The second kiosk moves up to the head of the line.
     await expect(k2.locator("#place")).to_have_text("1")
-    await expect(k2.locator("#ahead")).to_have_text("马上就轮到您了")
+    await expect(k2.locator("#ahead")).to_have_text("前面没有人了，下一位就是您")
     await expect(desk.locator("#waiting-others")).to_have_text("另有 1 人在等候")
 
     # A reload keeps the place: the token comes from local storage.
@@ -115,6 +128,13 @@ async def test_video_through_the_server(pages: Pages) -> None:
     await expect_receiving(desk, "desk")
     await expect(kiosk.locator("#call-status")).to_have_text("已接通")
     await expect(desk.locator("#call-status")).to_have_text("已接通")
+    # VP8 is offered first and is what arrives.
+    for page in (kiosk, desk):
+        assert await page.evaluate(INBOUND_CODEC_JS) == "video/VP8"
+        sdp = await page.evaluate("window.rw.pc.localDescription.sdp")
+        video = sdp[sdp.index("m=video") :]
+        first_pt = video.split("\r\n", 1)[0].split()[3]
+        assert f"a=rtpmap:{first_pt} VP8/90000" in video
     # The desk's quality indicator reads getStats.
     await expect(desk.locator("#quality")).not_to_have_attribute("data-level", "none")
     await expect(desk.locator("#quality-detail")).to_contain_text("帧/秒")
@@ -126,6 +146,18 @@ async def test_video_through_the_server(pages: Pages) -> None:
     await expect(desk.locator("#peer-media-note")).to_have_text("对方的摄像头已关闭")
     await kiosk.click("#toggle-video")
     await expect(desk.locator("#peer-media-note")).to_be_hidden()
+
+    # A reload in the call: a new peer connection and a new offer; media flows again
+    # both ways (the server replaces the kiosk's old connection).
+    first_pc = await kiosk.evaluate("window.rw.pc.localDescription.sdp")
+    await desk.evaluate(SAMPLER_JS)
+    before = await desk.evaluate("window.rwInbound.video.frames")
+    await kiosk.reload()
+    await expect(kiosk.locator('section[data-screen="call"]')).to_be_visible()
+    await expect_receiving(kiosk, "kiosk after reload")
+    assert await kiosk.evaluate("window.rw.pc.localDescription.sdp") != first_pc
+    await desk.wait_for_function(VIDEO_ABOVE_JS, arg=before + 30, timeout=MEDIA_TIMEOUT_MS)
+    await expect(kiosk.locator("#call-status")).to_have_text("已接通")
 
     # The desk ends the call: the kiosk thanks, the desk is back at its queues.
     await desk.click("#end-call")

@@ -243,7 +243,7 @@ def make_clients(request: pytest.FixtureRequest) -> Callable[[], list[Store]]:
 
 
 @settings(
-    max_examples=100,
+    max_examples=150,
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.too_slow],

@@ -19,6 +19,8 @@ from server.store.redis_store import RedisStore
 StoreFactory = Callable[[], Awaitable[Store]]
 
 NOW = 1_718_000_000.123456  # more digits than Redis' cjson keeps: must survive
+# A ttl long enough that a slow CI step does not outlive it, short enough to wait for.
+SHORT = 0.4
 
 
 async def join(
@@ -291,7 +293,7 @@ async def test_kv_get_set_delete(store: Store) -> None:
 
 
 async def test_kv_ttl_expires(store: Store) -> None:
-    await store.kv_set("short", "x", ttl=0.05)
+    await store.kv_set("short", "x", ttl=SHORT)
     await store.kv_set("long", "y", ttl=60)
     assert await store.kv_get("short") == "x"
     await eventually(lambda: _is_none(store.kv_get("short")))
@@ -303,7 +305,7 @@ async def _is_none(value: Awaitable[Any]) -> bool:
 
 
 async def test_kv_incr_ttl_starts_at_first_increment(store: Store) -> None:
-    assert await store.kv_incr("n", 0.1) == 1
+    assert await store.kv_incr("n", SHORT) == 1
     assert await store.kv_incr("n", 60) == 2  # does not extend the ttl
     assert await store.kv_get("n") == "2"
     await eventually(lambda: _is_none(store.kv_get("n")))
@@ -314,9 +316,9 @@ async def test_kv_incr_ttl_starts_at_first_increment(store: Store) -> None:
 
 async def test_kv_expire(store: Store) -> None:
     assert await store.kv_expire("missing", 10) is False
-    await store.kv_set("k", "v", ttl=0.1)
+    await store.kv_set("k", "v", ttl=SHORT)
     assert await store.kv_expire("k", 60) is True  # extended
-    await store.kv_set("canary", "c", ttl=0.1)  # set later, same short ttl
+    await store.kv_set("canary", "c", ttl=SHORT)  # set later, same short ttl
     await eventually(lambda: _is_none(store.kv_get("canary")))
     assert await store.kv_get("k") == "v"
     assert await store.kv_expire("k", 0.05) is True
@@ -339,9 +341,9 @@ async def test_sets(store: Store) -> None:
 
 
 async def test_set_ttl_restarts_on_add(store: Store) -> None:
-    await store.set_add("s", "a", 0.1)
+    await store.set_add("s", "a", SHORT)
     await store.set_add("s", "b", 60)
-    await store.set_add("canary", "c", 0.1)
+    await store.set_add("canary", "c", SHORT)
     await eventually(lambda: _is_empty(store.set_members("canary")))
     assert await store.set_members("s") == {"a", "b"}
 
@@ -527,6 +529,28 @@ async def test_redis_ttls_are_in_seconds(redis_url: str) -> None:
         assert await store.kv_expire("d", 30)
         for key in (f"{prefix}kv:a", f"{prefix}kv:b", f"{prefix}set:c", f"{prefix}kv:d"):
             assert 25_000 < await client.pttl(key) <= 30_500, key
+    finally:
+        await store.close()
+        await client.aclose()
+
+
+async def test_redis_survives_a_vanished_ticket_hash(redis_url: str) -> None:
+    """If a ticket hash disappears (e.g. evicted under memory pressure) the
+    queue keeps working instead of every call failing on the orphan id."""
+    prefix = f"rwtest:{uuid.uuid4().hex[:12]}:"
+    store = RedisStore(redis_url, prefix=prefix)
+    client = redis.asyncio.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        await store.start()
+        lost = await join(store, "lost", priority=True)
+        kept = await join(store, "kept")
+        gone = await join(store, "gone")
+        await store.set_connected(gone.id, False, NOW)
+        await client.delete(f"{prefix}t:{lost.id}", f"{prefix}t:{gone.id}")
+        assert await holders(store) == ["kept"]
+        assert await store.expire_grace(NOW + 1) == []
+        assert (await call(store)).id == kept.id  # type: ignore[union-attr]
+        assert await store.called() != [] and await call(store) is None
     finally:
         await store.close()
         await client.aclose()

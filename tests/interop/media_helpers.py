@@ -20,7 +20,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import av
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc import (
+    RTCBundlePolicy,
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCSessionDescription,
+)
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from server.media import passthrough
@@ -159,11 +164,19 @@ class ClientPeer:
     """An ordinary (decoding) aiortc peer publishing PacketSourceTracks."""
 
     def __init__(
-        self, name: str, *, video: bool = True, audio: bool = True, direction: str = "sendrecv"
+        self,
+        name: str,
+        *,
+        video: bool = True,
+        audio: bool = True,
+        direction: str = "sendrecv",
+        bundle_policy: RTCBundlePolicy = RTCBundlePolicy.MAX_BUNDLE,
     ) -> None:
         self.name = name
         self.answer_sdp: str | None = None
-        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        # MAX_BUNDLE like browsers in effect; aiortc's BALANCED breaks a 2nd video m-line
+        config = RTCConfiguration(iceServers=[], bundlePolicy=bundle_policy)
+        self.pc = RTCPeerConnection(config)
         self.sources: dict[str, PacketSourceTrack] = {}
         self.received: dict[str, Received] = {}
         self.changed = asyncio.Condition()

@@ -20,7 +20,12 @@ from server.media import (
     SessionFullError,
     passthrough,
 )
-from tests.interop.media_helpers import ClientPeer, DecodeErrorCounter, TapCounter
+from tests.interop.media_helpers import (
+    ClientPeer,
+    DecodeErrorCounter,
+    PacketSourceTrack,
+    TapCounter,
+)
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -334,3 +339,21 @@ async def test_send_only_client_gets_no_outputs(
         assert not slot.sending and slot.track.source is None
     assert kiosk.received == {}
     assert decode_errors.errors == []
+
+
+async def test_second_camera_is_drained_and_tapped_not_routed(
+    hub: MediaHub, clients: list[ClientPeer], decoders: DecoderCount
+) -> None:
+    session = hub.session("s-doccam")
+    recorder = Recorder(session)
+    kiosk = new_peer(clients, "kiosk")
+    document_camera = PacketSourceTrack("video")
+    kiosk.pc.addTransceiver(document_camera, direction="sendonly")
+    desk = new_peer(clients, "desk")
+    await kiosk.join(session)
+    await desk.join(session)
+    await recorder.taps[("kiosk", "video:1")][0].wait(20)
+    await desk.wait_frames("video", 20)
+    assert set(desk.received) == {"audio", "video"}
+    assert recorder.streams[("kiosk", "video:1")][0].subscribers == ()
+    assert decoders.vp8 == 2, "only the two clients' receiving tracks decode"

@@ -112,7 +112,6 @@ def test_a_recorded_session_gets_a_signed_manifest(tmp_path: Path) -> None:
 
     files = {f["path"]: f for f in manifest["files"]}
     assert set(files) == {
-        "events.jsonl",
         "media/kiosk1-video-1.webm",
         "media/kiosk1-audio-1.webm",
         "media/rev7-video-1.webm",

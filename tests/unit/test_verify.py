@@ -106,6 +106,7 @@ def delete_event(index: int) -> Callable[[Archive], None]:
         del lines[index]
         (a.session / "events.jsonl").write_bytes(b"".join(lines))
 
+    tamper.__name__ = f"delete_event_{index}"
     return tamper
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import logging
 from pathlib import Path
 
 import av
@@ -54,10 +55,14 @@ def test_vp8_keyframe_size_is_read_from_the_frame_header() -> None:
     assert vp8_keyframe_size(b"\x00\x00\x00garbage!") is None
 
 
-def test_video_decodes_frame_for_frame_with_true_duration(tmp_path: Path) -> None:
+def test_video_decodes_frame_for_frame_with_true_duration(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     n = len(vp8_packets())
     path = tmp_path / "v.webm"
-    writer = write_video(path, [3_000_000 + i * VIDEO_TICKS for i in range(n)])
+    with caplog.at_level(logging.WARNING):
+        writer = write_video(path, [3_000_000 + i * VIDEO_TICKS for i in range(n)])
+    assert "not used" not in caplog.text  # PyAV names muxer options it did not consume
     stats = writer.stats()
     assert (stats.packets, stats.dropped, stats.rebased) == (n, 0, 0)
     assert stats.duration == pytest.approx(n / FPS, abs=FRAME)
@@ -78,6 +83,8 @@ def test_clusters_span_at_most_the_cluster_time(tmp_path: Path) -> None:
     with TrackWriter(path, "video", TrackClock(ORIGIN), cluster_seconds=0.5) as writer:
         for i, (data, key) in enumerate(vp8_packets(150, 150)):  # one keyframe only
             writer.write(data, i * VIDEO_TICKS, key, ORIGIN + i * FRAME)
+            if i == 75:  # 2.5 s in, file still open: the closed clusters are on disk
+                assert cluster_times(path) == [0, 533, 1067, 1600]  # the 5th is still open
     starts = cluster_times(path)
     assert len(starts) >= 9
     steps = [b - a for a, b in itertools.pairwise(starts)]
