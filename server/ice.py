@@ -34,3 +34,10 @@ def ice_servers_for(cfg: IceConfig, user: str) -> list[dict[str, Any]]:
         username, password = turn_credentials(cfg.turn_secret, user, cfg.turn_ttl_seconds)
         servers.append({"urls": turn, "username": username, "credential": password})
     return servers
+
+
+def server_ice_servers(cfg: IceConfig) -> list[dict[str, Any]]:
+    """For the server's own peer connections: STUN only. The server is the
+    reachable end; relaying its side through TURN would only add a hop."""
+    stun = [u for u in cfg.urls if u.startswith("stun")]
+    return [{"urls": stun}] if stun else []

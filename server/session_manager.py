@@ -16,7 +16,7 @@ from typing import Any
 from server.auth import Identity
 from server.config import Config
 from server.connections import Connections
-from server.ice import ice_servers_for
+from server.ice import ice_servers_for, server_ice_servers
 from server.media.hub import MediaHub
 from server.queue_service import QueueService
 from server.recorder import SessionRecorder
@@ -160,7 +160,7 @@ class SessionManager:
         media = self.media.session(session.id)
         try:
             answer = await media.accept_offer(
-                participant.holder, sdp, ice_servers_for(self.cfg.ice, participant.subject)
+                participant.holder, sdp, server_ice_servers(self.cfg.ice)
             )
         except Exception as exc:
             log.warning("offer failed", extra={"session": session.id, "error": type(exc).__name__})

@@ -22,6 +22,7 @@ class Peer:
     """One participant's media: sends a clip, decodes what comes back."""
 
     clip: EncodedClip
+    config: RTCConfiguration | None = None
     pc: RTCPeerConnection = field(init=False)
     sources: dict[str, PacketSourceTrack] = field(default_factory=dict)
     decoded: dict[str, int] = field(default_factory=lambda: {"audio": 0, "video": 0})
@@ -30,7 +31,7 @@ class Peer:
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        self.pc = RTCPeerConnection(self.config or RTCConfiguration(iceServers=[]))
         for kind in ("audio", "video"):
             track = PacketSourceTrack(kind, self.clip if kind == "video" else opus_clip())
             self.sources[kind] = track
