@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from server import appkeys as K
-from server import pages
+from server import archive_routes, pages
 from server.accounts import AccountDB
 from server.api import routes as api_routes
 from server.auth import Authenticator, allow
@@ -61,6 +61,7 @@ def create_app(
     )
     app.router.add_routes(api_routes)
     app.router.add_routes(pages.routes)
+    app.router.add_routes(archive_routes.routes)
     app.router.add_get("/ws", allow("kiosk", "agent", "reviewer", "supervisor")(ws_handler))
     app.cleanup_ctx.append(_lifecycle)
     return app

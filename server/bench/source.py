@@ -75,6 +75,9 @@ def vp8_clip(
         "lag-in-frames": "0",
         "auto-alt-ref": "0",
         "kf-max-dist": "100000",
+        # No entropy state carried between frames: the loop point (frame 2n-1
+        # followed by frame n) then decodes cleanly even in strict decoders.
+        "error-resilient": "1",
         "minrate": str(bitrate // 2),
         "maxrate": str(bitrate * 2),
     }

@@ -1,0 +1,109 @@
+"""kill -9 of the server mid-session: the recording is readable up to about a
+second before the kill, and the next start recovers and signs the case."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+import av
+
+from recording.verify import main as verify_main
+from server.bench import driver
+from server.bench.runner import _free_port
+from server.bench.source import vp8_clip
+
+
+async def _start(data_dir: Path, port: int) -> asyncio.subprocess.Process:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "server.bench.server_proc", "--mode", "passthrough",
+        "--port", str(port), "--data-dir", str(data_dir), "--sessions", "1",
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    async with asyncio.timeout(60):
+        while (line := await proc.stdout.readline()) != b"READY\n":
+            assert line, "server exited before it was ready"
+    return proc
+
+
+def _readable_seconds(path: Path) -> float:
+    """Decode a cut file; the span of decodable frames in seconds. Only the
+    packet the kill cut in half may fail, and only as the very last one."""
+    first = last = None
+    packets = failed = 0
+    with av.open(str(path)) as container:
+        stream = container.streams[0]
+        for packet in container.demux(stream):
+            if packet.size == 0:
+                continue
+            packets += 1
+            try:
+                frames = packet.decode()
+            except av.error.InvalidDataError:
+                failed = packets
+                continue
+            for frame in frames:
+                t = float(frame.pts * frame.time_base)
+                first = t if first is None else first
+                last = t
+    assert failed in (0, packets), f"{path.name}: packet {failed} of {packets} is corrupt"
+    assert first is not None and last is not None, f"{path.name}: nothing decodable"
+    return last - first
+
+
+async def test_kill_9_loses_at_most_about_a_second(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    port = _free_port()
+    proc = await _start(data_dir, port)
+    accounts = json.loads((data_dir / "bench-accounts.json").read_text())
+    clip = vp8_clip(160, 120, 150_000, 30)
+    session, kiosk, desk = await driver.prepare(
+        f"http://127.0.0.1:{port}", 0, accounts["kiosks"][0], accounts["reviewers"][0],
+        accounts["password"], clip,
+    )
+    try:
+        await driver.call_and_join(session, kiosk, desk)
+        # Record for a while: wait for 4 s of decoded video at the desk.
+        async with asyncio.timeout(20):
+            while session.desk.decoded["video"] < 120:
+                await asyncio.sleep(0.05)  # polling a counter
+        os.kill(proc.pid, signal.SIGKILL)
+        killed_at = time.time()
+        await proc.wait()
+    finally:
+        await session.close()
+
+    [marker] = list((data_dir / "archive").glob("*/*/*/*/.open"))
+    folder = marker.parent
+    events = [json.loads(x) for x in (folder / "events.jsonl").read_text().splitlines()]
+    opened = {
+        (e["data"]["participant"], e["data"]["kind"]): e["data"]["start"]
+        for e in events
+        if e["type"] == "segment.opened"
+    }
+    assert len(opened) == 4
+    for (participant, kind), start in opened.items():
+        path = folder / f"media/{participant}-{kind}-1.webm"
+        recorded = killed_at - datetime.fromisoformat(start.replace("Z", "+00:00")).timestamp()
+        readable = _readable_seconds(path)
+        # Segments open a little before their first packet; a cut file keeps
+        # everything up to its last flushed cluster (clusters of at most 1 s).
+        assert readable >= recorded - 1.6, (path.name, readable, recorded)
+
+    # The next start recovers the session: chain closed, manifest signed.
+    proc = await _start(data_dir, _free_port())
+    proc.terminate()
+    await proc.wait()
+    assert not (folder / ".open").exists()
+    types = [json.loads(x)["type"] for x in (folder / "events.jsonl").read_text().splitlines()]
+    assert "recovered" in types
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["outcome"] == "interrupted"
+    assert verify_main([str(folder)]) == 0
