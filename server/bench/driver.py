@@ -12,7 +12,7 @@ import aiohttp
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from server.bench.source import EncodedClip, PacketSourceTrack, opus_clip
+from server.bench.source import EncodedClip, PacketSourceTrack, Pacer, opus_clip
 from server.media import passthrough
 from signaling.client import SignalingClient, login
 
@@ -23,6 +23,8 @@ class Peer:
 
     clip: EncodedClip
     config: RTCConfiguration | None = None
+    audio_clip: EncodedClip | None = None
+    phase_locked: bool = False
     pc: RTCPeerConnection = field(init=False)
     sources: dict[str, PacketSourceTrack] = field(default_factory=dict)
     decoded: dict[str, int] = field(default_factory=lambda: {"audio": 0, "video": 0})
@@ -32,8 +34,10 @@ class Peer:
 
     def __post_init__(self) -> None:
         self.pc = RTCPeerConnection(self.config or RTCConfiguration(iceServers=[]))
+        pacer = Pacer()
         for kind in ("audio", "video"):
-            track = PacketSourceTrack(kind, self.clip if kind == "video" else opus_clip())
+            clip = self.clip if kind == "video" else (self.audio_clip or opus_clip())
+            track = PacketSourceTrack(kind, clip, pacer=pacer, phase_locked=self.phase_locked)
             self.sources[kind] = track
             sender = self.pc.addTrack(track)
             passthrough.on_keyframe_request(sender, track.request_keyframe)

@@ -18,6 +18,7 @@ import functools
 import logging
 import math
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import av
@@ -59,10 +60,15 @@ def _pattern(frame: av.VideoFrame, index: int, cycle: int) -> None:
 
 
 @functools.cache
-def vp8_clip(
-    width: int = 320, height: int = 240, bitrate: int = 300_000, cycle: int = 60
+def vp8_clip(width: int = 320, height: int = 240, bitrate: int = 300_000, cycle: int = 60) -> EncodedClip:
+    """A moving pattern: one keyframe first and inter frames only after it."""
+    return _encode_vp8(width, height, bitrate, cycle, lambda f, i: _pattern(f, i, cycle))
+
+
+def _encode_vp8(
+    width: int, height: int, bitrate: int, cycle: int, paint: Callable[[av.VideoFrame, int], None]
 ) -> EncodedClip:
-    """VP8 with one keyframe first and inter frames only after it (encoded once)."""
+    """Encode two cycles of content as `[K0, P1 .. P(2n-1)]` (encoded once per clip)."""
     cc = av.CodecContext.create("libvpx", "w")
     cc.width, cc.height, cc.pix_fmt = width, height, "yuv420p"
     cc.time_base = fractions.Fraction(1, FPS)
@@ -84,7 +90,7 @@ def vp8_clip(
     out: list[bytes] = []
     for i in range(2 * cycle):
         frame = av.VideoFrame(width, height, "yuv420p")
-        _pattern(frame, i, cycle)
+        paint(frame, i)
         frame.pts = i
         out.extend(bytes(p) for p in cc.encode(frame))
     out.extend(bytes(p) for p in cc.encode(None))
@@ -95,8 +101,31 @@ def vp8_clip(
 
 
 @functools.cache
+def flash_clip(width: int = 160, height: int = 120, cycle: int = 30) -> EncodedClip:
+    """Dark frames with one white flash at the start of every cycle (1 s at 30 fps)."""
+    return _encode_vp8(width, height, 300_000, cycle, lambda f, i: _flash(f, i % cycle == 0))
+
+
+def _flash(frame: av.VideoFrame, white: bool) -> None:
+    frame.planes[0].update(bytes([235 if white else 30]) * frame.planes[0].buffer_size)
+    frame.planes[1].update(bytes([128]) * frame.planes[1].buffer_size)
+    frame.planes[2].update(bytes([128]) * frame.planes[2].buffer_size)
+
+
+@functools.cache
+def click_clip() -> EncodedClip:
+    """One second of silence with a 10 ms click at its start."""
+    return _encode_opus(1, lambda n: 20000 if n < 480 and n % 8 < 4 else 0)
+
+
+@functools.cache
 def opus_clip(seconds: int = 2, tone_hz: float = 440.0) -> EncodedClip:
     """A stereo tone as 20 ms Opus packets (encoded once)."""
+    return _encode_opus(seconds, lambda n: int(8000 * math.sin(2 * math.pi * tone_hz * n / 48000)))
+
+
+def _encode_opus(seconds: int, sample: Callable[[int], int]) -> EncodedClip:
+    """Encode `seconds` of stereo audio whose sample n is `sample(n)`."""
     cc = av.CodecContext.create("libopus", "w")
     cc.sample_rate, cc.layout, cc.format = 48000, "stereo", "s16"
     cc.bit_rate = 64000
@@ -105,29 +134,47 @@ def opus_clip(seconds: int = 2, tone_hz: float = 440.0) -> EncodedClip:
     for i in range(seconds * 50):
         frame = av.AudioFrame(format="s16", layout="stereo", samples=OPUS_SAMPLES)
         t0 = i * OPUS_SAMPLES
-        samples = (
-            int(8000 * math.sin(2 * math.pi * tone_hz * (t0 + n) / 48000))
-            for n in range(OPUS_SAMPLES)
-        )
-        frame.planes[0].update(b"".join(struct.pack("<hh", v, v) for v in samples))
+        values = (sample(t0 + n) for n in range(OPUS_SAMPLES))
+        frame.planes[0].update(b"".join(struct.pack("<hh", v, v) for v in values))
         frame.sample_rate, frame.pts, frame.time_base = 48000, t0, AUDIO_TB
         out.extend(bytes(p) for p in cc.encode(frame))
-    out.extend(bytes(p) for p in cc.encode(None))
+    # Exactly 50 packets a second so that a loop keeps its phase (the encoder's
+    # look-ahead tail, flushed at the end, is dropped).
+    out = out[: seconds * 50]
     return EncodedClip(tuple(out), (True,) * len(out), 0)
 
 
-class PacketSourceTrack(MediaStreamTrack):
-    """Pre-encoded packets paced in real time; video keyframes only on request."""
+class Pacer:
+    """A start time shared by tracks that must stay in step (audio and video)."""
 
-    def __init__(self, kind: str, clip: EncodedClip | None = None) -> None:
+    def __init__(self) -> None:
+        self.t0: float | None = None
+
+
+class PacketSourceTrack(MediaStreamTrack):
+    """Pre-encoded packets paced in real time; video keyframes only on request.
+
+    With `phase_locked`, a requested keyframe waits for the start of the next
+    content cycle, so the content stays in step with the clock (for sync tests).
+    """
+
+    def __init__(
+        self,
+        kind: str,
+        clip: EncodedClip | None = None,
+        *,
+        pacer: Pacer | None = None,
+        phase_locked: bool = False,
+    ) -> None:
         super().__init__()
         self.kind = kind
         self._clip = clip or (vp8_clip() if kind == "video" else opus_clip())
+        self._pacer = pacer or Pacer()
+        self._phase_locked = phase_locked
         self._interval = 1 / FPS if kind == "video" else OPUS_SAMPLES / 48000
         self._ticks = 90000 // FPS if kind == "video" else OPUS_SAMPLES
         self._index = 0
         self._count = 0
-        self._t0: float | None = None
         self._want_keyframe = False
         self.keyframes_sent = 0
         self.keyframe_requests = 0
@@ -141,15 +188,16 @@ class PacketSourceTrack(MediaStreamTrack):
         if self.readyState != "live":
             raise MediaStreamError
         loop = asyncio.get_running_loop()
-        if self._t0 is None:
-            self._t0 = loop.time()
-        delay = self._t0 + self._count * self._interval - loop.time()
+        if self._pacer.t0 is None:
+            self._pacer.t0 = loop.time()
+        delay = self._pacer.t0 + self._count * self._interval - loop.time()
         if delay > 0:
             await asyncio.sleep(delay)  # pacing is the workload, not synchronisation
-        if self._want_keyframe:
+        clip = self._clip
+        at_cycle_start = self._index in (0, clip.loop_start)
+        if self._want_keyframe and (at_cycle_start or not self._phase_locked):
             self._want_keyframe = False
             self._index = 0
-        clip = self._clip
         data, key = clip.frames[self._index], clip.keyframe[self._index]
         self._index += 1
         if self._index == len(clip.frames):

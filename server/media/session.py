@@ -85,23 +85,26 @@ def offered_kinds(sdp: str) -> list[str]:
     return kinds
 
 
-def _repair_bundle(pc: RTCPeerConnection) -> None:
-    """Put transceivers left on a transport that BUNDLE closed onto the live one.
+def _repair_bundle(pc: RTCPeerConnection, offer_sdp: str) -> None:
+    """Move every transceiver of the offer's BUNDLE group onto the primary's transport.
 
     aiortc quirk: a second transceiver of one kind created before the offer
     shares the first one's transport and is not moved when the offer bundles
-    everything onto the first m-line, so it would never receive or send.
+    everything onto the first mid, so it would never receive or send.
     """
-    transceivers = pc.getTransceivers()
-    live = next(
-        (t.receiver.transport for t in transceivers if t.receiver.transport.state != "closed"), None
+    group = next(
+        (ln.split()[1:] for ln in offer_sdp.splitlines() if ln.startswith("a=group:BUNDLE")), []
     )
-    if live is None:
+    by_mid = {t.mid: t for t in pc.getTransceivers() if t.mid is not None}
+    primary = by_mid.get(group[0]) if group else None
+    if primary is None:
         return
-    for transceiver in transceivers:
-        if transceiver.receiver.transport.state == "closed":
-            transceiver.receiver.setTransport(live)
-            transceiver.sender.setTransport(live)
+    transport = primary.receiver.transport
+    for mid in group[1:]:
+        transceiver = by_mid.get(mid)
+        if transceiver is not None and transceiver.receiver.transport is not transport:
+            transceiver.receiver.setTransport(transport)
+            transceiver.sender.setTransport(transport)
 
 
 def _codec_preferences(kind: str) -> list[Any]:
@@ -216,7 +219,7 @@ class MediaSession:
                 for kind in kinds:
                     self._add_slot(participant, pc, kind)
                 await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
-                _repair_bundle(pc)
+                _repair_bundle(pc, offer_sdp)
                 self._route()
                 await pc.setLocalDescription(await pc.createAnswer())
                 self._route()  # slots negotiated recvonly/inactive are detached now
