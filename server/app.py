@@ -28,6 +28,7 @@ from server.ws import ws_handler
 
 log = logging.getLogger(__name__)
 SWEEP_SECONDS = 1.0
+HOUSEKEEPING_SECONDS = 24 * 3600
 
 
 def create_app(
@@ -79,17 +80,29 @@ async def _sweeper(app: web.Application) -> None:
             log.exception("grace sweep failed")
 
 
+async def _housekeeping(app: web.Application) -> None:
+    """Daily: remove cases past the retention period (each one audited)."""
+    while True:
+        try:
+            await app[K.RECORDER].prune(app[K.CONFIG].archive.retention_days)
+        except Exception:
+            log.exception("retention pruning failed")
+        await asyncio.sleep(HOUSEKEEPING_SECONDS)
+
+
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     store = app[K.STORE]
     await store.start()
     await app[K.RECORDER].start()
     await app[K.CONNECTIONS].start()
-    sweeper = asyncio.get_running_loop().create_task(_sweeper(app))
+    loop = asyncio.get_running_loop()
+    tasks = [loop.create_task(_sweeper(app)), loop.create_task(_housekeeping(app))]
     log.info("server started", extra={"store": type(store).__name__})
     yield
-    sweeper.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await sweeper
+    for task in tasks:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
     await app[K.SESSIONS].close()
     await app[K.MEDIA].close()
     await app[K.RECORDER].stop()

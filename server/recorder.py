@@ -29,6 +29,7 @@ from recording.archive import SessionArchive
 from recording.audit import SystemAuditLog
 from recording.keys import ArchiveSigner
 from recording.recovery import recover_open_sessions
+from recording.retention import prune
 from recording.webm import TrackWriter
 from server.store import Ticket
 from server.video_session import VideoSession
@@ -79,6 +80,12 @@ class SessionRecorder:
             self.system("archive.recovered", None, {"session": folder.name})
             log.warning("recovered an interrupted session", extra={"session": folder.name})
         return recovered
+
+    async def prune(self, retention_days: int) -> list[str]:
+        """Remove finished cases past retention (each logged to the system log)."""
+        assert self.system_log is not None
+        future = self._submit(prune, self.root, retention_days, self.system_log)
+        return await asyncio.wrap_future(future)
 
     async def stop(self) -> None:
         for session_id in list(self._live):

@@ -89,7 +89,7 @@ function cell(row, value, cls) {
   return td;
 }
 
-let lastCases = [];
+let lastCases = null;
 
 function render(cases) {
   lastCases = cases;
@@ -161,7 +161,9 @@ $("#logout").addEventListener("click", async () => {
     location.assign("/login?next=/cases");
   }
 });
-i18n.onChange(() => render(lastCases));
+i18n.onChange(() => {
+  if (lastCases) render(lastCases);
+});
 
 fromUrl();
 search();

@@ -22,8 +22,17 @@ from server.bench.source import vp8_clip
 
 async def _start(data_dir: Path, port: int) -> asyncio.subprocess.Process:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "server.bench.server_proc", "--mode", "passthrough",
-        "--port", str(port), "--data-dir", str(data_dir), "--sessions", "1",
+        sys.executable,
+        "-m",
+        "server.bench.server_proc",
+        "--mode",
+        "passthrough",
+        "--port",
+        str(port),
+        "--data-dir",
+        str(data_dir),
+        "--sessions",
+        "1",
         stdout=asyncio.subprocess.PIPE,
     )
     assert proc.stdout is not None
@@ -65,8 +74,12 @@ async def test_kill_9_loses_at_most_about_a_second(tmp_path: Path) -> None:
     accounts = json.loads((data_dir / "bench-accounts.json").read_text())
     clip = vp8_clip(160, 120, 150_000, 30)
     session, kiosk, desk = await driver.prepare(
-        f"http://127.0.0.1:{port}", 0, accounts["kiosks"][0], accounts["reviewers"][0],
-        accounts["password"], clip,
+        f"http://127.0.0.1:{port}",
+        0,
+        accounts["kiosks"][0],
+        accounts["reviewers"][0],
+        accounts["password"],
+        clip,
     )
     try:
         await driver.call_and_join(session, kiosk, desk)

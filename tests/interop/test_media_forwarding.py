@@ -9,7 +9,7 @@ from typing import Any
 
 import av
 import pytest
-from aiortc import RTCRtpSender
+from aiortc import RTCBundlePolicy, RTCRtpSender
 from aiortc.codecs import opus, vpx
 
 from server.media import (
@@ -115,17 +115,20 @@ def new_peer(clients: list[ClientPeer], name: str) -> ClientPeer:
     return peer
 
 
+@pytest.mark.parametrize("bundle", [RTCBundlePolicy.MAX_BUNDLE, RTCBundlePolicy.BALANCED])
 async def test_two_party_forwarding_without_server_decode(
     hub: MediaHub,
     clients: list[ClientPeer],
     decoders: DecoderCount,
     decode_errors: DecodeErrorCounter,
+    bundle: RTCBundlePolicy,
 ) -> None:
     session = hub.session("s-two")
     recorder = Recorder(session)
     states: list[tuple[str, str]] = []
     session.on_participant_state(lambda p, s: states.append((p, s)))
-    a, b = new_peer(clients, "a"), new_peer(clients, "b")
+    a, b = ClientPeer("a", bundle_policy=bundle), ClientPeer("b", bundle_policy=bundle)
+    clients += [a, b]
     await a.join(session)
     started = await b.join(session)
     for peer in (a, b):

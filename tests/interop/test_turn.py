@@ -138,8 +138,11 @@ async def test_expired_credentials_are_refused(
 ) -> None:
     username, password = turn_credentials(SECRET, "kiosk-1", ttl=-60)
     servers = [
-        {"urls": [f"turn:127.0.0.1:{coturn}?transport=udp"], "username": username,
-         "credential": password}
+        {
+            "urls": [f"turn:127.0.0.1:{coturn}?transport=udp"],
+            "username": username,
+            "credential": password,
+        }
     ]
     good_user, good_password = turn_credentials(SECRET, "kiosk-1", ttl=600)
     good = [{**servers[0], "username": good_user, "credential": good_password}]
