@@ -182,5 +182,8 @@ async def metrics(request: web.Request) -> web.Response:
         waiting[item.code] = len(await store.waiting(item.queue_key))
     sessions = Counter(s.state.value for s in app[K.SESSIONS].active())
     streams = await app[K.MEDIA].stream_stats()
-    text = app[K.METRICS].render(waiting, dict(sessions), streams)
+    recorder = app[K.RECORDER]
+    text = app[K.METRICS].render(
+        waiting, dict(sessions), streams, (recorder.write_seconds, recorder.packets_written)
+    )
     return web.Response(text=text, content_type="text/plain", charset="utf-8")

@@ -523,9 +523,7 @@ async def public_key(request: web.Request) -> web.Response:
 @allow(*ROLES)
 async def cases(request: web.Request) -> web.Response:
     flt = _query_filter(request)
-    found = await asyncio.to_thread(
-        list_cases, _root(request), flt, request.app[K.CATALOGUE]
-    )
+    found = await asyncio.to_thread(list_cases, _root(request), flt, request.app[K.CATALOGUE])
     response = web.json_response({"cases": found, "limit": flt.limit})
     response.headers["Cache-Control"] = "no-store"
     return response

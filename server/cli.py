@@ -112,9 +112,7 @@ def _seed_demo(cfg: Config) -> list[str]:
     db = AccountDB(cfg.data_dir / "accounts.sqlite3")
     base = f"http://{cfg.server.host}:{cfg.server.port}"
     lines = ["", f"remote-window demo (in-memory store; data in {cfg.data_dir})", ""]
-    lines.append(
-        f"Staff sign-in: {base}/login   password for every demo account: {DEMO_PASSWORD}"
-    )
+    lines.append(f"Staff sign-in: {base}/login   password for every demo account: {DEMO_PASSWORD}")
     for username, role, name, items, place, level in DEMO_USERS:
         codes = [i.code for i in catalogue.items.values() if i.level == items] if items else []
         try:

@@ -74,6 +74,7 @@ class Metrics:
         waiting: dict[str, int],
         sessions: dict[str, int],
         streams: list[dict[str, Any]],
+        recording: tuple[float, int] = (0.0, 0),
     ) -> str:
         lines: list[str] = []
 
@@ -118,4 +119,8 @@ class Metrics:
                     direction=s["direction"],
                 )
                 lines.append(f"{name}{labels} {s[key]:g}")
+        family("rw_recording_write_seconds_total", "counter", "Time spent remuxing into WebM.")
+        lines.append(f"rw_recording_write_seconds_total {recording[0]:.6f}")
+        family("rw_recording_packets_total", "counter", "Encoded frames written to recordings.")
+        lines.append(f"rw_recording_packets_total {recording[1]}")
         return "\n".join(lines) + "\n"

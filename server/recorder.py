@@ -57,7 +57,9 @@ class SessionRecorder:
         self.root = data_dir / "archive"
         self.data_dir = data_dir
         self.cluster_seconds = cluster_seconds
-        self._io = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="archive")
+        self._io = concurrent.futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="archive"
+        )
         self._live: dict[str, _Recording] = {}
         self.signer: ArchiveSigner | None = None
         self.system_log: SystemAuditLog | None = None
@@ -121,8 +123,15 @@ class SessionRecorder:
         )
         self._live[session.id] = _Recording(archive)
         waited = (ticket.called_at or session.created_at) - ticket.joined_at
-        self.event(session, "session.created", session.reviewer.subject, {"queue_wait_s": round(waited, 1)})
-        self.event(session, "recording.notice_shown", session.applicant.holder, {"text": "本次办理全程录音录像"})
+        self.event(
+            session, "session.created", session.reviewer.subject, {"queue_wait_s": round(waited, 1)}
+        )
+        self.event(
+            session,
+            "recording.notice_shown",
+            session.applicant.holder,
+            {"text": "本次办理全程录音录像"},
+        )
 
     def event(
         self, session: VideoSession, type_: str, actor: str | None, data: dict[str, Any]
@@ -176,7 +185,13 @@ class SessionRecorder:
     # -- ending ------------------------------------------------------------
     async def close(self, session: VideoSession) -> None:
         participants = [
-            {"holder": p.holder, "role": p.role, "account": p.subject, "name": p.name, "place": p.place}
+            {
+                "holder": p.holder,
+                "role": p.role,
+                "account": p.subject,
+                "name": p.name,
+                "place": p.place,
+            }
             for p in session.participants
         ]
         await self._finalize(

@@ -179,7 +179,10 @@ class SessionManager:
         if state == "connected":
             participant.link = Link.CONNECTED
             self.recorder.event(
-                session, "participant.joined", holder, {**participant.public(), "account": participant.subject}
+                session,
+                "participant.joined",
+                holder,
+                {**participant.public(), "account": participant.subject},
             )
             if all(p.link == Link.CONNECTED for p in session.participants):
                 session.set_state(State.LIVE, None, "both connected")

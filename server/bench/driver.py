@@ -12,7 +12,7 @@ import aiohttp
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from server.bench.source import EncodedClip, PacketSourceTrack, Pacer, opus_clip
+from server.bench.source import EncodedClip, Pacer, PacketSourceTrack, opus_clip
 from server.media import passthrough
 from signaling.client import SignalingClient, login
 

@@ -18,6 +18,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import aiohttp
+
 from server.bench import driver
 from server.bench.source import DecodeErrorCounter, vp8_clip
 
@@ -51,6 +53,20 @@ def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     rank = max(1, math.ceil(q * len(ordered)))
     return ordered[rank - 1]
+
+
+async def _recording_counters(base: str) -> tuple[float, int]:
+    """The server's own count of time spent writing recordings, from /metrics."""
+    async with aiohttp.ClientSession() as http, http.get(f"{base}/metrics") as resp:
+        text = await resp.text()
+    values = {}
+    for line in text.splitlines():
+        if line.startswith("rw_recording_"):
+            name, value = line.split()
+            values[name] = float(value)
+    return values.get("rw_recording_write_seconds_total", 0.0), int(
+        values.get("rw_recording_packets_total", 0)
+    )
 
 
 def _dir_bytes(path: Path) -> int:
@@ -123,9 +139,11 @@ async def run_mode(mode: str, n: int, seconds: float, data_dir: Path) -> dict[st
             await asyncio.sleep(WARMUP_S)  # reach steady state before measuring
             sent0 = sum(p.video_sent for s in sessions for p in s.peers)
             recv0 = sum(p.decoded["video"] for s in sessions for p in s.peers)
+            rec0 = await _recording_counters(base)
             cpu0, wall0, own0 = _cpu_seconds(proc.pid), time.monotonic(), time.process_time()
             await asyncio.sleep(seconds)  # the measured window
             cpu1, wall1, own1 = _cpu_seconds(proc.pid), time.monotonic(), time.process_time()
+            rec1 = await _recording_counters(base)
             rss = _rss_mb(proc.pid)
             for s in sessions:
                 for peer in s.peers:
@@ -162,6 +180,11 @@ async def run_mode(mode: str, n: int, seconds: float, data_dir: Path) -> dict[st
         "decode_errors": decode_errors,
         "server_rss_mb": round(rss, 1),
         "recorded_bytes": _dir_bytes(archive) if archive.exists() else 0,
+        "recording": {
+            "packets": rec1[1] - rec0[1],
+            "write_cpu_cores": round((rec1[0] - rec0[0]) / (wall1 - wall0), 5),
+            "share_of_server_cpu": round((rec1[0] - rec0[0]) / max(cpu1 - cpu0, 1e-9), 4),
+        },
     }
 
 
@@ -215,6 +238,12 @@ async def _bench(args: argparse.Namespace, root: Path) -> dict[str, Any]:
             baseline["server_cpu_per_stream"] / max(result["server_cpu_per_stream"], 1e-9), 1
         )
     print(_table(runs))
+    rec = result["recording"]
+    print(
+        f"recording (ours): {rec['packets']} frames remuxed in the window, "
+        f"{rec['write_cpu_cores']:.4f} cores ({100 * rec['share_of_server_cpu']:.1f}% of server CPU), "
+        f"{result['recorded_bytes'] / 1e6:.1f} MB archived"
+    )
     if args.baseline:
         print(f"ratio_vs_baseline (naive CPU per stream / ours): {result['ratio_vs_baseline']}")
     return result

@@ -60,7 +60,9 @@ def _pattern(frame: av.VideoFrame, index: int, cycle: int) -> None:
 
 
 @functools.cache
-def vp8_clip(width: int = 320, height: int = 240, bitrate: int = 300_000, cycle: int = 60) -> EncodedClip:
+def vp8_clip(
+    width: int = 320, height: int = 240, bitrate: int = 300_000, cycle: int = 60
+) -> EncodedClip:
     """A moving pattern: one keyframe first and inter frames only after it."""
     return _encode_vp8(width, height, bitrate, cycle, lambda f, i: _pattern(f, i, cycle))
 
