@@ -180,15 +180,19 @@ class CaseFilter:
     window: tuple[datetime, datetime] | None  # started_at bounds for `date` in `tz`
     item: str | None
     place: str | None
-    reviewer: str | None  # forced to the caller for reviewers
+    reviewer: str | None
     limit: int
+    viewer: str | None = None  # a reviewer sees only cases they handled
 
     def matches(self, manifest: dict[str, Any]) -> bool:
         if self.item and manifest.get("item") != self.item:
             return False
         if self.place and manifest.get("place") != self.place:
             return False
-        if self.reviewer and self.reviewer not in reviewers(manifest):
+        handled_by = reviewers(manifest)
+        if self.reviewer and self.reviewer not in handled_by:
+            return False
+        if self.viewer and self.viewer not in handled_by:
             return False
         if self.window:
             started = _parse_time(manifest.get("started_at"))
@@ -498,10 +502,8 @@ def _query_filter(request: web.Request) -> CaseFilter:
         start = datetime(day.year, day.month, day.day, tzinfo=UTC) - timedelta(minutes=tz_minutes)
         window = (start, start + timedelta(days=1))
         days = sorted({start.date(), (window[1] - timedelta(microseconds=1)).date()})
-    reviewer = text("reviewer")
-    if ident.role == "reviewer":
-        reviewer = ident.subject
-    return CaseFilter(days, window, text("item"), text("place"), reviewer, limit)
+    viewer = ident.subject if ident.role == "reviewer" else None
+    return CaseFilter(days, window, text("item"), text("place"), text("reviewer"), limit, viewer)
 
 
 @routes.get("/api/archive/public-key")

@@ -519,6 +519,7 @@ function renderEvents() {
     const li = el("li", "event");
     li.dataset.type = e.type;
     li.dataset.seq = e.seq;
+    li.dataset.offset = e.offset_s;
     if (TECHNICAL.has(e.type)) {
       li.classList.add("tech");
       li.hidden = !showTech;
@@ -619,6 +620,7 @@ i18n.onChange(renderAll);
 
 // For tests and the curious: the replay clock.
 window.rwReplay = {
+  data: () => state.data,
   position: () => state.position,
   duration: () => state.duration,
   playing: () => state.playing,

@@ -2,6 +2,7 @@
 
 - ``hub``: MediaHub, one per process (sessions, stats).
 - ``session``: MediaSession (SDP in, SDP out; slots and routing; participant states).
+- ``negotiation``: codec preferences (VP8/Opus), ICE servers, BUNDLE repair.
 - ``forwarding``: InboundStream (publisher fan-out, taps) and ForwardTrack (subscriber output).
 - ``passthrough``: the only module touching aiortc internals.
 """

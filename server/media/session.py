@@ -29,7 +29,6 @@ from typing import Any
 
 from aiortc import (
     RTCConfiguration,
-    RTCIceServer,
     RTCPeerConnection,
     RTCRtpReceiver,
     RTCRtpSender,
@@ -40,15 +39,20 @@ from aiortc.mediastreams import MediaStreamTrack
 
 from . import passthrough
 from .forwarding import ForwardTrack, InboundStream
+from .negotiation import (
+    IceServerLike,
+    codec_preferences,
+    ice_server,
+    offered_kinds,
+    repair_bundle,
+)
 from .stats import rtp_stats
 
 logger = logging.getLogger(__name__)
 
 StateCallback = Callable[[str, str], Any]
 InboundCallback = Callable[[str, str, InboundStream], Any]
-IceServerLike = RTCIceServer | Mapping[str, Any]
 
-_CODECS = {"video": ("video/vp8", "video/rtx"), "audio": ("audio/opus",)}
 _STATES = {"new": "connecting", "connecting": "connecting", "connected": "connected"}
 _STATES.update(failed="failed", closed="closed")
 
@@ -63,53 +67,6 @@ class SessionClosedError(Exception):
 
 class MediaNegotiationError(ValueError):
     """The offer could not be answered (bad SDP, no VP8/Opus, ...)."""
-
-
-def ice_server(value: IceServerLike) -> RTCIceServer:
-    """An RTCIceServer from itself or a mapping with urls/username/credential."""
-    if isinstance(value, RTCIceServer):
-        return value
-    return RTCIceServer(
-        urls=value["urls"], username=value.get("username"), credential=value.get("credential")
-    )
-
-
-def offered_kinds(sdp: str) -> list[str]:
-    """Kinds of the audio/video m-lines of an SDP, in order."""
-    kinds = []
-    for line in sdp.splitlines():
-        if line.startswith("m="):
-            kind = line[2:].split(" ", 1)[0]
-            if kind in ("audio", "video"):
-                kinds.append(kind)
-    return kinds
-
-
-def _repair_bundle(pc: RTCPeerConnection, offer_sdp: str) -> None:
-    """Move every transceiver of the offer's BUNDLE group onto the primary's transport.
-
-    aiortc quirk: a second transceiver of one kind created before the offer
-    shares the first one's transport and is not moved when the offer bundles
-    everything onto the first mid, so it would never receive or send.
-    """
-    group = next(
-        (ln.split()[1:] for ln in offer_sdp.splitlines() if ln.startswith("a=group:BUNDLE")), []
-    )
-    by_mid = {t.mid: t for t in pc.getTransceivers() if t.mid is not None}
-    primary = by_mid.get(group[0]) if group else None
-    if primary is None:
-        return
-    transport = primary.receiver.transport
-    for mid in group[1:]:
-        transceiver = by_mid.get(mid)
-        if transceiver is not None and transceiver.receiver.transport is not transport:
-            transceiver.receiver.setTransport(transport)
-            transceiver.sender.setTransport(transport)
-
-
-def _codec_preferences(kind: str) -> list[Any]:
-    caps = RTCRtpSender.getCapabilities(kind).codecs
-    return [c for c in caps if c.mimeType.lower() in _CODECS[kind]]
 
 
 @dataclass
@@ -219,7 +176,7 @@ class MediaSession:
                 for kind in kinds:
                     self._add_slot(participant, pc, kind)
                 await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
-                _repair_bundle(pc, offer_sdp)
+                repair_bundle(pc, offer_sdp)
                 self._route()
                 await pc.setLocalDescription(await pc.createAnswer())
                 self._route()  # slots negotiated recvonly/inactive are detached now
@@ -332,7 +289,7 @@ class MediaSession:
             label=f"{self.session_id}/{participant.participant_id}/{kind}-out",
         )
         transceiver = pc.addTransceiver(track, direction="sendrecv")
-        transceiver.setCodecPreferences(_codec_preferences(kind))
+        transceiver.setCodecPreferences(codec_preferences(kind))
         passthrough.on_keyframe_request(transceiver.sender, track.request_keyframe)
         participant.slots.setdefault(kind, []).append(Slot(kind, track, transceiver))
 
