@@ -61,6 +61,7 @@ class SessionRecorder:
             max_workers=1, thread_name_prefix="archive"
         )
         self._live: dict[str, _Recording] = {}
+        self._finished: dict[str, asyncio.Event] = {}
         self.signer: ArchiveSigner | None = None
         self.system_log: SystemAuditLog | None = None
         self.write_seconds = 0.0  # time spent muxing packets, for /metrics and the bench
@@ -122,6 +123,7 @@ class SessionRecorder:
             self.root, session.id, started, info, cluster_seconds=self.cluster_seconds
         )
         self._live[session.id] = _Recording(archive)
+        self._finished[session.id] = asyncio.Event()
         waited = (ticket.called_at or session.created_at) - ticket.joined_at
         self.event(
             session, "session.created", session.reviewer.subject, {"queue_wait_s": round(waited, 1)}
@@ -149,8 +151,8 @@ class SessionRecorder:
 
     def _record_stream(self, session_id: str, holder: str, kind: str, stream: Any) -> None:
         recording = self._live.get(session_id)
-        if recording is None:
-            return
+        if recording is None or kind not in ("audio", "video"):
+            return  # extra tracks ("video:1", a second camera) are not recorded yet
         key = (holder, kind)
         if key in recording.writers:
             # A new stream for a track we are writing: the participant rejoined.
@@ -207,7 +209,16 @@ class SessionRecorder:
             detach()
         assert self.signer is not None
         future = self._submit(recording.archive.finalize, info, self.signer)
-        await asyncio.wrap_future(future)
+        try:
+            await asyncio.wrap_future(future)
+        finally:
+            self._finished.pop(session_id, asyncio.Event()).set()
+
+    async def wait_finalized(self, session_id: str) -> None:
+        """Until the session's manifest is signed (returns at once if it is)."""
+        event = self._finished.get(session_id)
+        if event is not None:
+            await event.wait()
 
     def folder_of(self, session_id: str) -> Path | None:
         recording = self._live.get(session_id)

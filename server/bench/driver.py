@@ -30,6 +30,7 @@ class Peer:
     decoded: dict[str, int] = field(default_factory=lambda: {"audio": 0, "video": 0})
     first_video: float | None = None
     first_video_event: asyncio.Event = field(default_factory=asyncio.Event)
+    progress: asyncio.Condition = field(default_factory=asyncio.Condition)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -56,6 +57,13 @@ class Peer:
             if track.kind == "video" and self.first_video is None:
                 self.first_video = time.monotonic()
                 self.first_video_event.set()
+            async with self.progress:
+                self.progress.notify_all()
+
+    async def wait_decoded(self, kind: str, count: int, within: float = 15) -> None:
+        """Until `count` frames of `kind` have been decoded (TimeoutError otherwise)."""
+        async with asyncio.timeout(within), self.progress:
+            await self.progress.wait_for(lambda: self.decoded[kind] >= count)
 
     @property
     def video_sent(self) -> int:

@@ -239,9 +239,10 @@ async def _bench(args: argparse.Namespace, root: Path) -> dict[str, Any]:
         )
     print(_table(runs))
     rec = result["recording"]
+    share = 100 * rec["share_of_server_cpu"]
     print(
         f"recording (ours): {rec['packets']} frames remuxed in the window, "
-        f"{rec['write_cpu_cores']:.4f} cores ({100 * rec['share_of_server_cpu']:.1f}% of server CPU), "
+        f"{rec['write_cpu_cores']:.4f} cores ({share:.1f}% of server CPU), "
         f"{result['recorded_bytes'] / 1e6:.1f} MB archived"
     )
     if args.baseline:

@@ -84,9 +84,7 @@ async def test_kill_9_loses_at_most_about_a_second(tmp_path: Path) -> None:
     try:
         await driver.call_and_join(session, kiosk, desk)
         # Record for a while: wait for 4 s of decoded video at the desk.
-        async with asyncio.timeout(20):
-            while session.desk.decoded["video"] < 120:
-                await asyncio.sleep(0.05)  # polling a counter
+        await session.desk.wait_decoded("video", 120, within=20)
         os.kill(proc.pid, signal.SIGKILL)
         killed_at = time.time()
         await proc.wait()

@@ -12,6 +12,7 @@ import pytest
 from aiortc import RTCBundlePolicy, RTCRtpSender
 from aiortc.codecs import opus, vpx
 
+from server.bench.source import DecodeErrorCounter, PacketSourceTrack
 from server.media import (
     InboundStream,
     MediaHub,
@@ -20,12 +21,7 @@ from server.media import (
     SessionFullError,
     passthrough,
 )
-from tests.interop.media_helpers import (
-    ClientPeer,
-    DecodeErrorCounter,
-    PacketSourceTrack,
-    TapCounter,
-)
+from tests.interop.media_helpers import ClientPeer, TapCounter
 
 pytestmark = pytest.mark.timeout(60)
 

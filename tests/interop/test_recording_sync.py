@@ -59,18 +59,15 @@ async def test_audio_and_video_aligned_within_40_ms(running: RunningServer) -> N
     other = Peer(vp8_clip(160, 120, 150_000, 30))
     try:
         await asyncio.gather(source.negotiate(kiosk), other.negotiate(desk))
-        async with asyncio.timeout(20):
-            while other.decoded["video"] < 200:  # about 6 s of video at the desk
-                await asyncio.sleep(0.05)  # polling a counter
+        await other.wait_decoded("video", 200, within=20)  # about 6 s of video
         await desk.send({"type": "session.end"})
-        await kiosk.expect("session.ended")
+        session_id = (await kiosk.expect("session.ended"))["session_id"]
     finally:
         await source.close()
         await other.close()
     archive = running.app[K.CONFIG].data_dir / "archive"
     async with asyncio.timeout(15):
-        while not list(archive.glob("*/*/*/*/manifest.sig")):
-            await asyncio.sleep(0.05)  # finalisation runs on the archive thread
+        await running.app[K.RECORDER].wait_finalized(session_id)
     [video] = archive.glob("*/*/*/*/media/kiosk-*-video-1.webm")
     audio = video.with_name(video.name.replace("-video-", "-audio-"))
     flashes, clicks = _flash_times(video), _click_times(audio)

@@ -30,20 +30,18 @@ async def _pair(running: RunningServer) -> tuple[Client, Client]:
     return kiosk, desk
 
 
-async def _wait_frames(peer: Peer, kind: str, count: int, within: float = 15) -> None:
-    async with asyncio.timeout(within):
-        while peer.decoded[kind] < count:
-            await asyncio.sleep(0.05)  # polling a counter the media tasks update
+async def _wait_frames(peer: Peer, kind: str, count: int) -> None:
+    await peer.wait_decoded(kind, count)
 
 
-async def _manifest(running: RunningServer, within: float = 15) -> Path:
-    """The signed manifest of the (single) session, once finalisation is done."""
-    archive = running.app[K.CONFIG].data_dir / "archive"
-    async with asyncio.timeout(within):
-        while not (found := list(archive.glob("*/*/*/*/manifest.sig"))):
-            await asyncio.sleep(0.05)  # finalisation runs on the archive thread
-    [sig] = found
-    return sig.with_name("manifest.json")
+async def _manifest(running: RunningServer, session_id: str) -> Path:
+    """The signed manifest of a session, once finalisation is done."""
+    async with asyncio.timeout(15):
+        await running.app[K.RECORDER].wait_finalized(session_id)
+    [manifest] = (running.app[K.CONFIG].data_dir / "archive").glob(
+        f"*/*/*/{session_id}/manifest.json"
+    )
+    return manifest
 
 
 def _decode_all(path: Path) -> tuple[int, float]:
@@ -90,6 +88,7 @@ async def test_session_media_both_ways_recorded_and_verified(
             await desk.send({"type": "session.end", "outcome": "completed"})
             ended = await kiosk.expect("session.ended")
             assert ended["outcome"] == "completed"
+            session_id = ended["session_id"]
         finally:
             await kiosk_peer.close()
             await desk_peer.close()
@@ -99,7 +98,7 @@ async def test_session_media_both_ways_recorded_and_verified(
     view = await desk.expect("desk.queues")
     assert view["queues"]
 
-    manifest_path = await _manifest(running)
+    manifest_path = await _manifest(running, session_id)
     manifest = json.loads(manifest_path.read_text())
     assert manifest["outcome"] == "completed" and manifest["item"] == "SCJG-001"
     assert {p["role"] for p in manifest["participants"]} == {"kiosk", "reviewer"}
@@ -108,7 +107,7 @@ async def test_session_media_both_ways_recorded_and_verified(
     assert len(videos) == 2
     by_holder = {"kiosk": kiosk_peer, "reviewer": desk_peer}
     for video in videos:
-        frames, last = _decode_all(video)
+        frames, _ = _decode_all(video)
         peer = by_holder[video.name.split("-", 1)[0]]
         # Everything the publisher sent after the recorder's first keyframe.
         assert frames >= 0.9 * sent[peer] - 5, (video.name, frames, sent[peer])
@@ -147,11 +146,11 @@ async def test_participant_rejoins_with_a_new_connection(
         await _wait_frames(desk_peer, "video", before + 30)
         await _wait_frames(second, "video", 30)
         await desk.send({"type": "session.end"})
-        await kiosk.expect("session.ended")
+        session_id = (await kiosk.expect("session.ended"))["session_id"]
     finally:
         for peer in (kiosk_peer, desk_peer, second):
             await peer.close()
-    manifest_path = await _manifest(running)
+    manifest_path = await _manifest(running, session_id)
     folder = manifest_path.parent
     kiosk_files = sorted(p.name for p in folder.glob("media/kiosk-*-video-*.webm"))
     assert len(kiosk_files) == 2, kiosk_files
