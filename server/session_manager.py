@@ -109,6 +109,7 @@ class SessionManager:
             applicant=applicant,
             reviewer=desk,
             audit=self.recorder.event,
+            waited_s=max(0.0, (ticket.called_at or ticket.joined_at) - ticket.joined_at),
         )
         self._sessions[session.id] = session
         for p in session.participants:

@@ -86,6 +86,7 @@ class VideoSession:
     live_at: float | None = None
     ended_at: float | None = None
     outcome: str | None = None
+    waited_s: float = 0.0  # from joining the queue to being called
     history: list[tuple[float, str]] = field(default_factory=list)
 
     @staticmethod

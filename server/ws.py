@@ -212,6 +212,7 @@ async def _call_next(app: web.Application, conn: Connection, msg: ClientMessage)
     session = await app[K.SESSIONS].call_next(conn.ident)
     if session is None:
         raise ProtocolError(ErrorCode.NOT_FOUND, "no applicant is waiting", msg.type)
+    app[K.METRICS].observe_wait(session.item, session.waited_s)
 
 
 async def _rtc_offer(app: web.Application, conn: Connection, msg: ClientMessage) -> None:

@@ -8,7 +8,7 @@ import { RwClient, loadCatalogue } from "./rwclient.js";
 
 const TOKEN_KEY = "rw_kiosk_token";
 const PAGE_SIZE = 6;
-const SETTLE_MS = 1500; // after welcome: how long the server has to tell us our ticket/session
+const SETTLE_MS = 1000; // after welcome: how long the server has to tell us our ticket/session
 const IDLE_RESET_MS = 120_000; // an abandoned choice goes back to the start
 const ENDED_RESET_MS = 60_000; // the thank-you screen goes back to the start
 
@@ -210,7 +210,7 @@ $("#leave-no").addEventListener("click", () => {
 });
 $("#leave-yes").addEventListener("click", () => {
   $("#leave-confirm").hidden = true;
-  if (!client.send({ type: "queue.leave" })) return;
+  client.send({ type: "queue.leave" }); // queue.left brings us back to the start
 });
 
 // -- media warnings ----------------------------------------------------------------

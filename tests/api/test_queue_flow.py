@@ -30,6 +30,12 @@ async def test_kiosk_joins_and_reviewer_calls(running: RunningServer) -> None:
     assert paired_desk["peer"]["place"] == "QH-CG"
     # The second kiosk moves up.
     assert (await k2.expect("queue.status", position=1))["ahead"] == 0
+    session, _ = await running.http()
+    async with session.get("/metrics") as resp:
+        metrics = await resp.text()
+    assert 'rw_queue_wait_seconds_count{item="SCJG-001"} 1' in metrics
+    assert 'rw_queue_waiting{item="SCJG-001"} 1' in metrics
+    assert 'rw_clients_connected{role="kiosk"} 2' in metrics
 
 
 async def test_priority_before_fifo(running: RunningServer) -> None:

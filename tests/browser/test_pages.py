@@ -113,6 +113,12 @@ async def test_foundation_queue_and_pairing(pages: Pages) -> None:
     assert "token=" not in k2.url
     await expect(k2.locator("[data-chosen-item]").first).to_contain_text("个体工商户设立登记")
 
+    # Leaving takes a confirmation, then the kiosk is back at the start.
+    await k2.click("#leave")
+    await k2.click("#leave-yes")
+    await expect(k2.locator('section[data-screen="items"]')).to_be_visible()
+    await expect(desk.locator("#waiting-others")).to_have_text("另有 0 人在等候")
+
 
 async def test_video_through_the_server(pages: Pages) -> None:
     kiosk = await pages.kiosk("kiosk-1")
