@@ -9,10 +9,10 @@ Every look at a case is itself an audit event, appended to the case's own
 
 - `access.viewed`: the case's replay data was opened (`GET /api/cases/{id}`).
 - `access.downloaded`: a file of the case was fetched from its first byte (a
-  request without Range, or `Range: bytes=0-`); later range requests of the
-  same file (seeking) are not logged, nor a repeat by the same web session
-  within `DOWNLOAD_DEDUPE_SECONDS` (browsers re-request `bytes=0-` when a
-  video element reloads).
+  request without Range, or a Range starting at byte 0 such as `bytes=0-`);
+  later range requests of the same file (seeking) are not logged, nor a repeat
+  by the same web session within `DOWNLOAD_DEDUPE_SECONDS` (browsers
+  re-request `bytes=0-` when a video element reloads or probes `bytes=0-1`).
 
 Appends take an exclusive `flock` on `events.jsonl`, so server processes and
 threads sharing an archive never write the same sequence number twice.
@@ -554,7 +554,7 @@ def _first_request(request: web.Request) -> bool:
     if request.method != "GET":
         return False
     ranges = request.headers.get("Range", "").replace(" ", "").lower()
-    return ranges in ("", "bytes=0-")
+    return ranges == "" or ranges.startswith("bytes=0-")
 
 
 async def _case_file(request: web.Request, subfolder: str) -> web.StreamResponse:

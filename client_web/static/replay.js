@@ -414,8 +414,12 @@ function renderPosition() {
   for (const e of state.data?.events || []) {
     if (e.signed && e.offset_s !== null && e.offset_s <= state.position) current = e.seq;
   }
-  for (const li of document.querySelectorAll("#events li")) {
-    li.classList.toggle("current", Number(li.dataset.seq) === current);
+  const list = $("#events");
+  if (list.dataset.current !== String(current)) {
+    list.dataset.current = String(current);
+    for (const li of list.querySelectorAll("li")) {
+      li.classList.toggle("current", Number(li.dataset.seq) === current);
+    }
   }
 }
 
@@ -514,6 +518,7 @@ function renderEvents() {
   const showTech = $("#show-tech").checked;
   const list = $("#events");
   list.replaceChildren();
+  delete list.dataset.current;
   for (const e of state.data.events) {
     if (!e.signed) continue;
     const li = el("li", "event");

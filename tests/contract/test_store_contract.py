@@ -397,7 +397,9 @@ async def test_publish_reaches_every_subscriber_until_closed(
     await s3.close()
 
 
-async def test_failing_subscriber_does_not_stop_delivery(store: Store) -> None:
+async def test_failing_subscriber_is_logged_and_does_not_stop_delivery(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
     queue, good = collector()
 
     async def bad(message: dict[str, Any]) -> None:
@@ -409,6 +411,9 @@ async def test_failing_subscriber_does_not_stop_delivery(store: Store) -> None:
     await store.publish("ch", {"n": 2})
     assert await next_message(queue) == {"n": 1}
     assert await next_message(queue) == {"n": 2}
+    # bad's deliveries were started before good's, so both have run by now.
+    failures = [r for r in caplog.records if r.exc_info and "handler bug" in str(r.exc_info[1])]
+    assert len(failures) == 2
 
 
 async def test_resubscribe_after_last_subscriber_left(store: Store) -> None:
@@ -551,6 +556,26 @@ async def test_redis_survives_a_vanished_ticket_hash(redis_url: str) -> None:
         assert await store.expire_grace(NOW + 1) == []
         assert (await call(store)).id == kept.id  # type: ignore[union-attr]
         assert await store.called() != [] and await call(store) is None
+        assert await client.zcard(f"{prefix}grace") == 0  # the orphan entry went too
     finally:
         await store.close()
         await client.aclose()
+
+
+async def test_redis_ping_is_bounded_when_the_server_hangs(redis_url: str) -> None:
+    store = RedisStore(redis_url, prefix=f"rwtest:{uuid.uuid4().hex[:12]}:")
+    store.ping_timeout = 0.2
+    admin = redis.asyncio.Redis.from_url(redis_url)
+    try:
+        await store.start()
+        await admin.execute_command("CLIENT", "PAUSE", 3000, "ALL")
+        started = time.monotonic()
+        assert await store.ping() is False
+        assert time.monotonic() - started < 2
+        await admin.execute_command("CLIENT", "UNPAUSE")
+        assert await store.ping() is True  # the abandoned PING left no stray reply
+        assert await store.kv_get("nothing") is None
+    finally:
+        await admin.execute_command("CLIENT", "UNPAUSE")
+        await admin.aclose()
+        await store.close()
