@@ -188,6 +188,15 @@ class AccountDB:
         ).fetchone()
         return Kiosk(*row) if row else None
 
+    def display_name(self, holder: str) -> str:
+        """A person-facing name for a queue holder (`kiosk:<id>` or `agent:<user>`)."""
+        role, _, subject = holder.partition(":")
+        if role == "kiosk":
+            row = self._db.execute("SELECT name FROM kiosks WHERE id = ?", (subject,)).fetchone()
+            return row[0] if row else subject
+        user = self.get_user(subject)
+        return user.display_name if user else subject
+
     def kiosks(self) -> list[Kiosk]:
         rows = self._db.execute("SELECT id, name, place FROM kiosks ORDER BY place, name")
         return [Kiosk(*r) for r in rows.fetchall()]

@@ -58,7 +58,12 @@ def create_app(
         queue_frames={"video": cfg.media.subscriber_queue_frames},
     )
     app[K.SESSIONS] = SessionManager(
-        cfg, app[K.QUEUES], app[K.CONNECTIONS], app[K.MEDIA], app[K.RECORDER]
+        cfg,
+        app[K.QUEUES],
+        app[K.CONNECTIONS],
+        app[K.MEDIA],
+        app[K.RECORDER],
+        display_name=app[K.ACCOUNTS].display_name,
     )
     app.router.add_routes(api_routes)
     app.router.add_routes(pages.routes)

@@ -93,16 +93,15 @@ def _serve(cfg: Config, redis_url: str | None = None, banner: str | None = None)
     setup_logging(cfg.logging.level, cfg.logging.json)
     app = create_app(cfg, redis_url=redis_url)
 
-    async def _print_banner(_app: web.Application) -> None:
-        if banner:
-            print(banner, flush=True)
+    def _listening(_message: str) -> None:
+        # aiohttp calls this once every site listens: only then print URLs.
+        print(banner or f"listening on http://{cfg.server.host}:{cfg.server.port}", flush=True)
 
-    app.on_startup.append(_print_banner)
     web.run_app(
         app,
         host=cfg.server.host,
         port=cfg.server.port,
-        print=None,
+        print=_listening,
         access_log_class=AccessLogger,  # type: ignore[arg-type]
     )
 

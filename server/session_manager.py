@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from server.auth import Identity
@@ -48,12 +49,14 @@ class SessionManager:
         connections: Connections,
         media: MediaHub,
         recorder: SessionRecorder,
+        display_name: Callable[[str], str] = lambda holder: holder,
     ) -> None:
         self.cfg = cfg
         self.queues = queues
         self.connections = connections
         self.media = media
         self.recorder = recorder
+        self.display_name = display_name
         self._sessions: dict[str, VideoSession] = {}
         self._by_holder: dict[str, str] = {}
         self._rejoin_timers: dict[str, asyncio.Task[None]] = {}
@@ -91,7 +94,12 @@ class SessionManager:
         role, _, subject = ticket.holder.partition(":")
         item = self.queues.catalogue.item_for_queue(ticket.queue)
         applicant = Participant(
-            holder=ticket.holder, role=role, subject=subject, name=subject, place=ticket.place
+            holder=ticket.holder,
+            role=role,
+            subject=subject,
+            name=self.display_name(ticket.holder),
+            place=ticket.place,
+            priority_class=ticket.priority_class,
         )
         desk = Participant(
             holder=reviewer.holder,
@@ -135,6 +143,8 @@ class SessionManager:
                     peer=other.public(),
                     ice_servers=ice_servers_for(self.cfg.ice, p.subject),
                     state=session.state.value,
+                    priority_class=session.applicant.priority_class,
+                    waited_s=round(session.waited_s),
                 ),
             )
         await self._push_state(session)

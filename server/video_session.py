@@ -59,6 +59,7 @@ class Participant:
     subject: str
     name: str
     place: str | None
+    priority_class: str = "normal"
     link: Link = Link.WAITING
     audio: bool = True
     video: bool = True

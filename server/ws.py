@@ -93,6 +93,7 @@ async def ws_handler(request: web.Request) -> web.StreamResponse:
                 name=ident.name,
                 place=ident.place,
                 heartbeat_s=cfg.signaling.heartbeat_seconds,
+                resume=await _resume_kind(app, ident),
             )
         )
         await _on_open(app, conn)
@@ -154,6 +155,15 @@ async def handle_text(app: web.Application, conn: Connection, text: str) -> None
         log.exception("message handler failed", extra={"conn": conn.id, "type": ref})
         app[K.METRICS].ws_error(ErrorCode.INTERNAL)
         await conn.send(error(ErrorCode.INTERNAL, "the server could not handle this message", ref))
+
+
+async def _resume_kind(app: web.Application, ident: Identity) -> str:
+    """What the client will be told right after welcome."""
+    if app[K.SESSIONS].of(ident.holder) is not None:
+        return "session"
+    if ident.role in ("kiosk", "agent") and await app[K.STORE].ticket_of(ident.holder):
+        return "queue"
+    return "none"
 
 
 async def _on_open(app: web.Application, conn: Connection) -> None:

@@ -151,6 +151,8 @@ class Welcome(Message):
     name: str
     place: str | None
     heartbeat_s: float
+    # What follows: "queue" (a queue.status), "session" (a session.paired) or "none".
+    resume: Literal["none", "queue", "session"] = "none"
 
 
 @outbound
@@ -197,6 +199,8 @@ class SessionPaired(Message):
     peer: dict[str, Any]
     ice_servers: list[dict[str, Any]]
     state: str
+    priority_class: str = "normal"
+    waited_s: int = 0
 
 
 @outbound

@@ -104,7 +104,8 @@ function render(cases) {
     cell(tr, c.place_names || c.place || "");
     cell(tr, c.reviewers.join("、"));
     const outcome = cell(tr);
-    if (c.outcome && i18n.has(`outcome.${c.outcome}`)) i18n.setText(outcome, `outcome.${c.outcome}`);
+    const outcomeKey = `outcome.${c.outcome}`;
+    if (c.outcome && i18n.has(outcomeKey)) i18n.setText(outcome, outcomeKey);
     else outcome.textContent = c.outcome || "";
     cell(tr, duration(c.duration_s), "num");
     const link = document.createElement("a");

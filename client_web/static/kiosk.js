@@ -8,7 +8,6 @@ import { RwClient, loadCatalogue } from "./rwclient.js";
 
 const TOKEN_KEY = "rw_kiosk_token";
 const PAGE_SIZE = 6;
-const SETTLE_MS = 1000; // after welcome: how long the server has to tell us our ticket/session
 const IDLE_RESET_MS = 120_000; // an abandoned choice goes back to the start
 const ENDED_RESET_MS = 60_000; // the thank-you screen goes back to the start
 
@@ -24,7 +23,6 @@ const state = {
   mediaFailed: false,
   spokeConnected: false,
 };
-let settleTimer = null;
 let idleTimer = null;
 let endedTimer = null;
 
@@ -292,11 +290,6 @@ async function showPlace(code) {
   if (place) i18n.setNames(el, place.names);
 }
 
-function settled() {
-  clearTimeout(settleTimer);
-  settleTimer = null;
-}
-
 function showNet(key) {
   const bar = $("#netbar");
   if (key) i18n.setText(bar, key);
@@ -322,25 +315,20 @@ client.on("close", async ({ opened }) => {
 });
 
 client.on("welcome", (msg) => {
-  settled();
   showPlace(msg.place);
-  // The server follows the welcome with our ticket (queue.status) or our session
-  // (session.paired) when there is one; silence means neither.
-  const before = state.screen;
-  settleTimer = setTimeout(() => {
-    settleTimer = null;
-    if (before === "call" && state.screen === "call") {
-      client.closePeer();
-      client.releaseMedia();
-      showEnded("kiosk_lost");
-    } else if (["loading", "waiting"].includes(state.screen)) {
-      goStart(state.screen === "waiting" ? "kiosk.left.expired" : null);
-    }
-  }, SETTLE_MS);
+  // `resume` says what follows: our ticket (queue.status), our session
+  // (session.paired), or nothing because we have neither.
+  if (msg.resume !== "none") return;
+  if (state.screen === "call") {
+    client.closePeer();
+    client.releaseMedia();
+    showEnded("kiosk_lost");
+  } else if (["loading", "waiting"].includes(state.screen)) {
+    goStart(state.screen === "waiting" ? "kiosk.left.expired" : null);
+  }
 });
 
 client.on("queue.status", (msg) => {
-  settled();
   state.item = msg.item;
   state.priority = msg.priority_class;
   setChosen();
@@ -349,13 +337,11 @@ client.on("queue.status", (msg) => {
 });
 
 client.on("queue.left", (msg) => {
-  settled();
   client.releaseMedia();
   goStart(msg.reason === "expired" ? "kiosk.left.expired" : null);
 });
 
 client.on("session.paired", (msg) => {
-  settled();
   state.item = msg.item;
   setChosen();
   if (state.screen !== "call") {
@@ -394,7 +380,6 @@ function showEnded(outcome) {
 }
 
 client.on("session.ended", (msg) => {
-  settled();
   $("#remote-video").srcObject = null;
   client.releaseMedia();
   showEnded(msg.outcome);

@@ -234,7 +234,8 @@ function renderFacts() {
   const integrity = state.data.integrity;
   const problems = [];
   if (!integrity.signature_ok) problems.push(L("integrity.signature"));
-  if (integrity.chain_problem) problems.push({ zh: integrity.chain_problem, en: integrity.chain_problem });
+  const chain = integrity.chain_problem;
+  if (chain) problems.push({ zh: chain, en: chain });
   if (!integrity.only_access_after_signing) problems.push(L("integrity.extra"));
   if (problems.length) {
     const what = {
@@ -273,7 +274,9 @@ function buildPlayers() {
     frame.append(video, overlay);
     const caption = el("figcaption", "player-caption");
     const who = el("span", "player-role", roleNames(lane.role));
-    const name = text("span", "player-name", lane.name && lane.name !== lane.account ? `${lane.name} · ${lane.account}` : lane.account || lane.participant);
+    const named = lane.name && lane.name !== lane.account;
+    const label = named ? `${lane.name} · ${lane.account}` : lane.account || lane.participant;
+    const name = text("span", "player-name", label);
     const seg = el("span", "player-seg");
     const mute = el("button", "btn small player-mute", L("player.mute"));
     mute.type = "button";
@@ -296,7 +299,8 @@ function buildPlayers() {
 /** The segment of a lane that covers time t (seconds from the session start). */
 function segmentAt(lane, t) {
   for (const seg of lane.segments) {
-    const end = seg.end_s ?? seg.offset_s + Math.max(seg.video?.duration || 0, seg.audio?.duration || 0);
+    const media = Math.max(seg.video?.duration || 0, seg.audio?.duration || 0);
+    const end = seg.end_s ?? seg.offset_s + media;
     if (t >= seg.offset_s && t < end) return seg;
   }
   return null;
@@ -409,7 +413,9 @@ function renderPosition() {
   if (document.activeElement !== seekBar || !seekBar.matches(":active")) {
     seekBar.value = String(Math.round((state.position / state.duration) * SEEK_STEPS));
   }
-  $("#tl-playhead").style.setProperty("left", `calc(var(--label-width) + (100% - var(--label-width)) * ${pct(state.position) / 100})`);
+  const share = pct(state.position) / 100;
+  const left = `calc(var(--label-width) + (100% - var(--label-width) - 0.8rem) * ${share})`;
+  $("#tl-playhead").style.setProperty("left", left);
   let current = null;
   for (const e of state.data?.events || []) {
     if (e.signed && e.offset_s !== null && e.offset_s <= state.position) current = e.seq;
@@ -474,6 +480,10 @@ function renderTimeline() {
   rows.append(row);
 }
 
+function stateName(value) {
+  return S[`state.${value}`] ? i18n.pick(L(`state.${value}`)) : value || "";
+}
+
 function actorText(actor) {
   if (!actor) return "";
   const [role, ...rest] = actor.split(":");
@@ -486,24 +496,29 @@ function detailText(e) {
   const pick = (key) => i18n.pick(L(key));
   switch (e.type) {
     case "session.state":
-      return `${i18n.pick(L(`state.${d.from}`))} → ${i18n.pick(L(`state.${d.to}`))}${d.reason ? ` (${d.reason})` : ""}`;
+      return `${stateName(d.from)} → ${stateName(d.to)}${d.reason ? ` (${d.reason})` : ""}`;
     case "participant.joined":
     case "participant.left":
     case "participant.dropped":
-      return [i18n.pick(roleNames(d.role)), d.name && d.name !== d.account ? d.name : "", d.state || ""]
+      return [i18n.pick(roleNames(d.role)), d.name !== d.account ? d.name : "", d.state]
         .filter(Boolean)
         .join(" · ");
     case "media.state":
-      return `${pick("camera")} ${pick(d.video ? "on" : "off")}，${pick("mic")} ${pick(d.audio ? "on" : "off")}`;
+      return [
+        `${pick("camera")} ${pick(d.video ? "on" : "off")}`,
+        `${pick("mic")} ${pick(d.audio ? "on" : "off")}`,
+      ].join(i18n.lang() === "en" ? ", " : "，");
     case "segment.opened":
     case "segment.closed":
       return `${d.participant} ${d.kind} #${d.segment}`;
     case "recording.notice_shown":
       return d.text || "";
     case "archive.finalized":
-      return d.outcome ? (i18n.has(`outcome.${d.outcome}`) ? i18n.t(`outcome.${d.outcome}`) : d.outcome) : "";
+      if (!d.outcome) return "";
+      return i18n.has(`outcome.${d.outcome}`) ? i18n.t(`outcome.${d.outcome}`) : d.outcome;
     case "session.created":
-      return d.queue_wait_s !== undefined ? `${pick("fact.queue")} ${clockText(d.queue_wait_s)}` : "";
+      if (d.queue_wait_s === undefined) return "";
+      return `${pick("fact.queue")} ${clockText(d.queue_wait_s)}`;
     case "document.stored":
     case "evidence.stored":
       return d.file || "";
@@ -554,7 +569,9 @@ function renderEvents() {
       text("span", "ev-time", wallTime(e.time, true)),
       el("span", "ev-type", eventNames(e.type)),
       text("span", "ev-actor", actorText(e.actor)),
-      e.data?.file ? el("span", "ev-detail", L("access.file", { file: e.data.file })) : text("span", "ev-detail", ""),
+      e.data?.file
+        ? el("span", "ev-detail", L("access.file", { file: e.data.file }))
+        : text("span", "ev-detail", ""),
     );
     access.append(li);
   }
@@ -593,7 +610,8 @@ $("#rate").addEventListener("change", (ev) => {
   sync(true);
 });
 $("#show-tech").addEventListener("change", () => {
-  for (const li of document.querySelectorAll("#events li.tech")) li.hidden = !$("#show-tech").checked;
+  const show = $("#show-tech").checked;
+  for (const li of document.querySelectorAll("#events li.tech")) li.hidden = !show;
 });
 $("#tl-rows").addEventListener("click", (ev) => {
   if (ev.target.closest(".tl-event")) return;

@@ -63,11 +63,10 @@ def main() -> None:
         app[K.SESSIONS].media = app[K.MEDIA]
     seed(app, args.sessions, data_dir / "bench-accounts.json")
 
-    async def ready(_app: web.Application) -> None:
-        print("READY", flush=True)
+    def ready(_message: str) -> None:
+        print("READY", flush=True)  # called by aiohttp once the site listens
 
-    app.on_startup.append(ready)
-    web.run_app(app, host="127.0.0.1", port=args.port, print=None, access_log=None)
+    web.run_app(app, host="127.0.0.1", port=args.port, print=ready, access_log=None)
 
 
 if __name__ == "__main__":

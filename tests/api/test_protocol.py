@@ -17,7 +17,14 @@ JOIN = {"type": "queue.join", "item": "SCJG-001", "recording_notice_shown": True
 
 def test_every_outbound_message_round_trips() -> None:
     samples = {
-        "welcome": {"protocol": 1, "role": "kiosk", "name": "n", "place": "P", "heartbeat_s": 15},
+        "welcome": {
+            "protocol": 1,
+            "role": "kiosk",
+            "name": "n",
+            "place": "P",
+            "heartbeat_s": 15,
+            "resume": "queue",
+        },
         "pong": {},
         "queue.status": {
             "ticket": "t",
@@ -38,6 +45,8 @@ def test_every_outbound_message_round_trips() -> None:
             "peer": {"role": "reviewer"},
             "ice_servers": [],
             "state": "called",
+            "priority_class": "elderly",
+            "waited_s": 42,
         },
         "session.state": {
             "session_id": "s",

@@ -27,7 +27,8 @@ async def test_kiosk_joins_and_reviewer_calls(running: RunningServer) -> None:
     paired_kiosk = await k1.expect("session.paired")
     assert paired_desk["session_id"] == paired_kiosk["session_id"]
     assert paired_kiosk["peer"]["role"] == "reviewer"
-    assert paired_desk["peer"]["place"] == "QH-CG"
+    assert paired_desk["peer"] == {"role": "kiosk", "name": "kiosk 1", "place": "QH-CG"}
+    assert paired_desk["priority_class"] == "normal" and paired_desk["waited_s"] >= 0
     # The second kiosk moves up.
     assert (await k2.expect("queue.status", position=1))["ahead"] == 0
     session, _ = await running.http()
@@ -60,6 +61,7 @@ async def test_reload_keeps_place_and_grace_releases(running: RunningServer) -> 
     await k2.expect("queue.status", position=2)
     await k1.close()
     again = await running.kiosk("kiosk-1")  # page reload: same device token
+    assert again.welcome is not None and again.welcome["resume"] == "queue"
     status = await again.expect("queue.status")
     assert status["ticket"] == first["ticket"] and status["position"] == 1
 
