@@ -73,6 +73,12 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--seconds", type=float, required=True)
     bench.add_argument("--baseline", action="store_true")
     bench.add_argument("--baseline-sessions", type=int, default=1)
+    bench.add_argument(
+        "--baseline-format",
+        choices=("webm", "mp4"),
+        default="webm",
+        help="what the naive MediaRecorder writes (webm: like the archive)",
+    )
     bench.add_argument("--json")
     bench.add_argument("--data-dir")
     return p

@@ -52,9 +52,10 @@ class _Participant:
 
 
 class NaiveMediaSession:
-    def __init__(self, session_id: str, record_dir: Path | None) -> None:
+    def __init__(self, session_id: str, record_dir: Path | None, record_format: str) -> None:
         self.session_id = session_id
         self.record_dir = record_dir
+        self.record_format = record_format
         self.participants: dict[str, _Participant] = {}
         self._state_callbacks: list[Callable[[str, str], Any]] = []
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -88,7 +89,8 @@ class NaiveMediaSession:
         p.relays[track.kind] = (relay, track)
         if self.record_dir is not None:
             self.record_dir.mkdir(parents=True, exist_ok=True)
-            path = self.record_dir / f"{self.session_id}-{p.pid.replace(':', '_')}-{track.kind}.mp4"
+            name = f"{self.session_id}-{p.pid.replace(':', '_')}-{track.kind}.{self.record_format}"
+            path = self.record_dir / name
             recorder = MediaRecorder(str(path))
             recorder.addTrack(relay.subscribe(track))
             p.recorders.append(recorder)
@@ -138,13 +140,19 @@ class NaiveMediaSession:
 
 
 class NaiveMediaHub:
-    def __init__(self, record_dir: Path | None = None) -> None:
+    """`record_format` "webm" (the archive's format: MediaRecorder re-encodes
+    with libvpx) or "mp4" (MediaRecorder's cheapest: H.264/AAC via libx264)."""
+
+    def __init__(self, record_dir: Path | None = None, record_format: str = "webm") -> None:
         self.record_dir = record_dir
+        self.record_format = record_format
         self.sessions: dict[str, NaiveMediaSession] = {}
 
     def session(self, session_id: str) -> NaiveMediaSession:
         if session_id not in self.sessions:
-            self.sessions[session_id] = NaiveMediaSession(session_id, self.record_dir)
+            self.sessions[session_id] = NaiveMediaSession(
+                session_id, self.record_dir, self.record_format
+            )
         return self.sessions[session_id]
 
     async def close_session(self, session_id: str) -> None:

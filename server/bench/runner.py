@@ -74,7 +74,7 @@ def _dir_bytes(path: Path) -> int:
 
 
 async def _start_server(
-    mode: str, data_dir: Path, sessions: int
+    mode: str, data_dir: Path, sessions: int, record_format: str = "webm"
 ) -> tuple[asyncio.subprocess.Process, int]:
     port = _free_port()
     proc = await asyncio.create_subprocess_exec(
@@ -89,6 +89,8 @@ async def _start_server(
         str(data_dir),
         "--sessions",
         str(sessions),
+        "--record-format",
+        record_format,
         stdout=asyncio.subprocess.PIPE,
     )
     assert proc.stdout is not None
@@ -115,9 +117,11 @@ async def _drain(
         await asyncio.sleep(0.1)
 
 
-async def run_mode(mode: str, n: int, seconds: float, data_dir: Path) -> dict[str, Any]:
+async def run_mode(
+    mode: str, n: int, seconds: float, data_dir: Path, record_format: str = "webm"
+) -> dict[str, Any]:
     clip = vp8_clip(640, 480, 1_000_000)
-    proc, port = await _start_server(mode, data_dir, n)
+    proc, port = await _start_server(mode, data_dir, n, record_format)
     base = f"http://127.0.0.1:{port}"
     accounts = json.loads((data_dir / "bench-accounts.json").read_text())
     sessions: list[driver.BenchSession] = []
@@ -231,7 +235,10 @@ async def _bench(args: argparse.Namespace, root: Path) -> dict[str, Any]:
     if args.baseline:
         base_dir = ours_dir / "baseline-naive" if args.data_dir else root / "naive"
         base_dir.mkdir(parents=True, exist_ok=True)
-        baseline = await run_mode("naive", args.baseline_sessions, args.seconds, base_dir)
+        baseline = await run_mode(
+            "naive", args.baseline_sessions, args.seconds, base_dir, args.baseline_format
+        )
+        baseline["record_format"] = args.baseline_format
         runs.append(baseline)
         result["baseline"] = baseline
         result["ratio_vs_baseline"] = round(

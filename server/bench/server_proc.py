@@ -43,6 +43,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--data-dir", required=True)
     parser.add_argument("--sessions", type=int, required=True)
+    parser.add_argument("--record-format", choices=("webm", "mp4"), default="webm")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     data_dir = Path(args.data_dir)
@@ -59,7 +60,9 @@ def main() -> None:
     if args.mode == "naive":
         from server.bench.naive_hub import NaiveMediaHub
 
-        app[K.MEDIA] = NaiveMediaHub(record_dir=data_dir / "naive-recordings")
+        app[K.MEDIA] = NaiveMediaHub(
+            record_dir=data_dir / "naive-recordings", record_format=args.record_format
+        )
         app[K.SESSIONS].media = app[K.MEDIA]
     seed(app, args.sessions, data_dir / "bench-accounts.json")
 

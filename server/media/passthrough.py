@@ -24,6 +24,14 @@ Private aiortc details relied upon (checked by
   more arrived (80 ms). :func:`reduce_audio_latency` swaps in ``prefetch=0``
   (frames leave when the next one starts: 20 ms) before the first packet.
   Video frames likewise leave when the next frame starts (+1 frame, ~33 ms).
+- ``RTCRtpReceiver._RTCRtpReceiver__decoder_queue`` is the ``queue.Queue`` that
+  ``_handle_rtp_packet`` (on the event loop) ``put``s each ``(codec,
+  JitterFrame)`` into and ``__stop_decoder`` puts ``None`` into; it is created
+  in ``__init__`` and handed to the decoder thread in ``receive()``.
+  :func:`mark_passthrough` with a receiver swaps it for a :class:`_DirectQueue`
+  that turns each frame into a packet right there on the loop: no thread hop,
+  no lock, no wake-up of the loop per frame (the decoder thread aiortc still
+  starts just waits for the end).
 - ``RTCRtpReceiver._send_rtcp_pli(media_ssrc)`` (coroutine) sends a PLI upstream;
   ``RTCRtpReceiver._RTCRtpReceiver__rtx_ssrc`` (dict rtx ssrc -> media ssrc)
   lets us skip RTX SSRCs reported by ``getSynchronizationSources()``.
@@ -117,6 +125,23 @@ def _passthrough_worker(
         pass
 
 
+class _DirectQueue:
+    """Stands in for a receiver's decoder queue: frames become packets on the loop."""
+
+    def __init__(self, output_q: asyncio.Queue[Any], kind: str) -> None:
+        self._put = output_q.put_nowait
+        self._kind = kind
+        self.ended = threading.Event()
+
+    def put(self, task: tuple[Any, Any] | None) -> None:
+        if task is None:
+            self._put(None)  # ends the track, as the decoder thread would
+            self.ended.set()
+            return
+        frame = task[1]
+        self._put(make_packet(frame.data, frame.timestamp, self._kind, time.monotonic()))
+
+
 def _decoder_worker(
     loop: asyncio.AbstractEventLoop,
     input_q: queue.Queue[Any],
@@ -124,7 +149,9 @@ def _decoder_worker(
     decode_error: threading.Event,
 ) -> None:
     """Replacement for aiortc's ``decoder_worker``: passthrough if marked, else decode."""
-    if output_q in _passthrough_queues:
+    if isinstance(input_q, _DirectQueue):
+        input_q.ended.wait()  # packets are delivered on the loop; nothing to do here
+    elif output_q in _passthrough_queues:
         _passthrough_worker(loop, input_q, output_q)
     else:
         assert _original_decoder_worker is not None
@@ -150,16 +177,23 @@ def is_installed() -> bool:
     return bool(getattr(_rtcrtpreceiver.decoder_worker, _MARKER, False))
 
 
-def mark_passthrough(track: MediaStreamTrack) -> None:
+def mark_passthrough(track: MediaStreamTrack, receiver: RTCRtpReceiver | None = None) -> None:
     """Make a remote track yield ``av.Packet`` objects instead of decoded frames.
 
-    Call it in the pc's "track" handler (before the receiver starts).
+    Call it in the pc's "track" handler (before the receiver starts). With the
+    track's receiver, frames are handed over on the event loop directly (the
+    fast path); without, a worker thread converts them.
     """
     install()
     q = getattr(track, "_queue", None)
     if not isinstance(q, asyncio.Queue):
         raise TypeError(f"not an aiortc RemoteStreamTrack (no asyncio.Queue _queue): {track!r}")
     _passthrough_queues.add(q)
+    if receiver is not None:
+        attr = "_RTCRtpReceiver__decoder_queue"
+        if not isinstance(getattr(receiver, attr, None), queue.Queue):
+            raise TypeError(f"receiver has no decoder queue {attr}: aiortc changed")
+        setattr(receiver, attr, _DirectQueue(q, track.kind))
 
 
 def is_passthrough(track: MediaStreamTrack) -> bool:

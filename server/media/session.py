@@ -298,8 +298,8 @@ class MediaSession:
     ) -> None:
         if participant.pc is not pc:
             return
-        passthrough.mark_passthrough(track)
         receiver = _transceiver_of(pc, track).receiver
+        passthrough.mark_passthrough(track, receiver)
         kind = track.kind
         if kind == "audio":
             passthrough.reduce_audio_latency(receiver)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dis
 import inspect
+import queue
 from fractions import Fraction
 
 import aiortc
@@ -130,7 +131,18 @@ async def test_receiver_jitter_buffer_can_be_swapped() -> None:
     assert not passthrough.reduce_audio_latency(RTCRtpReceiver("video", FakeTransport()))
 
 
-async def test_passthrough_end_to_end_on_plain_peers() -> None:
+async def test_receiver_decoder_queue_can_be_swapped() -> None:
+    video = RTCRtpReceiver("video", FakeTransport())
+    original = getattr(video, "_RTCRtpReceiver__decoder_queue", None)
+    assert isinstance(original, queue.Queue), "RTCRtpReceiver.__decoder_queue is gone"
+    video._track = RemoteStreamTrack(kind="video")  # as RTCPeerConnection does
+    passthrough.mark_passthrough(video.track, video)
+    swapped = video._RTCRtpReceiver__decoder_queue
+    assert swapped is not original and hasattr(swapped, "put")
+
+
+@pytest.mark.parametrize("direct", [True, False], ids=["on-loop", "worker-thread"])
+async def test_passthrough_end_to_end_on_plain_peers(direct: bool) -> None:
     """Marked track yields av.Packet (keyframe first); unmarked track still decodes."""
     publisher = ClientPeer("pub")
     subscriber = RTCPeerConnection(RTCConfiguration(iceServers=[]))
@@ -152,11 +164,11 @@ async def test_passthrough_end_to_end_on_plain_peers() -> None:
 
     @subscriber.on("track")
     def on_track(track: aiortc.MediaStreamTrack) -> None:
-        if track.kind == "video":
-            passthrough.mark_passthrough(track)
         for t in subscriber.getTransceivers():
             if t.receiver.track is track:
                 receivers[track.kind] = t.receiver
+        if track.kind == "video":
+            passthrough.mark_passthrough(track, receivers["video"] if direct else None)
         tasks.append(asyncio.create_task(consume(track)))
 
     try:
