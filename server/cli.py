@@ -79,6 +79,12 @@ def _parser() -> argparse.ArgumentParser:
         default="webm",
         help="what the naive MediaRecorder writes (webm: like the archive)",
     )
+    bench.add_argument(
+        "--stagger-ms",
+        type=float,
+        default=100,
+        help="call session i at i*STAGGER ms (0: every reviewer calls at the same instant)",
+    )
     bench.add_argument("--json")
     bench.add_argument("--data-dir")
     return p

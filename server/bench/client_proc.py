@@ -1,0 +1,119 @@
+"""A benchmark client process: drives some of the sessions.
+
+One Python process cannot push and decode many streams (the GIL caps it at
+one core), so the runner spreads sessions over a few of these. They talk
+to the runner in lines: the runner sends `GO`, `MARK` (window start) and
+`STOP` (window end) on stdin; the worker prints `JOINED` and finally one
+JSON line with its counts.
+
+Run as `python -m server.bench.client_proc --base URL --accounts FILE --indices 0,2,4`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+from server.bench import driver
+from server.bench.source import DecodeErrorCounter, vp8_clip
+
+
+async def _line(reader: asyncio.StreamReader, expected: str) -> None:
+    line = (await reader.readline()).decode().strip()
+    if line != expected:
+        raise SystemExit(f"bench client: expected {expected!r}, got {line!r}")
+
+
+def _totals(sessions: list[driver.BenchSession]) -> tuple[int, int]:
+    sent = sum(p.video_sent for s in sessions for p in s.peers)
+    received = sum(p.decoded["video"] for s in sessions for p in s.peers)
+    return sent, received
+
+
+async def _drain(
+    sessions: list[driver.BenchSession], quiet_s: float = 0.4, limit_s: float = 5
+) -> None:
+    """Wait until in-flight frames have arrived (decoded counts stop rising)."""
+    deadline = time.monotonic() + limit_s
+    last, stable_since = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        total = _totals(sessions)[1]
+        if total != last:
+            last, stable_since = total, time.monotonic()
+        elif time.monotonic() - stable_since >= quiet_s:
+            return
+        await asyncio.sleep(0.1)  # sampling counters while the media tasks run
+
+
+async def run(base: str, accounts: dict, indices: list[int], stagger_s: float) -> dict:
+    clip = vp8_clip(640, 480, 1_000_000)
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    sessions: list[driver.BenchSession] = []
+    try:
+        with DecodeErrorCounter() as errors:
+            prepared = [
+                await driver.prepare(
+                    base,
+                    i,
+                    accounts["kiosks"][i],
+                    accounts["reviewers"][i],
+                    accounts["password"],
+                    clip,
+                )
+                for i in indices
+            ]
+            sessions = [p[0] for p in prepared]
+            print("READY", flush=True)
+            await _line(reader, "GO")
+
+            async def join(index: int, p: tuple) -> None:
+                await asyncio.sleep(index * stagger_s)  # reviewers do not all click at once
+                await driver.call_and_join(*p)
+
+            await asyncio.gather(*(join(i, p) for i, p in zip(indices, prepared, strict=True)))
+            print("JOINED", flush=True)
+            await _line(reader, "MARK")
+            sent0, recv0 = _totals(sessions)
+            await _line(reader, "STOP")
+            for s in sessions:
+                for peer in s.peers:
+                    peer.stop_sending()
+            sent1 = _totals(sessions)[0]
+            await _drain(sessions)
+            recv1 = _totals(sessions)[1]
+            for s in sessions:
+                await driver.end(s)
+            return {
+                "joins_ms": [s.join_ms for s in sessions],
+                "sent": sent1 - sent0,
+                "received": recv1 - recv0,
+                "decode_errors": len(errors.errors),
+            }
+    finally:
+        for s in sessions:
+            await s.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--base", required=True)
+    parser.add_argument("--accounts", required=True)
+    parser.add_argument("--indices", required=True)
+    parser.add_argument("--stagger-ms", type=float, default=0)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.ERROR)
+    indices = [int(i) for i in args.indices.split(",")]
+    accounts = json.loads(Path(args.accounts).read_text())
+    result = asyncio.run(run(args.base, accounts, indices, args.stagger_ms / 1000))
+    print(json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    main()
