@@ -37,7 +37,9 @@ def test_prune_removes_only_expired_finished_cases(tmp_path: Path) -> None:
     assert removed == [expired.name]
     assert not expired.exists() and still_open.exists() and kept.exists()
     [event] = [
-        e for f in (root / "system").glob("*.jsonl") for e in read_events(f)
+        e
+        for f in (root / "system").glob("*.jsonl")
+        for e in read_events(f)
         if e["type"] == "archive.pruned"
     ]
     assert event["data"]["session"] == expired.name
