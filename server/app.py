@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import hashlib
 import logging
 from collections.abc import AsyncIterator
 
@@ -73,6 +75,22 @@ def create_app(
     return app
 
 
+def config_summary(cfg: Config) -> dict[str, object]:
+    """The configuration in force, for the audit log: secrets are only fingerprinted."""
+    summary: dict[str, object] = {}
+    for section in dataclasses.fields(cfg):
+        value = getattr(cfg, section.name)
+        if not dataclasses.is_dataclass(value):
+            summary[section.name] = value
+            continue
+        items = dataclasses.asdict(value)
+        for key in ("secret", "turn_secret"):
+            if items.get(key):
+                items[key] = "sha256:" + hashlib.sha256(items[key].encode()).hexdigest()[:12]
+        summary[section.name] = items
+    return summary
+
+
 async def _sweeper(app: web.Application) -> None:
     """Release queue places whose grace has run out."""
     queues = app[K.QUEUES]
@@ -99,6 +117,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     store = app[K.STORE]
     await store.start()
     await app[K.RECORDER].start()
+    app[K.RECORDER].system("server.started", None, config_summary(app[K.CONFIG]))
     await app[K.CONNECTIONS].start()
     loop = asyncio.get_running_loop()
     tasks = [loop.create_task(_sweeper(app)), loop.create_task(_housekeeping(app))]

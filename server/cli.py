@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import sys
 import tempfile
 
@@ -118,6 +119,17 @@ def _serve(cfg: Config, redis_url: str | None = None, banner: str | None = None)
     )
 
 
+def _audit(cfg: Config, type_: str, data: dict[str, object]) -> None:
+    """Account changes from the command line go to the system audit log too."""
+    from recording.audit import SystemAuditLog
+
+    log = SystemAuditLog(cfg.data_dir / "archive")
+    try:
+        log.append(type_, f"cli:{getpass.getuser()}", data)
+    finally:
+        log.close()
+
+
 def _seed_demo(cfg: Config) -> list[str]:
     catalogue = load_catalogue()
     db = AccountDB(cfg.data_dir / "accounts.sqlite3")
@@ -178,6 +190,7 @@ def main(argv: list[str] | None = None) -> int:
                 level=args.level,
             )
             db.close()
+            _audit(cfg, "account.created", {"username": user.username, "role": user.role})
             print(f"created {user.role} {user.username}")
         elif args.command == "kiosk":
             cfg = _config(args, demo=True)
@@ -186,6 +199,7 @@ def main(argv: list[str] | None = None) -> int:
             db = AccountDB(cfg.data_dir / "accounts.sqlite3")
             kiosk, token = db.add_kiosk(args.name, args.place)
             db.close()
+            _audit(cfg, "kiosk.created", {"kiosk": kiosk.id, "place": kiosk.place})
             print(f"created kiosk {kiosk.id} at {kiosk.place}; device token:")
             print(token)
         elif args.command == "verify":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
@@ -52,6 +53,14 @@ def test_user_and_kiosk_add(tmp_path: Path) -> None:
     kiosk = _run("kiosk", "add", "城关镇 2 号窗口", "--place", "QH-CG", "--data-dir", data)
     assert kiosk.returncode == 0, kiosk.stderr
     token = kiosk.stdout.strip().splitlines()[-1]
+    logged = [
+        json.loads(line)
+        for f in (Path(data) / "archive" / "system").glob("*.jsonl")
+        for line in f.read_text().splitlines()
+    ]
+    assert [e["type"] for e in logged] == ["account.created", "kiosk.created"]
+    assert logged[0]["data"] == {"username": "wangmin", "role": "reviewer"}
+    assert token not in json.dumps(logged)
     db = AccountDB(Path(data) / "accounts.sqlite3")
     try:
         assert db.check_password("wangmin", "a-long-password") is not None
