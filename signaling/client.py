@@ -19,6 +19,7 @@ class SignalingClient:
         self.ws = ws
         self.inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.welcome: dict[str, Any] | None = None
+        self.last: dict[str, dict[str, Any]] = {}  # the latest message of each type
         self._reader = asyncio.get_running_loop().create_task(self._read())
 
     @classmethod
@@ -34,7 +35,9 @@ class SignalingClient:
     async def _read(self) -> None:
         async for msg in self.ws:
             if msg.type == aiohttp.WSMsgType.TEXT:
-                await self.inbox.put(json.loads(msg.data))
+                message = json.loads(msg.data)
+                self.last[str(message.get("type"))] = message
+                await self.inbox.put(message)
 
     async def send(self, message: dict[str, Any]) -> None:
         await self.ws.send_str(json.dumps(message))

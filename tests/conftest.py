@@ -72,6 +72,21 @@ class RunningServer:
         self.clients.append(client)
         return client
 
+    async def pair(
+        self, kiosk: str = "kiosk-1", reviewer: str = "reviewer", item: str = "SCJG-001"
+    ) -> tuple[Client, Client]:
+        """A kiosk joins the item's queue and the reviewer calls it: both paired."""
+        kiosk_client = await self.kiosk(kiosk)
+        await kiosk_client.send(
+            {"type": "queue.join", "item": item, "recording_notice_shown": True}
+        )
+        await kiosk_client.expect("queue.status")
+        desk = await self.staff(reviewer)
+        await desk.send({"type": "desk.call_next"})
+        await kiosk_client.expect("session.paired")
+        await desk.expect("session.paired")
+        return kiosk_client, desk
+
     async def close(self) -> None:
         for client in self.clients:
             await client.close()

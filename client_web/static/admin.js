@@ -1,16 +1,13 @@
 // admin.js — accounts and kiosks; add a user with POST /api/admin/users (X-CSRF-Token).
 
 import * as i18n from "./i18n.js";
+import { bindLogout, csrf } from "./staff.js";
 import { loadCatalogue } from "./rwclient.js";
 
 const $ = (sel) => document.querySelector(sel);
 const form = $("#add-user");
 const result = $("#add-result");
 let catalogue = null;
-
-function csrf() {
-  return document.querySelector('meta[name="csrf-token"]')?.content || "";
-}
 
 function say(key, vars, tone) {
   i18n.setText(result, key, vars);
@@ -91,17 +88,7 @@ form.addEventListener("submit", async (ev) => {
   }
 });
 
-$("#logout").addEventListener("click", async () => {
-  try {
-    await fetch("/api/logout", {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "X-CSRF-Token": csrf() },
-    });
-  } finally {
-    location.assign("/login?next=/admin");
-  }
-});
+bindLogout($("#logout"));
 
 loadCatalogue()
   .then((c) => {

@@ -3,6 +3,7 @@
 // get their own cases (the server enforces it); the filters live in the URL.
 
 import * as i18n from "./i18n.js";
+import { bindLogout } from "./staff.js";
 
 const S = {
   loading: { zh: "正在加载…", en: "Loading…" },
@@ -26,10 +27,6 @@ const $ = (sel) => document.querySelector(sel);
 const form = $("#case-filter");
 const FIELDS = ["date", "item", "place", "reviewer"];
 const LIMIT = 100;
-
-function csrf() {
-  return document.querySelector('meta[name="csrf-token"]')?.content || "";
-}
 
 function status(key, vars, tone = "muted") {
   const box = $("#cases-status");
@@ -151,17 +148,7 @@ $("#f-reset").addEventListener("click", () => {
   form.reset();
   search();
 });
-$("#logout").addEventListener("click", async () => {
-  try {
-    await fetch("/api/logout", {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "X-CSRF-Token": csrf() },
-    });
-  } finally {
-    location.assign("/login?next=/cases");
-  }
-});
+bindLogout($("#logout"));
 i18n.onChange(() => {
   if (lastCases) render(lastCases);
 });

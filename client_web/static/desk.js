@@ -2,6 +2,7 @@
 // then the video call with the applicant, with a connection-quality indicator.
 
 import * as i18n from "./i18n.js";
+import { bindLogout } from "./staff.js";
 import * as view from "./callview.js";
 import { RwClient, loadCatalogue } from "./rwclient.js";
 
@@ -24,10 +25,6 @@ const client = new RwClient();
 window.rw = client; // tests read window.rw.pc; window.rw.quality() gives the indicator's figures
 
 // -- helpers ------------------------------------------------------------------
-function csrf() {
-  return document.querySelector('meta[name="csrf-token"]')?.content || "";
-}
-
 function message(key, vars, tone = "") {
   const el = $("#desk-message");
   if (!key) {
@@ -290,18 +287,7 @@ client.on("close", async ({ opened }) => {
   }
 });
 
-$("#logout").addEventListener("click", async () => {
-  client.close();
-  try {
-    await fetch("/api/logout", {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "X-CSRF-Token": csrf() },
-    });
-  } finally {
-    location.assign("/login?next=/desk");
-  }
-});
+bindLogout($("#logout"), () => client.close());
 
 function renderWho() {
   const who = $("#who");

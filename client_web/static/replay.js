@@ -10,6 +10,7 @@
 // waits while an active element is still buffering.
 
 import * as i18n from "./i18n.js";
+import { bindLogout } from "./staff.js";
 
 // Strings of this page, zh-CN first (i18n.js's dictionary is not extensible).
 const S = {
@@ -121,10 +122,6 @@ function text(tag, cls, value) {
   const node = el(tag, cls);
   node.textContent = value ?? "";
   return node;
-}
-
-function csrf() {
-  return document.querySelector('meta[name="csrf-token"]')?.content || "";
 }
 
 function clockText(seconds) {
@@ -628,17 +625,7 @@ document.addEventListener("keydown", (ev) => {
   } else if (ev.key === "ArrowLeft") seek(state.position - 5);
   else if (ev.key === "ArrowRight") seek(state.position + 5);
 });
-$("#logout").addEventListener("click", async () => {
-  try {
-    await fetch("/api/logout", {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "X-CSRF-Token": csrf() },
-    });
-  } finally {
-    location.assign(`/login?next=${encodeURIComponent(location.pathname)}`);
-  }
-});
+bindLogout($("#logout"));
 i18n.onChange(renderAll);
 
 // For tests and the curious: the replay clock.

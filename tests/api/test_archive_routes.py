@@ -68,13 +68,7 @@ async def record_session(
     ended by the reviewer; returns its finalised case folder. With `rejoin`, the
     kiosk's connection is replaced halfway (a page reload): two kiosk segments."""
     known = {p.parent for p in running.app[K.RECORDER].root.glob("*/*/*/*/manifest.sig")}
-    kiosk_client = await running.kiosk(kiosk)
-    await kiosk_client.send(JOIN)
-    await kiosk_client.expect("queue.status")
-    desk = await running.staff(reviewer)
-    await desk.send({"type": "desk.call_next"})
-    await kiosk_client.expect("session.paired")
-    await desk.expect("session.paired")
+    kiosk_client, desk = await running.pair(kiosk, reviewer)
     clip = vp8_clip(160, 120, 150_000, 30)
     kiosk_peer, desk_peer = Peer(clip), Peer(clip)
     peers = [kiosk_peer, desk_peer]

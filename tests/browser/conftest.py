@@ -27,6 +27,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--no-sandbox",
+    "--autoplay-policy=no-user-gesture-required",  # replay plays without a click
 ]
 TIMEOUT_MS = 15_000
 VIEWPORT = {"width": 1280, "height": 1000}
@@ -38,8 +39,7 @@ HAVE_CHROMIUM = Path(CHROMIUM).exists()
 async def browser() -> AsyncIterator[Browser]:
     """One Chromium per test (about a second to start): the `running` server fixture
     is function-scoped, so the browser shares each test's own event loop."""
-    if not HAVE_CHROMIUM:
-        pytest.skip(f"no Chromium at {CHROMIUM}")
+    assert HAVE_CHROMIUM, f"no Chromium at {CHROMIUM}: apt-get install chromium (./dev does)"
     async with async_playwright() as pw:
         chromium = await pw.chromium.launch(
             executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS

@@ -4,30 +4,18 @@ supervisor through the login page, played back in sync with its audit timeline."
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Page, expect
 
 from recording.audit import read_events
 from tests.api.test_archive_routes import record_session
-from tests.browser.conftest import CHROMIUM, HAVE_CHROMIUM, Pages
+from tests.browser.conftest import Pages
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
 
-REPLAY_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--autoplay-policy=no-user-gesture-required",
-]
 SHOT = Path("/tmp/shots/replay.png")
 WAIT = {"timeout": 20_000, "polling": 100}
 
@@ -49,21 +37,6 @@ IN_SYNC_JS = """(tolerance) => {
     return Math.abs(v.currentTime - expected) < tolerance;
   });
 }"""
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    """Chromium with autoplay allowed (overrides the conftest's `browser` for `pages`)."""
-    if not HAVE_CHROMIUM:
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    async with async_playwright() as pw:
-        chromium = await pw.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=REPLAY_ARGS
-        )
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
 
 
 async def _sign_in_to(pages: Pages, path: str, username: str = "supervisor") -> Page:

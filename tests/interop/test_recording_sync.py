@@ -48,13 +48,7 @@ def _click_times(path: Path) -> list[float]:
 
 
 async def test_audio_and_video_aligned_within_40_ms(running: RunningServer) -> None:
-    kiosk = await running.kiosk("kiosk-1")
-    await kiosk.send(JOIN)
-    await kiosk.expect("queue.status")
-    desk = await running.staff("reviewer")
-    await desk.send({"type": "desk.call_next"})
-    await kiosk.expect("session.paired")
-    await desk.expect("session.paired")
+    kiosk, desk = await running.pair()
     source = Peer(flash_clip(), audio_clip=click_clip(), phase_locked=True)
     other = Peer(vp8_clip(160, 120, 150_000, 30))
     try:

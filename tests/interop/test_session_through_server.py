@@ -14,20 +14,9 @@ from recording.verify import main as verify_main
 from server import appkeys as K
 from server.bench.driver import Peer
 from server.bench.source import DecodeErrorCounter, vp8_clip
-from tests.conftest import Client, RunningServer
+from tests.conftest import RunningServer
 
 JOIN = {"type": "queue.join", "item": "SCJG-001", "recording_notice_shown": True}
-
-
-async def _pair(running: RunningServer) -> tuple[Client, Client]:
-    kiosk = await running.kiosk("kiosk-1")
-    await kiosk.send(JOIN)
-    await kiosk.expect("queue.status")
-    desk = await running.staff("reviewer")
-    await desk.send({"type": "desk.call_next"})
-    await kiosk.expect("session.paired")
-    await desk.expect("session.paired")
-    return kiosk, desk
 
 
 async def _wait_frames(peer: Peer, kind: str, count: int) -> None:
@@ -64,7 +53,7 @@ def small_clip():
 async def test_session_media_both_ways_recorded_and_verified(
     running: RunningServer, small_clip, tmp_path: Path
 ) -> None:
-    kiosk, desk = await _pair(running)
+    kiosk, desk = await running.pair()
     kiosk_peer, desk_peer = Peer(small_clip), Peer(small_clip)
     with DecodeErrorCounter() as errors:
         try:
@@ -133,7 +122,7 @@ async def test_session_media_both_ways_recorded_and_verified(
 async def test_participant_rejoins_with_a_new_connection(
     running: RunningServer, small_clip
 ) -> None:
-    kiosk, desk = await _pair(running)
+    kiosk, desk = await running.pair()
     kiosk_peer, desk_peer = Peer(small_clip), Peer(small_clip)
     second = Peer(small_clip)
     try:

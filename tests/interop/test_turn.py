@@ -18,7 +18,7 @@ from aiortc.rtcconfiguration import RTCIceTransportPolicy
 from server.bench.driver import Peer
 from server.bench.source import vp8_clip
 from server.ice import turn_credentials
-from tests.conftest import RunningServer, make_config, start_server
+from tests.conftest import make_config, start_server
 
 SECRET = "turn-shared-secret-for-tests"
 JOIN = {"type": "queue.join", "item": "SCJG-001", "recording_notice_shown": True}
@@ -90,17 +90,6 @@ def _relay_config(servers: list[dict]) -> RTCConfiguration:
     )
 
 
-async def _call(srv: RunningServer) -> tuple:
-    kiosk = await srv.kiosk("kiosk-1")
-    await kiosk.send(JOIN)
-    await kiosk.expect("queue.status")
-    desk = await srv.staff("reviewer")
-    await desk.send({"type": "desk.call_next"})
-    paired = await kiosk.expect("session.paired")
-    await desk.expect("session.paired")
-    return kiosk, desk, paired
-
-
 async def test_relay_only_client_connects_with_issued_credentials(
     coturn: int, tmp_path: Path, accounts_template
 ) -> None:
@@ -111,7 +100,8 @@ async def test_relay_only_client_connects_with_issued_credentials(
     srv = await start_server(cfg, accounts_template)
     clip = vp8_clip(160, 120, 150_000, 30)
     try:
-        kiosk, desk, paired = await _call(srv)
+        kiosk, desk = await srv.pair()
+        paired = kiosk.last["session.paired"]
         [turn] = paired["ice_servers"]
         expiry = int(turn["username"].split(":", 1)[0])
         assert turn["urls"] == [f"turn:127.0.0.1:{coturn}?transport=udp"]
