@@ -14,11 +14,12 @@ import collections
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
 import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from .passthrough import packet_arrival
+from .passthrough import deliver_to, packet_arrival
 from .stats import RateMeter
 
 logger = logging.getLogger(__name__)
@@ -64,6 +65,7 @@ class InboundStream:
         self._subscribers: list[ForwardTrack] = []
         self._taps: list[Tap] = []
         self._task: asyncio.Task[None] | None = None
+        self._direct = False
 
     def __repr__(self) -> str:
         return f"<InboundStream {self.label} frames={self.frames}>"
@@ -73,9 +75,32 @@ class InboundStream:
         return tuple(self._subscribers)
 
     def start(self) -> None:
-        """Start the reader task (idempotent)."""
-        if self._task is None:
+        """Start receiving (idempotent): packets are pushed to us by the
+        passthrough receiver when it can, else a task reads the track."""
+        if self._task is not None or self._direct:
+            return
+        if deliver_to(self.track, self._on_packet):
+            self._direct = True
+        else:
             self._task = asyncio.create_task(self._run(), name=f"inbound-{self.label}")
+
+    def _on_packet(self, packet: av.Packet | None) -> None:
+        """Direct delivery, inside aiortc's RTP handling: never raise into it."""
+        if self.ended.is_set():
+            return
+        if packet is None:
+            self._finish()
+            return
+        try:
+            self._dispatch(packet)
+        except Exception:
+            logger.exception("%s: dispatch failed", self)
+
+    def _finish(self) -> None:
+        if self._deferred is not None:
+            self._deferred.cancel()
+            self._deferred = None
+        self.ended.set()
 
     async def stop(self) -> None:
         """Stop reading; subscribers stay attached but get nothing more."""
@@ -145,10 +170,7 @@ class InboundStream:
                     break
                 self._dispatch(packet)
         finally:
-            if self._deferred is not None:
-                self._deferred.cancel()
-                self._deferred = None
-            self.ended.set()
+            self._finish()
 
     def _dispatch(self, packet: av.Packet) -> None:
         arrival = packet_arrival(packet)
@@ -173,6 +195,37 @@ class InboundStream:
                     logger.exception("%s: tap %r failed", self, tap)
         for subscriber in tuple(self._subscribers):
             subscriber._push(packet, arrival)
+
+
+class ForwardedPacket:
+    """What a ForwardTrack yields: one encoded frame with its output timing.
+
+    RTCRtpSender packetizes anything that is not a decoded Frame using only
+    ``bytes(packet)``, ``pts`` and ``time_base``, so a plain object does: no
+    av.Packet is allocated and no payload copied per subscriber and frame.
+    """
+
+    __slots__ = ("data", "is_keyframe", "opaque", "pts", "time_base")
+
+    def __init__(
+        self, data: bytes, pts: int, time_base: Any, is_keyframe: bool, arrival: float
+    ) -> None:
+        self.data = data
+        self.pts = pts
+        self.time_base = time_base
+        self.is_keyframe = is_keyframe
+        self.opaque = arrival
+
+    def __bytes__(self) -> bytes:
+        return self.data
+
+    @property
+    def dts(self) -> int:
+        return self.pts
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
 
 
 class ForwardTrack(MediaStreamTrack):
@@ -268,7 +321,7 @@ class ForwardTrack(MediaStreamTrack):
         super().stop()
         self._wakeup.set()
 
-    async def recv(self) -> av.Packet:
+    async def recv(self) -> ForwardedPacket:  # type: ignore[override]
         """Next packet with re-based pts; waits while nothing is queued."""
         while not self._queue:
             if self.readyState != "live":
@@ -284,11 +337,13 @@ class ForwardTrack(MediaStreamTrack):
             if len(self._queue) > self.catch_up_frames:
                 self.request_keyframe()
         packet, arrival = self._queue.popleft()
-        out = av.Packet(packet)
-        out.pts = out.dts = self._rebase(packet.pts or 0, packet.time_base)
-        out.time_base = packet.time_base
-        out.is_keyframe = packet.is_keyframe
-        out.opaque = arrival
+        out = ForwardedPacket(
+            bytes(packet),
+            self._rebase(packet.pts or 0, packet.time_base),
+            packet.time_base,
+            packet.is_keyframe,
+            arrival,
+        )
         self.frames_forwarded += 1
         self.bytes_forwarded += out.size
         self.rate.add(out.size)

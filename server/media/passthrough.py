@@ -125,21 +125,44 @@ def _passthrough_worker(
         pass
 
 
+PacketSink = Callable[[av.Packet | None], None]
+
+
 class _DirectQueue:
-    """Stands in for a receiver's decoder queue: frames become packets on the loop."""
+    """Stands in for a receiver's decoder queue: frames become packets on the loop.
+
+    They go to the track's queue, or straight to a sink set with
+    :func:`deliver_to` (which saves a queue and a task switch per frame).
+    """
 
     def __init__(self, output_q: asyncio.Queue[Any], kind: str) -> None:
-        self._put = output_q.put_nowait
+        self.sink: PacketSink = output_q.put_nowait
         self._kind = kind
         self.ended = threading.Event()
 
     def put(self, task: tuple[Any, Any] | None) -> None:
         if task is None:
-            self._put(None)  # ends the track, as the decoder thread would
+            self.sink(None)  # ends the track, as the decoder thread would
             self.ended.set()
             return
         frame = task[1]
-        self._put(make_packet(frame.data, frame.timestamp, self._kind, time.monotonic()))
+        self.sink(make_packet(frame.data, frame.timestamp, self._kind, time.monotonic()))
+
+
+_direct_queues: weakref.WeakKeyDictionary[MediaStreamTrack, _DirectQueue] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def deliver_to(track: MediaStreamTrack, sink: PacketSink) -> bool:
+    """Hand a direct-mode track's packets (then None at its end) to `sink`,
+    called on the event loop inside aiortc's RTP handling: it must be cheap and
+    must not raise. False when the track is not in direct mode."""
+    direct = _direct_queues.get(track)
+    if direct is None:
+        return False
+    direct.sink = sink
+    return True
 
 
 def _decoder_worker(
@@ -193,7 +216,9 @@ def mark_passthrough(track: MediaStreamTrack, receiver: RTCRtpReceiver | None = 
         attr = "_RTCRtpReceiver__decoder_queue"
         if not isinstance(getattr(receiver, attr, None), queue.Queue):
             raise TypeError(f"receiver has no decoder queue {attr}: aiortc changed")
-        setattr(receiver, attr, _DirectQueue(q, track.kind))
+        direct = _DirectQueue(q, track.kind)
+        setattr(receiver, attr, direct)
+        _direct_queues[track] = direct
 
 
 def is_passthrough(track: MediaStreamTrack) -> bool:
