@@ -12,6 +12,7 @@ from aiohttp import web
 from server.accounts import STAFF_ROLES, AccountDB, AccountError
 from server.catalogue import load_catalogue
 from server.config import Config, ConfigError, load_config
+from server.eventloop import new_event_loop
 from server.logs import AccessLogger, setup_logging
 
 DEMO_PASSWORD = "demo-pass-2026"
@@ -115,6 +116,7 @@ def _serve(cfg: Config, redis_url: str | None = None, banner: str | None = None)
         host=cfg.server.host,
         port=cfg.server.port,
         print=_listening,
+        loop=new_event_loop(),
         access_log_class=AccessLogger,  # type: ignore[arg-type]
     )
 

@@ -13,6 +13,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from server import eventloop
 from server.accounts import AccountDB
 from server.app import create_app
 from server.config import Config, load_config
@@ -21,6 +22,11 @@ from signaling.client import SignalingClient
 PASSWORD = "test-pass-2026"
 COUNTY_ITEMS = ("SCJG-001", "RSJ-001", "YB-001")
 CITY_ITEMS = ("RSJ-002", "BDC-001")
+
+
+def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> dict:
+    """Tests run on the loop the server runs on in production (uvloop)."""
+    return {"uvloop": eventloop.new_event_loop}
 
 
 def make_config(data_dir: Path, **sections: dict[str, Any]) -> Config:

@@ -18,6 +18,7 @@ from aiohttp import web
 from server import appkeys as K
 from server.app import create_app
 from server.config import load_config
+from server.eventloop import new_event_loop
 
 BENCH_ITEM = "SCJG-001"
 BENCH_PASSWORD = "bench-password-1"
@@ -69,7 +70,14 @@ def main() -> None:
     def ready(_message: str) -> None:
         print("READY", flush=True)  # called by aiohttp once the site listens
 
-    web.run_app(app, host="127.0.0.1", port=args.port, print=ready, access_log=None)
+    web.run_app(
+        app,
+        host="127.0.0.1",
+        port=args.port,
+        print=ready,
+        access_log=None,
+        loop=new_event_loop(),  # the same loop as `serve`, for both paths
+    )
 
 
 if __name__ == "__main__":

@@ -384,7 +384,8 @@ async def test_path_tricks_are_404_and_never_file_contents(
         f"/api/cases/{mine.id}%2F..%2F{other.id}",
         "/api/cases/..%2F..%2F..%2F..%2Fkeys/media/archive_ed25519.pem",
         f"/api/cases/%2e%2e/media/{Path(mine.media()).name}",
-        f"/api/cases/{mine.id.upper()}",
+        # (an all-digit random part has no upper case: then the id itself)
+        *([f"/api/cases/{mine.id.upper()}"] if mine.id.upper() != mine.id else []),
         f"/api/cases/{mine.id}x",
         f"/api/cases/{mine.id[:-1]}",
         f"/api/cases/{quote('٢٠٢٦')}{mine.id[4:]}",  # Arabic-Indic digits
