@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import AsyncIterator
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,23 @@ from signaling.client import SignalingClient
 PASSWORD = "test-pass-2026"
 COUNTY_ITEMS = ("SCJG-001", "RSJ-001", "YB-001")
 CITY_ITEMS = ("RSJ-002", "BDC-001")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_threads_left_behind() -> Iterator[None]:
+    """A non-daemon thread still running at the end would keep the test process
+    (and CI) from exiting: fail loudly instead, naming it."""
+    before = set(threading.enumerate())
+    yield
+    deadline = time.monotonic() + 10
+    while True:
+        left = [
+            t for t in threading.enumerate() if t not in before and t.is_alive() and not t.daemon
+        ]
+        if not left or time.monotonic() > deadline:
+            break
+        left[0].join(timeout=0.2)
+    assert not left, f"threads left running: {[t.name for t in left]}"
 
 
 def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> dict:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from server.bench import driver
 from server.bench.source import DecodeErrorCounter, vp8_clip
+from server.eventloop import new_event_loop
 
 
 async def _line(reader: asyncio.StreamReader, expected: str) -> None:
@@ -111,7 +112,8 @@ def main() -> None:
     logging.basicConfig(level=logging.ERROR)
     indices = [int(i) for i in args.indices.split(",")]
     accounts = json.loads(Path(args.accounts).read_text())
-    result = asyncio.run(run(args.base, accounts, indices, args.stagger_ms / 1000))
+    with asyncio.Runner(loop_factory=new_event_loop) as runner:
+        result = runner.run(run(args.base, accounts, indices, args.stagger_ms / 1000))
     print(json.dumps(result), flush=True)
 
 

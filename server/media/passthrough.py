@@ -31,7 +31,8 @@ Private aiortc details relied upon (checked by
   :func:`mark_passthrough` with a receiver swaps it for a :class:`_DirectQueue`
   that turns each frame into a packet right there on the loop: no thread hop,
   no lock, no wake-up of the loop per frame (the decoder thread aiortc still
-  starts just waits for the end).
+  starts returns at once; ``_handle_rtp_packet`` only tests that
+  ``__decoder_thread`` is set, and ``__stop_decoder`` joins it).
 - ``RTCRtpReceiver._send_rtcp_pli(media_ssrc)`` (coroutine) sends a PLI upstream;
   ``RTCRtpReceiver._RTCRtpReceiver__rtx_ssrc`` (dict rtx ssrc -> media ssrc)
   lets us skip RTX SSRCs reported by ``getSynchronizationSources()``.
@@ -138,12 +139,10 @@ class _DirectQueue:
     def __init__(self, output_q: asyncio.Queue[Any], kind: str) -> None:
         self.sink: PacketSink = output_q.put_nowait
         self._kind = kind
-        self.ended = threading.Event()
 
     def put(self, task: tuple[Any, Any] | None) -> None:
         if task is None:
             self.sink(None)  # ends the track, as the decoder thread would
-            self.ended.set()
             return
         frame = task[1]
         self.sink(make_packet(frame.data, frame.timestamp, self._kind, time.monotonic()))
@@ -173,7 +172,10 @@ def _decoder_worker(
 ) -> None:
     """Replacement for aiortc's ``decoder_worker``: passthrough if marked, else decode."""
     if isinstance(input_q, _DirectQueue):
-        input_q.ended.wait()  # packets are delivered on the loop; nothing to do here
+        # Packets are delivered on the loop: this thread has nothing to do. It
+        # ends at once (never holding the process open); the receiver only
+        # checks that its thread object exists and joins it when stopping.
+        return
     elif output_q in _passthrough_queues:
         _passthrough_worker(loop, input_q, output_q)
     else:
