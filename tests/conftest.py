@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import threading
 import time
@@ -44,7 +45,11 @@ def no_threads_left_behind() -> Iterator[None]:
 
 
 def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> dict:
-    """Tests run on the loop the server runs on in production (uvloop)."""
+    """Tests run on the loop the server runs on in production (uvloop), except
+    the browser tests: Playwright drives a Node subprocess, and uvloop's
+    loop.close() was seen to hang waiting on it."""
+    if item.get_closest_marker("browser") is not None:
+        return {"asyncio": asyncio.new_event_loop}
     return {"uvloop": eventloop.new_event_loop}
 
 
