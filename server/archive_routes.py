@@ -25,41 +25,40 @@ signed manifest lists it; anything else is a 404, never a path on disk.
 from __future__ import annotations
 
 import asyncio
-import base64
-import fcntl
 import json
 import logging
-import os
-import re
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
-from recording.audit import AuditLog, check_chain
-from recording.keys import verify_signature
-from recording.manifest import ACCESS_PREFIX, EVENTS, MANIFEST, OPEN_MARKER, SIGNATURE
 from server import appkeys as K
-from server.auth import IDENTITY, PUBLIC, Identity, allow
+from server.auth import IDENTITY, PUBLIC, allow
+from server.case_index import (
+    DATE,
+    FILE_NAME,
+    FILTER_MAX,
+    FOLDERS,
+    CaseFilter,
+    append_access,
+    case_detail,
+    list_cases,
+    load_manifest,
+    may_see,
+    session_folder,
+)
 from server.pages import render
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 
 ROLES = ("supervisor", "reviewer")
-SESSION_ID = re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})-[0-9]{6}-[0-9a-f]{8}", re.ASCII)
-FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,159}\.(webm|jpg)", re.ASCII)
-DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
-FOLDERS = {"media": ("webm", "video/webm"), "documents": ("jpg", "image/jpeg")}
 FOLDERS["evidence"] = FOLDERS["documents"]
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 500
 DOWNLOAD_DEDUPE_SECONDS = 60.0
-FILTER_MAX = 64
 
 
 def _json_error(status: type[web.HTTPException], code: str) -> web.HTTPException:
@@ -71,346 +70,6 @@ def _not_found() -> web.HTTPException:
 
 
 # -- locating and reading cases ----------------------------------------------
-
-
-def _parse_time(text: Any) -> datetime | None:
-    if not isinstance(text, str):
-        return None
-    try:
-        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
-
-
-def _seconds(start: datetime | None, end: datetime | None) -> float | None:
-    if start is None or end is None:
-        return None
-    return round((end - start).total_seconds(), 3)
-
-
-def session_folder(root: Path, session_id: str) -> Path | None:
-    """The finalised case folder of a session id, or None (bad id, absent, still open).
-
-    The id carries the UTC date it was made; the folder is dated by the session's
-    creation a moment later, so the next day is looked at too (midnight).
-    """
-    match = SESSION_ID.fullmatch(session_id)
-    if match is None:
-        return None
-    try:
-        day = date(*(int(g) for g in match.groups()))
-    except ValueError:
-        return None
-    base = root.resolve()
-    for candidate in (day, day + timedelta(days=1)):
-        folder = root / f"{candidate:%Y/%m/%d}" / session_id
-        if not (folder / MANIFEST).is_file() or (folder / OPEN_MARKER).exists():
-            continue
-        if folder.resolve().is_relative_to(base):
-            return folder
-    return None
-
-
-def _load_manifest(folder: Path) -> dict[str, Any] | None:
-    try:
-        manifest = json.loads((folder / MANIFEST).read_bytes())
-    except (OSError, ValueError):
-        log.warning("unreadable manifest", extra={"folder": str(folder)})
-        return None
-    if not isinstance(manifest, dict) or manifest.get("session_id") != folder.name:
-        log.warning("manifest does not match its folder", extra={"folder": str(folder)})
-        return None
-    return manifest
-
-
-def participants(manifest: dict[str, Any]) -> list[dict[str, Any]]:
-    """Participants as dicts; a recovered session lists only labels (`role-account`)."""
-    out = []
-    for entry in manifest.get("participants") or []:
-        if isinstance(entry, dict):
-            out.append(entry)
-        elif isinstance(entry, str) and "-" in entry:
-            role, account = entry.split("-", 1)
-            out.append({"holder": f"{role}:{account}", "role": role, "account": account})
-    return out
-
-
-def reviewers(manifest: dict[str, Any]) -> list[str]:
-    return [
-        str(p.get("account"))
-        for p in participants(manifest)
-        if p.get("role") == "reviewer" and p.get("account")
-    ]
-
-
-def may_see(ident: Identity, manifest: dict[str, Any]) -> bool:
-    if ident.role == "supervisor":
-        return True
-    return ident.role == "reviewer" and ident.subject in reviewers(manifest)
-
-
-def _names(table: dict[str, Any], code: Any) -> dict[str, str] | None:
-    entry = table.get(code) if isinstance(code, str) else None
-    return entry.names.to_json() if entry is not None else None
-
-
-def case_summary(manifest: dict[str, Any], catalogue: Any) -> dict[str, Any]:
-    started = _parse_time(manifest.get("started_at"))
-    finalized = _parse_time(manifest.get("finalized_at"))
-    people = participants(manifest)
-    return {
-        "id": manifest["session_id"],
-        "started_at": manifest.get("started_at"),
-        "finalized_at": manifest.get("finalized_at"),
-        "duration_s": _seconds(started, finalized),
-        "item": manifest.get("item"),
-        "item_names": _names(catalogue.items, manifest.get("item")),
-        "place": manifest.get("place"),
-        "place_names": _names(catalogue.places, manifest.get("place")),
-        "reviewers": reviewers(manifest),
-        "reviewer_names": [p.get("name") for p in people if p.get("role") == "reviewer"],
-        "outcome": manifest.get("outcome"),
-    }
-
-
-@dataclass(frozen=True)
-class CaseFilter:
-    days: list[date] | None  # UTC folder days to walk; None = all, newest first
-    window: tuple[datetime, datetime] | None  # started_at bounds for `date` in `tz`
-    item: str | None
-    place: str | None
-    reviewer: str | None
-    limit: int
-    viewer: str | None = None  # a reviewer sees only cases they handled
-
-    def matches(self, manifest: dict[str, Any]) -> bool:
-        if self.item and manifest.get("item") != self.item:
-            return False
-        if self.place and manifest.get("place") != self.place:
-            return False
-        handled_by = reviewers(manifest)
-        if self.reviewer and self.reviewer not in handled_by:
-            return False
-        if self.viewer and self.viewer not in handled_by:
-            return False
-        if self.window:
-            started = _parse_time(manifest.get("started_at"))
-            if started is None or not self.window[0] <= started < self.window[1]:
-                return False
-        return True
-
-
-def _sorted_dirs(folder: Path, pattern: re.Pattern[str]) -> list[Path]:
-    try:
-        entries = [p for p in folder.iterdir() if pattern.fullmatch(p.name) and p.is_dir()]
-    except OSError:
-        return []
-    return sorted(entries, key=lambda p: p.name, reverse=True)
-
-
-def _day_folders(root: Path, days: list[date] | None) -> Iterator[Path]:
-    if days is not None:
-        for day in sorted(days, reverse=True):
-            yield root / f"{day:%Y/%m/%d}"
-        return
-    for year in _sorted_dirs(root, re.compile(r"[0-9]{4}")):
-        for month in _sorted_dirs(year, re.compile(r"[0-9]{2}")):
-            yield from _sorted_dirs(month, re.compile(r"[0-9]{2}"))
-
-
-def list_cases(root: Path, flt: CaseFilter, catalogue: Any) -> list[dict[str, Any]]:
-    """Finalised cases matching the filter, newest first (blocking: run in a thread)."""
-    found: list[dict[str, Any]] = []
-    for day in _day_folders(root, flt.days):
-        for folder in _sorted_dirs(day, SESSION_ID):
-            if not (folder / MANIFEST).is_file() or (folder / OPEN_MARKER).exists():
-                continue
-            manifest = _load_manifest(folder)
-            if manifest is None or not flt.matches(manifest):
-                continue
-            found.append(case_summary(manifest, catalogue))
-            if len(found) >= flt.limit:
-                return found
-    return found
-
-
-def read_case_events(path: Path) -> list[dict[str, Any]]:
-    """Events of a case log; a torn last line (a write in progress) is left out."""
-    events = []
-    for raw in path.read_bytes().split(b"\n"):
-        if not raw.strip():
-            continue
-        try:
-            event = json.loads(raw)
-        except ValueError:
-            continue
-        if isinstance(event, dict):
-            events.append(event)
-    return events
-
-
-def _media_lanes(
-    manifest: dict[str, Any], origin: datetime | None, urls: dict[str, str]
-) -> list[dict[str, Any]]:
-    """One lane per participant: its joins (segments) with audio/video files and offsets."""
-    durations = {f.get("path"): f.get("duration") for f in manifest.get("files") or []}
-    people = {str(p.get("holder", "")).replace(":", "-"): p for p in participants(manifest)}
-    lanes: dict[str, dict[str, Any]] = {}
-    for seg in manifest.get("segments") or []:
-        label = seg.get("participant")
-        if not isinstance(label, str):
-            continue
-        person = people.get(label, {})
-        lane = lanes.setdefault(
-            label,
-            {
-                "participant": label,
-                "role": person.get("role") or label.split("-", 1)[0],
-                "account": person.get("account"),
-                "name": person.get("name"),
-                "joins": {},
-            },
-        )
-        join = lane["joins"].setdefault(
-            seg.get("segment"), {"segment": seg.get("segment"), "start": None, "end": None}
-        )
-        start, end = _parse_time(seg.get("start")), _parse_time(seg.get("end"))
-        if start and (join["start"] is None or start < join["start"]):
-            join["start"] = start
-        if end and (join["end"] is None or end > join["end"]):
-            join["end"] = end
-        file, kind = seg.get("file"), seg.get("kind")
-        if isinstance(file, str) and file in urls and kind in ("video", "audio"):
-            join[kind] = {
-                "file": file,
-                "url": urls[file],
-                "duration": durations.get(file),
-                "start_s": _seconds(origin, start),
-            }
-    out = []
-    for lane in lanes.values():
-        joins = []
-        for join in sorted(lane.pop("joins").values(), key=_segment_index):
-            start, end = join.pop("start"), join.pop("end")
-            media = [join[k] for k in ("video", "audio") if k in join]
-            if end is None and media:  # interrupted without an end: use the media length
-                longest = max((m["duration"] or 0.0) for m in media)
-                end = start + timedelta(seconds=longest) if start else None
-            join.update(
-                {
-                    "start": start.isoformat() if start else None,
-                    "end": end.isoformat() if end else None,
-                    "offset_s": _seconds(origin, start),
-                    "end_s": _seconds(origin, end),
-                }
-            )
-            joins.append(join)
-        lane["segments"] = joins
-        out.append(lane)
-    order = {"kiosk": 0, "agent": 1, "reviewer": 2}
-    return sorted(out, key=lambda lane: (order.get(lane["role"], 3), lane["participant"]))
-
-
-def _segment_index(join: dict[str, Any]) -> int:
-    return join["segment"] if isinstance(join["segment"], int) else 0
-
-
-def case_detail(
-    folder: Path, manifest: dict[str, Any], catalogue: Any, public_key: Any
-) -> dict[str, Any]:
-    """Everything the replay page needs (blocking: run in a thread)."""
-    session_id = manifest["session_id"]
-    origin = _parse_time(manifest.get("started_at"))
-    base = f"/api/cases/{session_id}/"
-    urls = {
-        f["path"]: base + f["path"]
-        for f in manifest.get("files") or []
-        if isinstance(f.get("path"), str) and _listed_path_ok(f["path"])
-    }
-    signed = (manifest.get("events") or {}).get("lines") or 0
-    events = []
-    for event in read_case_events(folder / EVENTS):
-        seq = event.get("seq")
-        events.append(
-            {
-                "seq": seq,
-                "time": event.get("time"),
-                "offset_s": _seconds(origin, _parse_time(event.get("time"))),
-                "type": event.get("type"),
-                "actor": event.get("actor"),
-                "data": event.get("data"),
-                "signed": isinstance(seq, int) and seq <= signed,
-            }
-        )
-    gaps = [
-        {
-            **gap,
-            "from_s": _seconds(origin, _parse_time(gap.get("from"))),
-            "to_s": _seconds(origin, _parse_time(gap.get("to"))),
-        }
-        for gap in manifest.get("gaps") or []
-    ]
-    files = [
-        {"path": f["path"], "url": urls[f["path"]], "size": f.get("size")}
-        for f in manifest.get("files") or []
-        if f.get("path") in urls and not str(f["path"]).startswith("media/")
-    ]
-    signature_ok = False
-    if public_key is not None:
-        try:
-            sig = base64.b64decode((folder / SIGNATURE).read_bytes().strip(), validate=True)
-            signature_ok = verify_signature(public_key, (folder / MANIFEST).read_bytes(), sig)
-        except (OSError, ValueError):
-            signature_ok = False
-    chain = check_chain(folder / EVENTS)
-    late = [e for e in events if not e["signed"]]
-    return {
-        "case": {
-            **case_summary(manifest, catalogue),
-            "participants": participants(manifest),
-            "info": manifest.get("info") or {},
-            "interruption": manifest.get("interruption"),
-        },
-        "lanes": _media_lanes(manifest, origin, urls),
-        "gaps": gaps,
-        "events": events,
-        "files": files,
-        "integrity": {
-            "signature_ok": signature_ok,
-            "chain_problem": chain.problem,
-            "signed_events": signed,
-            "only_access_after_signing": all(
-                str(e["type"]).startswith(ACCESS_PREFIX) for e in late
-            ),
-        },
-    }
-
-
-def _listed_path_ok(path: str) -> bool:
-    folder, _, name = path.partition("/")
-    return folder in FOLDERS and FILE_NAME.fullmatch(name) is not None and ".." not in name
-
-
-# -- access events -------------------------------------------------------------
-
-
-def append_access(folder: Path, type_: str, actor: str, data: dict[str, Any]) -> dict[str, Any]:
-    """Append one `access.*` event to a finalised case's chain (blocking; fsyncs).
-
-    An exclusive flock on events.jsonl serialises writers across threads and
-    processes (each open file description locks on its own).
-    """
-    if not type_.startswith(ACCESS_PREFIX):
-        raise ValueError(f"{type_!r}: only {ACCESS_PREFIX}* events follow a signed manifest")
-    path = folder / EVENTS
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        with AuditLog(path) as audit:
-            return audit.append(type_, actor, data)
-    finally:
-        os.close(fd)  # releases the lock
 
 
 class _Dedupe:
@@ -457,7 +116,7 @@ async def _open_case(request: web.Request) -> tuple[Path, dict[str, Any]]:
         folder = session_folder(root, session_id)
         if folder is None:
             return None
-        manifest = _load_manifest(folder)
+        manifest = load_manifest(folder)
         return None if manifest is None else (folder, manifest)
 
     found = await asyncio.to_thread(load)
