@@ -191,23 +191,25 @@ class SessionArchive:
     def _close(self, seg: Segment) -> TrackStats:
         assert seg.writer is not None
         stats = seg.writer.close()
+        self._log_closed(
+            seg,
+            self._now(),
+            packets=stats.packets,
+            dropped=stats.dropped,
+            rebased=stats.rebased,
+            first_pts=stats.first_pts,
+            duration=round(stats.duration, 3),
+        )
+        return stats
+
+    def _log_closed(self, seg: Segment, end: str, **details: Any) -> None:
         seg.ended = True
         self.log(
             "segment.closed",
             None,
-            {
-                "participant": seg.participant,
-                "kind": seg.kind,
-                "segment": seg.index,
-                "end": self._now(),
-                "packets": stats.packets,
-                "dropped": stats.dropped,
-                "rebased": stats.rebased,
-                "first_pts": stats.first_pts,
-                "duration": round(stats.duration, 3),
-            },
+            {"participant": seg.participant, "kind": seg.kind, "segment": seg.index, "end": end}
+            | details,
         )
-        return stats
 
     def stale_segments(self) -> list[Segment]:
         """Segments left open by a process that ended (no writer here)."""
@@ -223,18 +225,7 @@ class SessionArchive:
             for seg in self.stale_segments():
                 path = self.folder / seg.file
                 end = _mtime_iso(path) if path.exists() else self._now()
-                seg.ended = True
-                self.log(
-                    "segment.closed",
-                    None,
-                    {
-                        "participant": seg.participant,
-                        "kind": seg.kind,
-                        "segment": seg.index,
-                        "end": end,
-                        "interrupted": True,
-                    },
-                )
+                self._log_closed(seg, end, interrupted=True)
 
     def add_document(
         self, data: bytes, actor: str | None, meta: dict[str, Any] | None = None, ext: str = "jpg"

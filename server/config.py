@@ -109,14 +109,6 @@ class Config:
     def data_dir(self) -> Path:
         return Path(self.server.data_dir).expanduser().resolve()
 
-    def replace(self, section: str, **values: Any) -> Config:
-        """A copy with some keys of one section changed (validated)."""
-        current = getattr(self, section)
-        checked = {
-            k: _coerce(f"{section}.{k}", v, _field_type(current, k)) for k, v in values.items()
-        }
-        return dataclasses.replace(self, **{section: dataclasses.replace(current, **checked)})
-
 
 _CHOICES: dict[str, tuple[str, ...]] = {
     "store.backend": ("memory", "redis"),

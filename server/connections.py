@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -32,8 +31,6 @@ class Connection:
         self.ident = ident
         self.ws = ws
         self.id = conn_id
-        self.opened = time.monotonic()
-        self.last_seen = self.opened
 
     async def send(self, message: Message | dict[str, Any]) -> None:
         if self.ws.closed:

@@ -214,15 +214,15 @@ class SessionRecorder:
         finally:
             self._finished.pop(session_id, asyncio.Event()).set()
 
+    async def flushed(self) -> None:
+        """Until every archive write queued so far (events, system log) is done."""
+        await asyncio.wrap_future(self._io.submit(lambda: None))
+
     async def wait_finalized(self, session_id: str) -> None:
         """Until the session's manifest is signed (returns at once if it is)."""
         event = self._finished.get(session_id)
         if event is not None:
             await event.wait()
-
-    def folder_of(self, session_id: str) -> Path | None:
-        recording = self._live.get(session_id)
-        return recording.archive.folder if recording else None
 
 
 def _log_failure(future: concurrent.futures.Future[Any]) -> None:

@@ -12,7 +12,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
 
 from server.auth import Identity
 from server.config import Config
@@ -60,7 +59,6 @@ class SessionManager:
         self._sessions: dict[str, VideoSession] = {}
         self._by_holder: dict[str, str] = {}
         self._rejoin_timers: dict[str, asyncio.Task[None]] = {}
-        self.ended_total = 0
 
     # -- lookup ------------------------------------------------------------
     def of(self, holder: str) -> VideoSession | None:
@@ -277,7 +275,6 @@ class SessionManager:
             self._cancel_timer(p.holder)
             self._by_holder.pop(p.holder, None)
         self._sessions.pop(session.id, None)
-        self.ended_total += 1
         await self.media.close_session(session.id)
         by = actor or "server"
         for p in session.participants:
@@ -297,19 +294,6 @@ class SessionManager:
     async def close(self) -> None:
         for session in list(self._sessions.values()):
             await self._end(session, "server_shutdown", None, requeue=not session.started)
-
-    def summary(self) -> list[dict[str, Any]]:
-        return [
-            {
-                "session": s.id,
-                "item": s.item,
-                "place": s.place,
-                "state": s.state.value,
-                "reviewer": s.reviewer.subject,
-                "since_s": _age(s),
-            }
-            for s in self._sessions.values()
-        ]
 
 
 def _age(session: VideoSession) -> int:

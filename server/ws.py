@@ -123,7 +123,6 @@ async def _read_loop(app: web.Application, conn: Connection) -> None:
         if msg.type == WSMsgType.ERROR:
             # Oversized frames land here; aiohttp has already closed with 1009.
             return
-        conn.last_seen = time.monotonic()
         if not bucket.take():
             strikes += 1
             app[K.METRICS].ws_error(ErrorCode.RATE_LIMITED)

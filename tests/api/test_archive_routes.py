@@ -38,24 +38,6 @@ JOIN = {"type": "queue.join", "item": "SCJG-001", "recording_notice_shown": True
 # -- recording real sessions (also used by tests/browser/test_replay.py) ----------
 
 
-async def _wait_frames(peer: Peer, kind: str, count: int, within: float = 20) -> None:
-    async with asyncio.timeout(within):
-        while peer.decoded[kind] < count:  # noqa: ASYNC110 - a counter, not an event
-            await asyncio.sleep(0.05)
-
-
-async def wait_for_case(running: RunningServer, known: set[Path], within: float = 20) -> Path:
-    """The folder of a newly finalised case (one not in `known`)."""
-    archive = running.app[K.RECORDER].root
-    async with asyncio.timeout(within):
-        while True:
-            new = {p.parent for p in archive.glob("*/*/*/*/manifest.sig")} - known
-            if new:
-                [folder] = new
-                return folder
-            await asyncio.sleep(0.05)  # finalisation runs on the archive thread
-
-
 async def record_session(
     running: RunningServer,
     kiosk: str = "kiosk-1",
@@ -67,7 +49,6 @@ async def record_session(
     """A real video session through the server (about frames/30 s of media both ways),
     ended by the reviewer; returns its finalised case folder. With `rejoin`, the
     kiosk's connection is replaced halfway (a page reload): two kiosk segments."""
-    known = {p.parent for p in running.app[K.RECORDER].root.glob("*/*/*/*/manifest.sig")}
     kiosk_client, desk = await running.pair(kiosk, reviewer)
     clip = vp8_clip(160, 120, 150_000, 30)
     kiosk_peer, desk_peer = Peer(clip), Peer(clip)
@@ -76,22 +57,26 @@ async def record_session(
         await asyncio.gather(kiosk_peer.negotiate(kiosk_client), desk_peer.negotiate(desk))
         await kiosk_client.expect("session.state", timeout=20, state="live")
         if rejoin:
-            await _wait_frames(desk_peer, "video", frames // 2)
+            await desk_peer.wait_decoded("video", frames // 2)
             await kiosk_peer.close()
             kiosk_peer = Peer(clip)
             peers.append(kiosk_peer)
             await kiosk_peer.negotiate(kiosk_client)
-            await _wait_frames(desk_peer, "video", frames + frames // 2)
-        await _wait_frames(kiosk_peer, "video", frames)
-        await _wait_frames(desk_peer, "video", frames)
+            await desk_peer.wait_decoded("video", frames + frames // 2)
+        await kiosk_peer.wait_decoded("video", frames)
+        await desk_peer.wait_decoded("video", frames)
         await desk.send({"type": "session.end", "outcome": "completed"})
-        await kiosk_client.expect("session.ended", timeout=20)
+        session_id = (await kiosk_client.expect("session.ended", timeout=20))["session_id"]
     finally:
         for peer in peers:
             await peer.close()
     await kiosk_client.close()
     await desk.close()
-    return await wait_for_case(running, known)
+    recorder = running.app[K.RECORDER]
+    async with asyncio.timeout(20):
+        await recorder.wait_finalized(session_id)
+    [folder] = recorder.root.glob(f"*/*/*/{session_id}")
+    return folder
 
 
 # -- fixtures ------------------------------------------------------------------------
@@ -436,18 +421,16 @@ async def test_range_requests_return_206_with_the_right_bytes(
 
 
 async def _system_events(running: RunningServer, type_: str, count: int) -> list[dict[str, Any]]:
+    await running.app[K.RECORDER].flushed()  # the system log is written on the archive thread
     folder = running.app[K.RECORDER].root / "system"
-    async with asyncio.timeout(10):
-        while True:
-            found = [
-                e
-                for path in sorted(folder.glob("*.jsonl"))
-                for e in read_events(path)
-                if e["type"] == type_
-            ]
-            if len(found) >= count:
-                return found
-            await asyncio.sleep(0.05)  # the system log is written on the archive thread
+    found = [
+        e
+        for path in sorted(folder.glob("*.jsonl"))
+        for e in read_events(path)
+        if e["type"] == type_
+    ]
+    assert len(found) >= count, found
+    return found
 
 
 async def test_views_and_downloads_are_audit_events_and_verify_still_passes(

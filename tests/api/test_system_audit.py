@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 from recording.audit import verify_chain
@@ -12,8 +11,7 @@ from tests.conftest import PASSWORD, RunningServer
 
 async def _system_events(running: RunningServer) -> list[dict]:
     recorder = running.app[K.RECORDER]
-    # Appends run on the archive thread in order: wait for what is queued.
-    await asyncio.wrap_future(recorder._io.submit(lambda: None))
+    await recorder.flushed()  # appends run on the archive thread, in order
     root = recorder.root / "system"
     files = sorted(root.glob("*.jsonl"))
     for f in files:
