@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import urllib.request
 from pathlib import Path
 
 from server.accounts import AccountDB
+from tests.ports import free_port
 
 CLI = [sys.executable, "-m", "server.cli"]
 
@@ -76,14 +76,8 @@ def test_serve_refuses_the_demo_secret(tmp_path: Path) -> None:
     assert "server.secret" in done.stderr
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_demo_starts_and_prints_urls(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [*CLI, "demo", "--port", str(port), "--data-dir", str(tmp_path / "demo")],
         stdout=subprocess.PIPE,

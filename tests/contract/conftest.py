@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import socket
 import subprocess
 import time
 import uuid
@@ -20,15 +19,10 @@ import redis
 
 from server.store import MemoryStore, Store
 from server.store.redis_store import RedisStore
+from tests.ports import free_port
 
 BACKENDS = ["memory", "redis"]
 StoreFactory = Callable[[], Awaitable[Store]]
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _wait_until_up(proc: subprocess.Popen[bytes], port: int, log: Path) -> None:
@@ -57,7 +51,7 @@ def spawn_redis(workdir: Path) -> Iterator[str]:
             "(install the redis-server package; CI does)"
         )
     log = workdir / "redis.log"
-    port = _free_port()
+    port = free_port()
     cmd = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
     cmd += ["--appendonly", "no", "--dir", str(workdir), "--logfile", str(log)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -132,4 +126,4 @@ def redis_spawner() -> Callable[[Path], contextlib.AbstractContextManager[str]]:
 @pytest.fixture
 def dead_redis_url() -> str:
     """A URL where nothing listens."""
-    return f"redis://127.0.0.1:{_free_port()}/0"
+    return f"redis://127.0.0.1:{free_port()}/0"

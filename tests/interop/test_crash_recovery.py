@@ -16,8 +16,8 @@ import av
 
 from recording.verify import main as verify_main
 from server.bench import driver
-from server.bench.runner import _free_port
 from server.bench.source import vp8_clip
+from tests.ports import free_port
 
 
 async def _start(data_dir: Path, port: int) -> asyncio.subprocess.Process:
@@ -69,7 +69,7 @@ def _readable_seconds(path: Path) -> float:
 
 async def test_kill_9_loses_at_most_about_a_second(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    port = _free_port()
+    port = free_port()
     proc = await _start(data_dir, port)
     accounts = json.loads((data_dir / "bench-accounts.json").read_text())
     clip = vp8_clip(160, 120, 150_000, 30)
@@ -109,7 +109,7 @@ async def test_kill_9_loses_at_most_about_a_second(tmp_path: Path) -> None:
         assert readable >= recorded - 1.6, (path.name, readable, recorded)
 
     # The next start recovers the session: chain closed, manifest signed.
-    proc = await _start(data_dir, _free_port())
+    proc = await _start(data_dir, free_port())
     proc.terminate()
     await proc.wait()
     assert not (folder / ".open").exists()

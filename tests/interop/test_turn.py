@@ -19,39 +19,32 @@ from server.bench.driver import Peer
 from server.bench.source import vp8_clip
 from server.ice import turn_credentials
 from tests.conftest import make_config, start_server
+from tests.ports import free_port
 
 SECRET = "turn-shared-secret-for-tests"
 JOIN = {"type": "queue.join", "item": "SCJG-001", "recording_notice_shown": True}
 
 
-def _free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_listening(port: int, proc: subprocess.Popen[bytes], within: float = 10) -> None:
+def _answers_stun(port: int, proc: subprocess.Popen[bytes], within: float = 10) -> bool:
     """coturn answers a STUN binding request once it listens."""
     request = bytes.fromhex("000100002112a442") + b"rw-turn-test"
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.settimeout(0.2)
         for _ in range(int(within / 0.2)):
-            assert proc.poll() is None, "turnserver exited"
+            if proc.poll() is not None:
+                return False
             s.sendto(request, ("127.0.0.1", port))
             try:
                 s.recvfrom(2048)
-                return
+                return True
             except TimeoutError:
                 continue
-    raise AssertionError("turnserver did not answer")
+    return False
 
 
-@pytest.fixture
-def coturn(tmp_path: Path) -> Iterator[int]:
-    binary = shutil.which("turnserver")
-    assert binary, "coturn is missing: apt-get install coturn (./dev does this)"
-    port = _free_udp_port()
-    proc = subprocess.Popen(
+def _spawn_coturn(binary: str, port: int, workdir: Path) -> subprocess.Popen[bytes]:
+    workdir.mkdir(parents=True, exist_ok=True)
+    return subprocess.Popen(
         [
             binary,
             "--listening-ip=127.0.0.1",
@@ -63,24 +56,55 @@ def coturn(tmp_path: Path) -> Iterator[int]:
             f"--static-auth-secret={SECRET}",
             "--realm=remote-window.test",
             "--allow-loopback-peers",
+            "--no-tcp",
             "--no-tls",
             "--no-dtls",
             "--no-cli",
             "--fingerprint",
-            f"--pidfile={tmp_path / 'turn.pid'}",
-            f"--log-file={tmp_path / 'turn.log'}",
+            f"--pidfile={workdir / 'turn.pid'}",
+            f"--log-file={workdir / 'turn.log'}",
             "--no-stdout-log",
-            f"--userdb={tmp_path / 'turndb'}",
+            f"--userdb={workdir / 'turndb'}",
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
     try:
-        _wait_listening(port, proc)
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def _log_tail(workdir: Path) -> str:
+    """coturn names its log file itself (turn_<pid>_<date>.log beside the one asked for)."""
+    logs = sorted(workdir.glob("turn*.log"))
+    return "\n".join(log.read_text(errors="replace")[-2000:] for log in logs) or "(no log)"
+
+
+@pytest.fixture
+def coturn(tmp_path: Path) -> Iterator[int]:
+    binary = shutil.which("turnserver")
+    assert binary, "coturn is missing: apt-get install coturn (./dev does this)"
+    # A port can still be taken between the check and coturn's bind, and coturn
+    # then retries it forever; a second port settles that.
+    for attempt in range(3):
+        workdir = tmp_path / f"turn{attempt}"
+        port = free_port(udp=True)
+        proc = _spawn_coturn(binary, port, workdir)
+        if _answers_stun(port, proc):
+            break
+        _stop(proc)
+    else:
+        raise AssertionError(f"turnserver did not answer:\n{_log_tail(workdir)}")
+    try:
         yield port
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        _stop(proc)
 
 
 def _relay_config(servers: list[dict]) -> RTCConfiguration:
