@@ -27,6 +27,7 @@ const state = {
   lastTick: null,
   waiting: false,
   players: [],
+  picked: null, // seq of the event last clicked: it stays current among events at one instant
 };
 
 function el(tag, cls, names) {
@@ -315,7 +316,8 @@ function setPlaying(playing) {
   sync(true);
 }
 
-function seek(seconds) {
+function seek(seconds, pickedSeq = null) {
+  state.picked = pickedSeq;
   state.position = Math.min(state.duration, Math.max(0, seconds));
   state.lastTick = performance.now();
   sync(true);
@@ -332,9 +334,15 @@ function renderPosition() {
   const left = `calc(var(--label-width) + (100% - var(--label-width) - 0.8rem) * ${share})`;
   $("#tl-playhead").style.setProperty("left", left);
   let current = null;
+  let currentOffset = null;
   for (const e of state.data?.events || []) {
-    if (e.signed && e.offset_s !== null && e.offset_s <= state.position) current = e.seq;
+    if (e.signed && e.offset_s !== null && e.offset_s <= state.position) {
+      current = e.seq;
+      currentOffset = e.offset_s;
+    }
   }
+  const picked = state.data?.events.find((e) => e.seq === state.picked);
+  if (picked && picked.offset_s === currentOffset) current = picked.seq;
   const list = $("#events");
   if (list.dataset.current !== String(current)) {
     list.dataset.current = String(current);
@@ -388,7 +396,7 @@ function renderTimeline() {
     mark.title = `${offsetText(e.offset_s)} ${i18n.pick(eventNames(e.type))}`;
     mark.setAttribute("aria-label", mark.title);
     place(mark, e.offset_s);
-    mark.addEventListener("click", () => seek(e.offset_s));
+    mark.addEventListener("click", () => seek(e.offset_s, e.seq));
     track.append(mark);
   }
   row.append(track);
@@ -469,7 +477,7 @@ function renderEvents() {
       text("span", "ev-actor", actorText(e.actor)),
       text("span", "ev-detail", detailText(e)),
     );
-    li.addEventListener("click", () => seek(e.offset_s));
+    li.addEventListener("click", () => seek(e.offset_s, e.seq));
     list.append(li);
   }
 
