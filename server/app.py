@@ -25,7 +25,7 @@ from server.middleware import MIDDLEWARES
 from server.queue_service import QueueService
 from server.recorder import SessionRecorder
 from server.session_manager import SessionManager
-from server.store import Store, make_store
+from server.store import MemoryStore, Store, make_store
 from server.ws import ws_handler
 
 log = logging.getLogger(__name__)
@@ -43,9 +43,11 @@ def create_app(
     """Build the application; services start in the cleanup context."""
     app = web.Application(middlewares=MIDDLEWARES, client_max_size=1024**2)
     app[K.CONFIG] = cfg
-    app[K.STORE] = store or make_store(cfg.store, redis_url)
-    app[K.CATALOGUE] = catalogue or load_catalogue()
     cfg.data_dir.mkdir(parents=True, exist_ok=True)
+    app[K.STORE] = store or make_store(
+        cfg.store, redis_url, data_dir=cfg.data_dir, restart_grace=cfg.queue.grace_seconds
+    )
+    app[K.CATALOGUE] = catalogue or load_catalogue()
     app[K.ACCOUNTS] = AccountDB(cfg.data_dir / "accounts.sqlite3")
     app[K.AUTH] = Authenticator(app[K.STORE], app[K.ACCOUNTS], cfg.auth)
     app[K.METRICS] = Metrics()
@@ -118,6 +120,8 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     await store.start()
     await app[K.RECORDER].start()
     app[K.RECORDER].system("server.started", None, config_summary(app[K.CONFIG]))
+    if isinstance(store, MemoryStore) and store.restored:
+        app[K.RECORDER].system("queue.restored", None, {"places": store.restored})
     await app[K.CONNECTIONS].start()
     loop = asyncio.get_running_loop()
     tasks = [loop.create_task(_sweeper(app)), loop.create_task(_housekeeping(app))]

@@ -14,6 +14,7 @@ from server.catalogue import load_catalogue
 from server.config import Config, ConfigError, load_config
 from server.eventloop import new_event_loop
 from server.logs import AccessLogger, setup_logging
+from server.store.journal import JournalError
 
 DEMO_PASSWORD = "demo-pass-2026"
 DEMO_USERS = (
@@ -212,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
             from server.bench.runner import run_bench
 
             return run_bench(args)
-    except (ConfigError, AccountError) as exc:
+    except (ConfigError, AccountError, JournalError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -41,6 +41,7 @@ class StoreConfig:
     backend: str = "memory"
     redis_url: str = "redis://127.0.0.1:6379/0"
     key_prefix: str = "rw:"
+    journal: bool = True
 
 
 @dataclass(frozen=True)

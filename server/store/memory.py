@@ -2,7 +2,11 @@
 
 Every method runs without awaiting in between, so each is atomic with
 respect to the event loop, which gives the same guarantees as the Redis
-store's Lua scripts.
+store's Lua scripts. Given a journal path, every queue change is on disk
+before the method returns (see `journal.py`), and a restart restores the
+queues: tickets come back waiting, disconnected, with a fresh grace period,
+and a ticket whose session died with the process goes back to the head of
+its line. Web sessions, counters and sets are not journaled.
 """
 
 from __future__ import annotations
@@ -11,11 +15,14 @@ import asyncio
 import logging
 import secrets
 import time
-from collections import defaultdict, deque
-from itertools import islice
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 from server.store.base import MessageHandler, Store, Subscription, Ticket, TicketState
+from server.store.journal import QueueJournal, QueueState, add_handling_time
 
 log = logging.getLogger(__name__)
 
@@ -33,15 +40,50 @@ class _MemorySubscription(Subscription):
 
 
 class MemoryStore(Store):
-    def __init__(self) -> None:
-        self._tickets: dict[str, Ticket] = {}
+    def __init__(
+        self,
+        journal: Path | None = None,
+        *,
+        restart_grace: float = 60.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._state = QueueState()
+        self._tickets = self._state.tickets
         self._by_holder: dict[str, str] = {}
-        self._seq = 0
-        self._handling: dict[str, deque[float]] = {}
+        self._journal_path = journal
+        self._journal: QueueJournal | None = None
+        self._restart_grace = restart_grace
+        self._clock = clock
+        self.restored = 0  # tickets brought back from the journal at start
         self._kv: dict[str, tuple[str, float | None]] = {}
         self._sets: dict[str, tuple[set[str], float | None]] = {}
         self._subscribers: dict[str, list[MessageHandler]] = defaultdict(list)
         self._pending: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> None:
+        if self._journal_path is None or self._journal is not None:
+            return
+        journal, state = QueueJournal.open(self._journal_path)
+        deadline = self._clock() + self._restart_grace
+        for ticket in list(state.tickets.values()):
+            # Nobody is connected to a new process, and every session died
+            # with the old one: back to waiting, same rank, grace from now.
+            state.tickets[ticket.id] = ticket.evolve(
+                state=TicketState.WAITING,
+                reviewer=None,
+                called_at=None,
+                session_id=None,
+                connected=False,
+                grace_deadline=deadline,
+            )
+        self._state = state
+        self._tickets = state.tickets
+        self._by_holder = {t.holder: t.id for t in state.tickets.values()}
+        self.restored = len(state.tickets)
+        self._journal = journal
+        journal.maybe_compact(state)
+        if self.restored:
+            log.info("queue places restored from the journal", extra={"count": self.restored})
 
     async def ping(self) -> bool:
         return True
@@ -50,6 +92,25 @@ class MemoryStore(Store):
         for task in list(self._pending):
             task.cancel()
         self._subscribers.clear()
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None
+
+    def _put(self, ticket: Ticket) -> Ticket:
+        """Store a ticket; on disk before anyone is told."""
+        self._tickets[ticket.id] = ticket
+        if self._journal is not None:
+            self._journal.append({"t": "put", "ticket": asdict(ticket)})
+        return ticket
+
+    def _drop(self, ticket_id: str) -> Ticket | None:
+        ticket = self._tickets.pop(ticket_id, None)
+        if ticket is not None:
+            self._by_holder.pop(ticket.holder, None)
+            if self._journal is not None:
+                self._journal.append({"t": "del", "id": ticket_id})
+                self._journal.maybe_compact(self._state)
+        return ticket
 
     # -- queues ------------------------------------------------------------
     async def enqueue(
@@ -65,7 +126,7 @@ class MemoryStore(Store):
         existing = self._by_holder.get(holder)
         if existing is not None:
             return self._tickets[existing], False
-        self._seq += 1
+        self._state.seq += 1
         ticket = Ticket(
             id=secrets.token_urlsafe(12),
             queue=queue,
@@ -73,10 +134,10 @@ class MemoryStore(Store):
             place=place,
             priority=priority,
             priority_class=priority_class,
-            seq=self._seq,
+            seq=self._state.seq,
             joined_at=now,
         )
-        self._tickets[ticket.id] = ticket
+        self._put(ticket)
         self._by_holder[holder] = ticket.id
         return ticket, True
 
@@ -88,10 +149,7 @@ class MemoryStore(Store):
         return self._tickets.get(tid) if tid else None
 
     async def leave(self, ticket_id: str) -> Ticket | None:
-        ticket = self._tickets.pop(ticket_id, None)
-        if ticket is not None:
-            self._by_holder.pop(ticket.holder, None)
-        return ticket
+        return self._drop(ticket_id)
 
     async def set_connected(
         self, ticket_id: str, connected: bool, grace_deadline: float | None
@@ -99,11 +157,9 @@ class MemoryStore(Store):
         ticket = self._tickets.get(ticket_id)
         if ticket is None:
             return None
-        ticket = ticket.evolve(
-            connected=connected, grace_deadline=None if connected else grace_deadline
+        return self._put(
+            ticket.evolve(connected=connected, grace_deadline=None if connected else grace_deadline)
         )
-        self._tickets[ticket_id] = ticket
-        return ticket
 
     async def call_next(
         self, queues: list[str], reviewer: str, session_id: str, now: float
@@ -117,21 +173,19 @@ class MemoryStore(Store):
         if not candidates:
             return None
         best = min(candidates, key=lambda t: t.rank)
-        called = best.evolve(
-            state=TicketState.CALLED, reviewer=reviewer, called_at=now, session_id=session_id
+        return self._put(
+            best.evolve(
+                state=TicketState.CALLED, reviewer=reviewer, called_at=now, session_id=session_id
+            )
         )
-        self._tickets[best.id] = called
-        return called
 
     async def requeue(self, ticket_id: str) -> Ticket | None:
         ticket = self._tickets.get(ticket_id)
         if ticket is None or ticket.state != TicketState.CALLED:
             return None
-        back = ticket.evolve(
-            state=TicketState.WAITING, reviewer=None, called_at=None, session_id=None
+        return self._put(
+            ticket.evolve(state=TicketState.WAITING, reviewer=None, called_at=None, session_id=None)
         )
-        self._tickets[ticket_id] = back
-        return back
 
     async def expire_grace(self, now: float) -> list[Ticket]:
         expired = [
@@ -143,7 +197,7 @@ class MemoryStore(Store):
             and t.grace_deadline <= now
         ]
         for t in expired:
-            await self.leave(t.id)
+            self._drop(t.id)
         return sorted(expired, key=lambda t: t.rank)
 
     async def waiting(self, queue: str) -> list[Ticket]:
@@ -157,14 +211,13 @@ class MemoryStore(Store):
 
     # -- handling times ----------------------------------------------------
     async def add_handling_time(self, queue: str, seconds: float, window: int) -> None:
-        times = self._handling.setdefault(queue, deque(maxlen=window))
-        if times.maxlen != window:
-            # keep the most recent values (the left end) when the window shrinks
-            times = self._handling[queue] = deque(islice(times, window), maxlen=window)
-        times.appendleft(float(seconds))
+        add_handling_time(self._state.handling, queue, seconds, window)
+        if self._journal is not None:
+            self._journal.append({"t": "ht", "queue": queue, "s": float(seconds), "w": window})
+            self._journal.maybe_compact(self._state)
 
     async def handling_times(self, queue: str) -> list[float]:
-        return list(self._handling.get(queue, ()))
+        return list(self._state.handling.get(queue, ()))
 
     # -- key/value ---------------------------------------------------------
     def _live(self, key: str) -> tuple[str, float | None] | None:

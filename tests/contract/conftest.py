@@ -21,7 +21,8 @@ from server.store import MemoryStore, Store
 from server.store.redis_store import RedisStore
 from tests.ports import free_port
 
-BACKENDS = ["memory", "redis"]
+# "journal": the memory store writing its queue journal, as the server runs it.
+BACKENDS = ["memory", "journal", "redis"]
 StoreFactory = Callable[[], Awaitable[Store]]
 
 
@@ -89,7 +90,7 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 async def store_factory(
-    backend: str, request: pytest.FixtureRequest
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[StoreFactory]:
     """Makes started stores of the current backend; all share one Redis prefix,
     like several server processes of one deployment.  Closes them at the end."""
@@ -100,7 +101,12 @@ async def store_factory(
     made: list[Store] = []
 
     async def make() -> Store:
-        store: Store = RedisStore(url, prefix=prefix) if url else MemoryStore()
+        journal = tmp_path / f"store{len(made)}" / "queue.journal"
+        store: Store = (
+            RedisStore(url, prefix=prefix)
+            if url
+            else MemoryStore(journal if backend == "journal" else None)
+        )
         made.append(store)
         await store.start()
         return store

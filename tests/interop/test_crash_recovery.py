@@ -3,11 +3,9 @@ second before the kill, and the next start recovers and signs the case."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import signal
-import sys
 import time
 from datetime import datetime
 from pathlib import Path
@@ -18,28 +16,7 @@ from recording.verify import main as verify_main
 from server.bench import driver
 from server.bench.source import vp8_clip
 from tests.ports import free_port
-
-
-async def _start(data_dir: Path, port: int) -> asyncio.subprocess.Process:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "server.bench.server_proc",
-        "--mode",
-        "passthrough",
-        "--port",
-        str(port),
-        "--data-dir",
-        str(data_dir),
-        "--sessions",
-        "1",
-        stdout=asyncio.subprocess.PIPE,
-    )
-    assert proc.stdout is not None
-    async with asyncio.timeout(60):
-        while (line := await proc.stdout.readline()) != b"READY\n":
-            assert line, "server exited before it was ready"
-    return proc
+from tests.server_process import seeded_accounts, start_server_process
 
 
 def _readable_seconds(path: Path) -> float:
@@ -70,8 +47,8 @@ def _readable_seconds(path: Path) -> float:
 async def test_kill_9_loses_at_most_about_a_second(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     port = free_port()
-    proc = await _start(data_dir, port)
-    accounts = json.loads((data_dir / "bench-accounts.json").read_text())
+    proc = await start_server_process(data_dir, port)
+    accounts = seeded_accounts(data_dir)
     clip = vp8_clip(160, 120, 150_000, 30)
     session, kiosk, desk = await driver.prepare(
         f"http://127.0.0.1:{port}",
@@ -109,7 +86,7 @@ async def test_kill_9_loses_at_most_about_a_second(tmp_path: Path) -> None:
         assert readable >= recorded - 1.6, (path.name, readable, recorded)
 
     # The next start recovers the session: chain closed, manifest signed.
-    proc = await _start(data_dir, free_port())
+    proc = await start_server_process(data_dir, free_port())
     proc.terminate()
     await proc.wait()
     assert not (folder / ".open").exists()
