@@ -101,6 +101,7 @@ class MemoryStore(Store):
         self._tickets[ticket.id] = ticket
         if self._journal is not None:
             self._journal.append({"t": "put", "ticket": asdict(ticket)})
+            self._journal.maybe_compact(self._state)
         return ticket
 
     def _drop(self, ticket_id: str) -> Ticket | None:
