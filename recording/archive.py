@@ -11,8 +11,12 @@ The date folders come from `started_at` in the time zone it carries. A
 participant's segment index grows each time they (re)join: tracks opened while
 another track of theirs is open share its index and its `TrackClock`.
 
-Blocking: opening/closing segments, storing documents and `finalize` (which
-hashes every file) do file I/O and fsync; from asyncio run them in a thread.
+Blocking: storing documents and `finalize` (which hashes every file) do
+file I/O and fsync; from asyncio run them in a thread. Opening and closing a
+segment is cheap when the archive is given `defer`: their audit events are
+then stamped at the call and handed to `defer` (one ordered writer thread),
+so they take their place in the chain in the order things happened. Events
+logged through `log(..., when=...)` on that same thread keep that order too.
 `TrackWriter.write` on the returned writers is the only per-packet call.
 """
 
@@ -22,6 +26,7 @@ import json
 import os
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +39,7 @@ from recording.webm import Kind, TrackClock, TrackStats, TrackWriter
 
 SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 SUBFOLDERS = ("media", "documents", "evidence")
+Defer = Callable[[Callable[[], object]], object]
 
 
 class ArchiveError(Exception):
@@ -71,6 +77,7 @@ class SessionArchive:
         *,
         clock: Clock = utc_now,
         cluster_seconds: float = 1.0,
+        defer: Defer | None = None,
     ) -> None:
         """Create the folder; raise `ArchiveError` if it exists already."""
         _check_name("session id", session_id)
@@ -85,6 +92,7 @@ class SessionArchive:
         opened = {"session_id": session_id, "started_at": iso_utc(started_at)}
         write_atomic(folder / OPEN_MARKER, json.dumps(opened).encode())
         self._setup(folder, session_id, opened["started_at"], clock, cluster_seconds)
+        self._defer = defer
         self.info = dict(info or {})
         self.events.append("archive.opened", None, {**opened, "info": self.info})
 
@@ -104,6 +112,7 @@ class SessionArchive:
         opened = json.loads(marker.read_bytes())
         archive = cls.__new__(cls)
         archive._setup(folder, opened["session_id"], opened["started_at"], clock, cluster_seconds)
+        archive._defer = None
         archive.info = {}
         segments: dict[tuple[str, str, int], Segment] = {}
         for event in read_events(folder / EVENTS):
@@ -134,10 +143,23 @@ class SessionArchive:
         self.events = AuditLog(folder / EVENTS, clock=clock)
 
     def log(
-        self, type: str, actor: str | None = None, data: dict[str, Any] | None = None
+        self,
+        type: str,
+        actor: str | None = None,
+        data: dict[str, Any] | None = None,
+        when: datetime | None = None,
     ) -> dict[str, Any]:
-        """Append one audit event to the session's chain."""
-        return self.events.append(type, actor, data)
+        """Append one audit event to the session's chain (`when`: default now)."""
+        return self.events.append(type, actor, data, when=when)
+
+    def _log_now_or_deferred(
+        self, type: str, data: dict[str, Any], deferred: bool, when: datetime | None = None
+    ) -> None:
+        if deferred and self._defer is not None:
+            stamp = when or self._clock()
+            self._defer(lambda: self.events.append(type, None, data, when=stamp))
+        else:
+            self.events.append(type, None, data, when=when)
 
     def _now(self) -> str:
         return iso_utc(self._clock())
@@ -164,10 +186,10 @@ class SessionArchive:
             writer = TrackWriter(
                 self.folder / rel, kind, track_clock, cluster_seconds=self._cluster_seconds
             )
-            seg = Segment(participant, kind, index, rel, self._now(), writer)
-            self.log(
+            now = self._clock()
+            seg = Segment(participant, kind, index, rel, iso_utc(now), writer)
+            self._log_now_or_deferred(
                 "segment.opened",
-                None,
                 {
                     "participant": participant,
                     "kind": kind,
@@ -175,6 +197,8 @@ class SessionArchive:
                     "file": rel,
                     "start": seg.start,
                 },
+                deferred=True,
+                when=now,
             )
             self._segments.append(seg)
             return writer, index
@@ -185,15 +209,16 @@ class SessionArchive:
             for seg in self._segments:
                 live = seg.writer is not None and not seg.ended
                 if live and (seg.participant, seg.kind) == (participant, kind):
-                    return self._close(seg)
+                    return self._close(seg, deferred=True)
             raise ArchiveError(f"{participant} {kind}: no open segment")
 
-    def _close(self, seg: Segment) -> TrackStats:
+    def _close(self, seg: Segment, *, deferred: bool = False) -> TrackStats:
         assert seg.writer is not None
         stats = seg.writer.close()
         self._log_closed(
             seg,
             self._now(),
+            deferred=deferred,
             packets=stats.packets,
             dropped=stats.dropped,
             rebased=stats.rebased,
@@ -202,13 +227,15 @@ class SessionArchive:
         )
         return stats
 
-    def _log_closed(self, seg: Segment, end: str, **details: Any) -> None:
+    def _log_closed(
+        self, seg: Segment, end: str, *, deferred: bool = False, **details: Any
+    ) -> None:
         seg.ended = True
-        self.log(
+        self._log_now_or_deferred(
             "segment.closed",
-            None,
             {"participant": seg.participant, "kind": seg.kind, "segment": seg.index, "end": end}
             | details,
+            deferred,
         )
 
     def stale_segments(self) -> list[Segment]:

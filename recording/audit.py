@@ -300,11 +300,15 @@ class SystemAuditLog:
             self._log.append("recovered", None, info)
 
     def append(
-        self, type: str, actor: str | None = None, data: dict[str, Any] | None = None
+        self,
+        type: str,
+        actor: str | None = None,
+        data: dict[str, Any] | None = None,
+        when: datetime | None = None,
     ) -> dict[str, Any]:
-        """Write one event to today's file (durably) and return it."""
+        """Write one event (`when`: default now) to its day's file, durably, and return it."""
         with self._lock:
-            now = self._clock()
+            now = when or self._clock()
             day = now.astimezone(self._tz).date().isoformat()
             if not self._day:
                 newest = self._day_files()

@@ -27,6 +27,7 @@ import av
 
 from recording.archive import SessionArchive
 from recording.audit import SystemAuditLog
+from recording.canonical import utc_now
 from recording.keys import ArchiveSigner
 from recording.recovery import recover_open_sessions
 from recording.retention import prune
@@ -107,7 +108,7 @@ class SessionRecorder:
     def system(self, type_: str, actor: str | None, data: dict[str, Any]) -> None:
         """A staff action outside sessions: the daily system audit log."""
         if self.system_log is not None:
-            self._submit(self.system_log.append, type_, actor, data)
+            self._submit(self.system_log.append, type_, actor, data, utc_now())
 
     def open(self, session: VideoSession, ticket: Ticket) -> None:
         info = {
@@ -120,7 +121,12 @@ class SessionRecorder:
         }
         started = datetime.fromtimestamp(session.created_at, UTC)
         archive = SessionArchive(
-            self.root, session.id, started, info, cluster_seconds=self.cluster_seconds
+            self.root,
+            session.id,
+            started,
+            info,
+            cluster_seconds=self.cluster_seconds,
+            defer=self._submit,
         )
         self._live[session.id] = _Recording(archive)
         self._finished[session.id] = asyncio.Event()
@@ -140,7 +146,8 @@ class SessionRecorder:
     ) -> None:
         recording = self._live.get(session.id)
         if recording is not None:
-            self._submit(recording.archive.log, type_, actor, data)
+            # Stamped now, written in order by the archive thread.
+            self._submit(recording.archive.log, type_, actor, data, utc_now())
 
     # -- media -------------------------------------------------------------
     def inbound_hook(self, session: VideoSession) -> InboundHook:

@@ -249,6 +249,18 @@ async def test_a_rejoin_gives_a_lane_two_segments_and_a_gap(
     assert gap["from_s"] == first["end_s"] and gap["to_s"] == second["offset_s"]
     assert verify_main([str(folder)]) == 0
 
+    # The chain is in the order things happened, each event stamped when it
+    # happened (not when the archive thread got to write it).
+    events = read_events(folder / "events.jsonl")
+    times = [e["time"] for e in events]
+    assert times == sorted(times)
+    types = [e["type"] for e in events]
+    assert types.index("session.created") < types.index("segment.opened")
+    created = next(e for e in events if e["type"] == "session.created")
+    opened = [e for e in events if e["type"] == "segment.opened"]
+    assert created["time"] <= min(e["data"]["start"] for e in opened)
+    assert all(e["time"] == e["data"]["start"] for e in opened)
+
 
 async def test_reviewer_sees_only_the_cases_they_handled(
     running: RunningServer, mine: Case, other: Case
