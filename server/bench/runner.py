@@ -20,6 +20,8 @@ from typing import Any
 
 import aiohttp
 
+from server.bench import server_proc
+
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 WARMUP_S = 1.5
 # Client processes: one Python process saturates at about one core.
@@ -76,28 +78,7 @@ async def _start_server(
     mode: str, data_dir: Path, sessions: int, record_format: str = "webm"
 ) -> tuple[asyncio.subprocess.Process, int]:
     port = _free_port()
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "server.bench.server_proc",
-        "--mode",
-        mode,
-        "--port",
-        str(port),
-        "--data-dir",
-        str(data_dir),
-        "--sessions",
-        str(sessions),
-        "--record-format",
-        record_format,
-        stdout=asyncio.subprocess.PIPE,
-    )
-    assert proc.stdout is not None
-    async with asyncio.timeout(60):
-        while (line := await proc.stdout.readline()) != b"READY\n":
-            if not line:
-                raise RuntimeError(f"bench server ({mode}) exited before it was ready")
-    return proc, port
+    return await server_proc.spawn(data_dir, port, sessions, mode, record_format), port
 
 
 async def _start_clients(

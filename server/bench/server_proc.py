@@ -8,10 +8,13 @@ It writes the kiosk tokens to `<data-dir>/bench-accounts.json` and prints
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import logging
 import secrets
+import sys
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -22,6 +25,35 @@ from server.eventloop import new_event_loop
 
 BENCH_ITEM = "SCJG-001"
 BENCH_PASSWORD = "bench-password-1"
+
+
+async def spawn(
+    data_dir: Path,
+    port: int,
+    sessions: int,
+    mode: str = "passthrough",
+    record_format: str = "webm",
+) -> asyncio.subprocess.Process:
+    """Start this module as a child process; returns once it listens."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "server.bench.server_proc",
+        *("--mode", mode, "--port", str(port), "--data-dir", str(data_dir)),
+        *("--sessions", str(sessions), "--record-format", record_format),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    async with asyncio.timeout(60):
+        while (line := await proc.stdout.readline()) != b"READY\n":
+            if not line:
+                raise RuntimeError(f"server ({mode}) exited before it was ready")
+    return proc
+
+
+def seeded(data_dir: Path) -> dict[str, Any]:
+    """The accounts `seed` wrote at the latest start: reviewers, password, kiosk tokens."""
+    return json.loads((data_dir / "bench-accounts.json").read_text())
 
 
 def seed(app: web.Application, count: int, path: Path) -> None:

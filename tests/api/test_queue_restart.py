@@ -12,9 +12,9 @@ from pathlib import Path
 
 import aiohttp
 
+from server.bench.server_proc import seeded, spawn
 from signaling.client import SignalingClient, login
 from tests.ports import free_port
-from tests.server_process import seeded_accounts, start_server_process
 
 ITEM = "SCJG-001"
 
@@ -29,8 +29,8 @@ async def _kiosk(stack: AsyncExitStack, base: str, token: str) -> SignalingClien
 async def test_kill_9_keeps_every_acknowledged_place(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     port = free_port()
-    proc = await start_server_process(data_dir, port, sessions=3)
-    accounts = seeded_accounts(data_dir)
+    proc = await spawn(data_dir, port, 3)
+    accounts = seeded(data_dir)
     tokens = accounts["kiosks"]
     base = f"http://127.0.0.1:{port}"
     try:
@@ -60,7 +60,7 @@ async def test_kill_9_keeps_every_acknowledged_place(tmp_path: Path) -> None:
             await proc.wait()
 
     port = free_port()
-    proc = await start_server_process(data_dir, port, sessions=1)
+    proc = await spawn(data_dir, port, 1)
     base = f"http://127.0.0.1:{port}"
     try:
         async with AsyncExitStack() as stack:

@@ -20,6 +20,7 @@ import redis
 from server.store import MemoryStore, Store
 from server.store.redis_store import RedisStore
 from tests.ports import free_port
+from tests.server_process import stop
 
 # "journal": the memory store writing its queue journal, as the server runs it.
 BACKENDS = ["memory", "journal", "redis"]
@@ -60,12 +61,7 @@ def spawn_redis(workdir: Path) -> Iterator[str]:
         _wait_until_up(proc, port, log)
         yield f"redis://127.0.0.1:{port}/0"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 @pytest.fixture(scope="session")

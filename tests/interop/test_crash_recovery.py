@@ -14,9 +14,9 @@ import av
 
 from recording.verify import main as verify_main
 from server.bench import driver
+from server.bench.server_proc import seeded, spawn
 from server.bench.source import vp8_clip
 from tests.ports import free_port
-from tests.server_process import seeded_accounts, start_server_process
 
 
 def _readable_seconds(path: Path) -> float:
@@ -47,8 +47,8 @@ def _readable_seconds(path: Path) -> float:
 async def test_kill_9_loses_at_most_about_a_second(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     port = free_port()
-    proc = await start_server_process(data_dir, port)
-    accounts = seeded_accounts(data_dir)
+    proc = await spawn(data_dir, port, 1)
+    accounts = seeded(data_dir)
     clip = vp8_clip(160, 120, 150_000, 30)
     session, kiosk, desk = await driver.prepare(
         f"http://127.0.0.1:{port}",
@@ -86,7 +86,7 @@ async def test_kill_9_loses_at_most_about_a_second(tmp_path: Path) -> None:
         assert readable >= recorded - 1.6, (path.name, readable, recorded)
 
     # The next start recovers the session: chain closed, manifest signed.
-    proc = await start_server_process(data_dir, free_port())
+    proc = await spawn(data_dir, free_port(), 1)
     proc.terminate()
     await proc.wait()
     assert not (folder / ".open").exists()

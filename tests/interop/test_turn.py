@@ -20,6 +20,7 @@ from server.bench.source import vp8_clip
 from server.ice import turn_credentials
 from tests.conftest import make_config, start_server
 from tests.ports import free_port
+from tests.server_process import stop
 
 SECRET = "turn-shared-secret-for-tests"
 JOIN = {"type": "queue.join", "item": "SCJG-001", "recording_notice_shown": True}
@@ -71,15 +72,6 @@ def _spawn_coturn(binary: str, port: int, workdir: Path) -> subprocess.Popen[byt
     )
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
 def _log_tail(workdir: Path) -> str:
     """coturn names its log file itself (turn_<pid>_<date>.log beside the one asked for)."""
     logs = sorted(workdir.glob("turn*.log"))
@@ -98,13 +90,13 @@ def coturn(tmp_path: Path) -> Iterator[int]:
         proc = _spawn_coturn(binary, port, workdir)
         if _answers_stun(port, proc):
             break
-        _stop(proc)
+        stop(proc)
     else:
         raise AssertionError(f"turnserver did not answer:\n{_log_tail(workdir)}")
     try:
         yield port
     finally:
-        _stop(proc)
+        stop(proc)
 
 
 def _relay_config(servers: list[dict]) -> RTCConfiguration:
