@@ -177,7 +177,7 @@ class SessionRecorder:
 
         recording.detach[key] = stream.add_tap(tap)
         if kind == "video":
-            stream.request_keyframe()  # a video file starts at a keyframe
+            stream.request_keyframe(joining=True)  # a video file starts at a keyframe
 
     def close_participant(self, session_id: str, holder: str) -> None:
         """Close the participant's open segments (connection lost, or rejoin)."""

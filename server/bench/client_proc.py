@@ -93,6 +93,7 @@ async def run(base: str, accounts: dict, indices: list[int], stagger_s: float) -
                 await driver.end(s)
             return {
                 "joins_ms": [s.join_ms for s in sessions],
+                "phases_ms": [s.phases_ms for s in sessions if s.phases_ms],
                 "sent": sent1 - sent0,
                 "received": recv1 - recv0,
                 "decode_errors": len(errors.errors),

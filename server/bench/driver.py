@@ -30,6 +30,8 @@ class Peer:
     decoded: dict[str, int] = field(default_factory=lambda: {"audio": 0, "video": 0})
     first_video: float | None = None
     first_video_event: asyncio.Event = field(default_factory=asyncio.Event)
+    answered_at: float | None = None
+    connected_at: float | None = None
     progress: asyncio.Condition = field(default_factory=asyncio.Condition)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -43,6 +45,11 @@ class Peer:
             sender = self.pc.addTrack(track)
             passthrough.on_keyframe_request(sender, track.request_keyframe)
         self.pc.on("track", self._on_track)
+        self.pc.on("connectionstatechange", self._on_state)
+
+    def _on_state(self) -> None:
+        if self.pc.connectionState == "connected" and self.connected_at is None:
+            self.connected_at = time.monotonic()
 
     def _on_track(self, track: MediaStreamTrack) -> None:
         self.tasks.append(asyncio.get_running_loop().create_task(self._consume(track)))
@@ -73,6 +80,7 @@ class Peer:
         await self.pc.setLocalDescription(await self.pc.createOffer())
         await client.send({"type": "rtc.offer", "sdp": self.pc.localDescription.sdp})
         answer = await client.expect("rtc.answer", timeout=30)
+        self.answered_at = time.monotonic()
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=answer["sdp"], type="answer"))
 
     def stop_sending(self) -> None:
@@ -92,6 +100,7 @@ class BenchSession:
     kiosk: Peer
     desk: Peer
     call_at: float = 0.0
+    paired_at: float | None = None
     joined_at: float | None = None
     clients: list[SignalingClient] = field(default_factory=list)
     http: list[aiohttp.ClientSession] = field(default_factory=list)
@@ -99,6 +108,19 @@ class BenchSession:
     @property
     def join_ms(self) -> float | None:
         return None if self.joined_at is None else (self.joined_at - self.call_at) * 1000
+
+    @property
+    def phases_ms(self) -> dict[str, float] | None:
+        """When each step of the join was done at both ends, in ms after call-next."""
+        steps = {
+            "paired": [self.paired_at],
+            "answered": [p.answered_at for p in self.peers],
+            "connected": [p.connected_at for p in self.peers],
+            "first_video": [p.first_video for p in self.peers],
+        }
+        if any(t is None for times in steps.values() for t in times):
+            return None
+        return {k: (max(v) - self.call_at) * 1000 for k, v in steps.items()}  # type: ignore[type-var]
 
     @property
     def peers(self) -> tuple[Peer, Peer]:
@@ -139,6 +161,7 @@ async def call_and_join(
     await asyncio.gather(
         kiosk.expect("session.paired", timeout), desk.expect("session.paired", timeout)
     )
+    session.paired_at = time.monotonic()
     await asyncio.gather(session.kiosk.negotiate(kiosk), session.desk.negotiate(desk))
     async with asyncio.timeout(timeout):
         for peer in session.peers:

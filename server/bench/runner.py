@@ -183,6 +183,7 @@ async def run_mode(
             "p95": round(_percentile(joins, 0.95), 1),
             "max": round(max(joins), 1),
         },
+        "join_phases_ms": _phase_percentiles([ph for r in reports for ph in r["phases_ms"]]),
         "video_frames": {
             "sent": sum(r["sent"] for r in reports),
             "received": sum(r["received"] for r in reports),
@@ -195,6 +196,19 @@ async def run_mode(
             "write_cpu_cores": round((rec1[0] - rec0[0]) / (wall1 - wall0), 5),
             "share_of_server_cpu": round((rec1[0] - rec0[0]) / max(cpu1 - cpu0, 1e-9), 4),
         },
+    }
+
+
+def _phase_percentiles(phases: list[dict[str, float]]) -> dict[str, dict[str, float]]:
+    """p50/p95 of each join step (both ends done), in ms after call-next."""
+    if not phases:
+        return {}
+    return {
+        step: {
+            "p50": round(_percentile([p[step] for p in phases], 0.5), 1),
+            "p95": round(_percentile([p[step] for p in phases], 0.95), 1),
+        }
+        for step in phases[0]
     }
 
 
@@ -275,6 +289,11 @@ async def _bench(args: argparse.Namespace, root: Path) -> dict[str, Any]:
         f"recording (ours): {rec['packets']} frames remuxed in the window, "
         f"{rec['write_cpu_cores']:.4f} cores ({share:.1f}% of server CPU), "
         f"{result['recorded_bytes'] / 1e6:.1f} MB archived"
+    )
+    steps = result["join_phases_ms"]
+    print(
+        "join steps, ms after call-next at both ends (p50/p95): "
+        + ", ".join(f"{k} {v['p50']:.0f}/{v['p95']:.0f}" for k, v in steps.items())
     )
     if args.baseline:
         print(f"ratio_vs_baseline (naive CPU per stream / ours): {result['ratio_vs_baseline']}")

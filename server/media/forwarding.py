@@ -60,6 +60,7 @@ class InboundStream:
         self._request_upstream = request_upstream
         self._interval_s = keyframe_interval_ms / 1000
         self._last_request = -1e9
+        self._last_keyframe = -1e9
         self._deferred: asyncio.TimerHandle | None = None
         self._retry_on_packet = False
         self._subscribers: list[ForwardTrack] = []
@@ -124,9 +125,19 @@ class InboundStream:
         if tap in self._taps:
             self._taps.remove(tap)
 
-    def request_keyframe(self) -> None:
-        """Ask the publisher for a keyframe, at most one per interval (extra ones coalesce)."""
+    def request_keyframe(self, *, joining: bool = False) -> None:
+        """Ask the publisher for a keyframe, at most one per interval (extra ones coalesce).
+
+        `joining`: the asker (a new subscriber, the recorder starting) has seen
+        no keyframe yet. If the keyframe asked for last has already arrived, it
+        went by before the asker was there, so a new one is asked for at once
+        instead of after the interval; joins are few, so this cannot flood the
+        publisher the way repeated loss reports could.
+        """
         if self.kind != "video" or self._request_upstream is None or self.ended.is_set():
+            return
+        if joining and self._last_keyframe >= self._last_request:
+            self._send_request()
             return
         wait = self._last_request + self._interval_s - time.monotonic()
         if wait <= 0:
@@ -143,6 +154,9 @@ class InboundStream:
 
     def _send_request(self) -> None:
         assert self._request_upstream is not None
+        if self._deferred is not None:
+            self._deferred.cancel()  # this request serves the deferred one too
+            self._deferred = None
         sent = self._request_upstream()
         # Nothing received yet (no SSRC known): retry when the first packet shows up.
         self._retry_on_packet = not sent
@@ -183,6 +197,7 @@ class InboundStream:
         keyframe = packet.is_keyframe
         if keyframe and self.kind == "video":
             self.keyframes += 1
+            self._last_keyframe = time.monotonic()
         elif self._retry_on_packet:
             self._retry_on_packet = False
             self.request_keyframe()
@@ -296,7 +311,7 @@ class ForwardTrack(MediaStreamTrack):
         self.detach()
         self._source = source
         source._subscribe(self)
-        self.request_keyframe()
+        self.request_keyframe(joining=True)
 
     def detach(self) -> None:
         """Stop forwarding; queued packets of the old source are dropped."""
@@ -308,13 +323,13 @@ class ForwardTrack(MediaStreamTrack):
         self._need_keyframe = self.kind == "video"
         self._rebase_next = True
 
-    def request_keyframe(self) -> None:
+    def request_keyframe(self, *, joining: bool = False) -> None:
         """Ask the source for a keyframe (e.g. the subscriber sent PLI/FIR)."""
         if self.kind != "video" or self._source is None:
             return
         self.keyframe_requests += 1
         self._last_kf_request = time.monotonic()
-        self._source.request_keyframe()
+        self._source.request_keyframe(joining=joining)
 
     def stop(self) -> None:
         self.detach()

@@ -161,6 +161,27 @@ async def test_keyframe_requests_are_rate_limited_and_coalesced() -> None:
     await stream.stop()
 
 
+async def test_a_joining_subscriber_does_not_wait_out_the_interval() -> None:
+    """The keyframe asked for last went by before the newcomer attached: it
+    gets its own request at once; while one is on its way, it waits for that."""
+    track, stream, upstream, counter = make_stream(interval_ms=60_000)
+    first = ForwardTrack("video")
+    first.attach(stream)
+    assert upstream.calls == 1
+    await feed(track, counter, [0, FRAME], {0})  # the keyframe arrives
+    late = ForwardTrack("video")
+    late.attach(stream)
+    assert upstream.calls == 2, "the newcomer must not wait for the interval"
+    third = ForwardTrack("video")
+    third.attach(stream)  # a keyframe is on its way: no extra request
+    first.request_keyframe()  # loss reports still keep the interval
+    assert upstream.calls == 2 and stream.keyframe_requests == 2
+    await feed(track, counter, [2 * FRAME], {0})
+    assert [k for _, k in await drain(late)] == [True]
+    assert [k for _, k in await drain(third)] == [True]
+    await stream.stop()
+
+
 async def test_request_before_first_packet_is_retried_on_packet() -> None:
     track, stream, upstream, counter = make_stream(known_ssrcs=0)
     stream.request_keyframe()
