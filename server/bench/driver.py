@@ -52,6 +52,12 @@ class Peer:
             self.connected_at = time.monotonic()
 
     def _on_track(self, track: MediaStreamTrack) -> None:
+        if track.kind == "video":
+            # Like a browser, decode a frame once it is complete, not when the
+            # next one starts (aiortc's default adds a frame of delay).
+            for transceiver in self.pc.getTransceivers():
+                if transceiver.receiver.track is track:
+                    passthrough.reduce_video_latency(transceiver.receiver)
         self.tasks.append(asyncio.get_running_loop().create_task(self._consume(track)))
 
     async def _consume(self, track: MediaStreamTrack) -> None:

@@ -21,9 +21,14 @@ Private aiortc details relied upon (checked by
   ``TimestampMapper``, so it starts at 0; a backward step shows as +2**32).
 - ``RTCRtpReceiver._RTCRtpReceiver__jitter_buffer`` is a ``JitterBuffer(capacity,
   prefetch)``; audio uses ``prefetch=4``, which holds every Opus frame until 4
-  more arrived (80 ms). :func:`reduce_audio_latency` swaps in ``prefetch=0``
-  (frames leave when the next one starts: 20 ms) before the first packet.
-  Video frames likewise leave when the next frame starts (+1 frame, ~33 ms).
+  more arrived (80 ms), and video frames leave when the next frame starts
+  (+1 frame, ~33 ms). :func:`reduce_audio_latency` and
+  :func:`reduce_video_latency` swap in a subclass (before the first packet)
+  that releases a frame as soon as it is complete: an Opus packet at once, a
+  VP8 frame at its last packet (RTP marker bit, RFC 7741) with none missing.
+  It reads ``JitterBuffer._origin``, ``._packets``, ``._capacity``,
+  ``.remove(n)``, ``RtpPacket.marker`` and ``RtpPacket._data`` (the payload the
+  receiver depayloaded before ``add``).
 - ``RTCRtpReceiver._RTCRtpReceiver__decoder_queue`` is the ``queue.Queue`` that
   ``_handle_rtp_packet`` (on the event loop) ``put``s each ``(codec,
   JitterFrame)`` into and ``__stop_decoder`` puts ``None`` into; it is created
@@ -61,8 +66,9 @@ from typing import Any
 import av
 from aiortc import RTCRtpReceiver, RTCRtpSender
 from aiortc import rtcrtpreceiver as _rtcrtpreceiver
-from aiortc.jitterbuffer import JitterBuffer
+from aiortc.jitterbuffer import JitterBuffer, JitterFrame
 from aiortc.mediastreams import MediaStreamTrack
+from aiortc.rtp import RtpPacket
 
 logger = logging.getLogger(__name__)
 
@@ -230,7 +236,7 @@ def is_passthrough(track: MediaStreamTrack) -> bool:
 
 
 def reduce_audio_latency(receiver: RTCRtpReceiver) -> bool:
-    """Forward each Opus frame when the next starts instead of 4 frames later (-60 ms).
+    """Forward each Opus frame when it arrives instead of 5 frames later (-80 ms).
 
     Call before the receiver gets its first packet (in the "track" handler).
     The far end's own jitter buffer still absorbs reordering and jitter.
@@ -239,7 +245,50 @@ def reduce_audio_latency(receiver: RTCRtpReceiver) -> bool:
     buffer = getattr(receiver, attr, None)
     if not isinstance(buffer, JitterBuffer) or getattr(buffer, "_is_video", True):
         return False
-    setattr(receiver, attr, JitterBuffer(capacity=buffer.capacity, prefetch=0))
+    setattr(receiver, attr, _PromptJitterBuffer(buffer.capacity, is_video=False))
+    return True
+
+
+class _PromptJitterBuffer(JitterBuffer):
+    """A frame leaves as soon as it is complete: at its marker packet (VP8, RFC
+    7741) with none of it missing, or at once for Opus (one packet, one frame,
+    RFC 7587). aiortc waits for the first packet of the next frame (one frame
+    later); a video frame without a marker still leaves that way.
+    """
+
+    def __init__(self, capacity: int, *, is_video: bool) -> None:
+        super().__init__(capacity=capacity, prefetch=0, is_video=is_video)
+        self._one_packet_frames = not is_video
+
+    def _remove_frame(self, sequence_number: int) -> JitterFrame | None:
+        assert self._origin is not None
+        timestamp = None
+        parts: list[RtpPacket] = []
+        for count in range(self._capacity):
+            packet = self._packets[(self._origin + count) % self._capacity]
+            if packet is None or (timestamp is not None and packet.timestamp != timestamp):
+                break
+            timestamp = packet.timestamp
+            parts.append(packet)
+            if packet.marker or self._one_packet_frames:
+                self.remove(count + 1)
+                return JitterFrame(
+                    data=b"".join(p._data for p in parts),  # type: ignore[attr-defined]
+                    timestamp=timestamp,
+                )
+        return super()._remove_frame(sequence_number)
+
+
+def reduce_video_latency(receiver: RTCRtpReceiver) -> bool:
+    """Forward each video frame when its last packet is in, not one frame later (-33 ms).
+
+    Call before the receiver gets its first packet (in the "track" handler).
+    """
+    attr = "_RTCRtpReceiver__jitter_buffer"
+    buffer = getattr(receiver, attr, None)
+    if not isinstance(buffer, JitterBuffer) or not getattr(buffer, "_is_video", False):
+        return False
+    setattr(receiver, attr, _PromptJitterBuffer(buffer.capacity, is_video=True))
     return True
 
 

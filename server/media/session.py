@@ -303,6 +303,8 @@ class MediaSession:
         kind = track.kind
         if kind == "audio":
             passthrough.reduce_audio_latency(receiver)
+        else:
+            passthrough.reduce_video_latency(receiver)
         key, n = kind, 0
         while key in participant.inbound:  # a second camera: kept, recorded, not routed
             n += 1

@@ -16,7 +16,7 @@ from aiortc import rtcrtpreceiver as receiver_module
 from aiortc.jitterbuffer import JitterBuffer, JitterFrame
 from aiortc.mediastreams import MediaStreamError
 from aiortc.rtcrtpreceiver import RemoteStreamTrack, TimestampMapper
-from aiortc.rtp import RTCP_PSFB_FIR, RTCP_PSFB_PLI, RtcpPacket, RtcpPsfbPacket
+from aiortc.rtp import RTCP_PSFB_FIR, RTCP_PSFB_PLI, RtcpPacket, RtcpPsfbPacket, RtpPacket
 
 from server.media import passthrough
 from tests.interop.media_helpers import ClientPeer
@@ -118,6 +118,14 @@ async def test_receiver_send_rtcp_pli() -> None:
     ], "RTCRtpReceiver._send_rtcp_pli no longer sends a PLI for the given media SSRC"
 
 
+def _rtp(seq: int, timestamp: int, marker: bool) -> RtpPacket:
+    packet = RtpPacket(
+        payload_type=96, marker=int(marker), sequence_number=seq, timestamp=timestamp
+    )
+    packet._data = bytes([seq])  # type: ignore[attr-defined]  # the receiver sets it
+    return packet
+
+
 async def test_receiver_jitter_buffer_can_be_swapped() -> None:
     audio = RTCRtpReceiver("audio", FakeTransport())
     buffer = getattr(audio, "_RTCRtpReceiver__jitter_buffer", None)
@@ -127,8 +135,49 @@ async def test_receiver_jitter_buffer_can_be_swapped() -> None:
     )
     assert passthrough.reduce_audio_latency(audio)
     swapped = audio._RTCRtpReceiver__jitter_buffer
-    assert swapped is not buffer and swapped._prefetch == 0 and swapped.capacity == 16
+    assert swapped is not buffer and swapped.capacity == 16
     assert not passthrough.reduce_audio_latency(RTCRtpReceiver("video", FakeTransport()))
+    # Each Opus packet is a whole frame: it leaves as it arrives, in order.
+    frames = [swapped.add(_rtp(seq, seq * 960, False))[1] for seq in (1, 2, 4, 3)]
+    assert [f and (f.data, f.timestamp) for f in frames] == [
+        (bytes([1]), 960),
+        (bytes([2]), 1920),
+        None,  # 3 is missing: 4 waits for it
+        (bytes([3]), 2880),
+    ]
+    assert swapped.add(_rtp(5, 5 * 960, False))[1].data == bytes([4])  # type: ignore[union-attr]
+
+
+async def test_video_frames_leave_at_their_marker_packet() -> None:
+    video = RTCRtpReceiver("video", FakeTransport())
+    buffer = video._RTCRtpReceiver__jitter_buffer
+    assert isinstance(buffer, JitterBuffer) and buffer._is_video, "video JitterBuffer changed"
+    assert (buffer.capacity, buffer._prefetch) == (512, 0), "aiortc's video JitterBuffer changed"
+    assert passthrough.reduce_video_latency(video)
+    assert not passthrough.reduce_video_latency(RTCRtpReceiver("audio", FakeTransport()))
+    swapped = video._RTCRtpReceiver__jitter_buffer
+
+    def add(seq: int, timestamp: int, marker: bool) -> tuple[bytes, int] | None:
+        pli, frame = swapped.add(_rtp(seq, timestamp, marker))
+        assert not pli
+        return None if frame is None else (frame.data, frame.timestamp)
+
+    # In order: the frame leaves with its last packet, not with the next frame.
+    assert add(10, 3000, False) is None
+    assert add(11, 3000, False) is None
+    assert add(12, 3000, True) == (bytes([10, 11, 12]), 3000)
+    # Reordered: it leaves once the missing packet came.
+    assert add(13, 6000, False) is None
+    assert add(15, 6000, True) is None
+    assert add(14, 6000, False) == (bytes([13, 14, 15]), 6000)
+    # No marker (a sender that leaves it out): the frame leaves when the next
+    # one starts, aiortc's way.
+    assert add(16, 9000, False) is None
+    assert add(17, 12000, False) == (bytes([16]), 9000)
+    assert add(18, 12000, True) == (bytes([17, 18]), 12000)
+    # A lost packet holds its frame back until it is retransmitted.
+    assert add(20, 15000, True) is None
+    assert add(19, 15000, False) == (bytes([19, 20]), 15000)
 
 
 async def test_receiver_decoder_queue_can_be_swapped() -> None:
