@@ -75,8 +75,13 @@ async def run(base: str, accounts: dict, indices: list[int], stagger_s: float) -
             await _line(reader, "GO")
 
             async def join(index: int, p: tuple) -> None:
+                session, kiosk, desk = p
+                # The kiosk answers whichever reviewer calls it, from now on.
+                answer_within = 30 + len(accounts["kiosks"]) * stagger_s
+                answering = asyncio.ensure_future(driver.answer_call(session, kiosk, answer_within))
                 await asyncio.sleep(index * stagger_s)  # reviewers do not all click at once
-                await driver.call_and_join(*p)
+                await driver.place_call(session, desk)
+                await answering
 
             await asyncio.gather(*(join(i, p) for i, p in zip(indices, prepared, strict=True)))
             print("JOINED", flush=True)
@@ -92,8 +97,7 @@ async def run(base: str, accounts: dict, indices: list[int], stagger_s: float) -
             for s in sessions:
                 await driver.end(s)
             return {
-                "joins_ms": [s.join_ms for s in sessions],
-                "phases_ms": [s.phases_ms for s in sessions if s.phases_ms],
+                "stamps": [stamp for s in sessions for stamp in s.stamps()],
                 "sent": sent1 - sent0,
                 "received": recv1 - recv0,
                 "decode_errors": len(errors.errors),

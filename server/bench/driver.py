@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import aiohttp
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
@@ -30,6 +31,8 @@ class Peer:
     decoded: dict[str, int] = field(default_factory=lambda: {"audio": 0, "video": 0})
     first_video: float | None = None
     first_video_event: asyncio.Event = field(default_factory=asyncio.Event)
+    session_id: str | None = None  # the server session this peer was paired into
+    paired_at: float | None = None
     answered_at: float | None = None
     connected_at: float | None = None
     progress: asyncio.Condition = field(default_factory=asyncio.Condition)
@@ -106,27 +109,31 @@ class BenchSession:
     kiosk: Peer
     desk: Peer
     call_at: float = 0.0
-    paired_at: float | None = None
-    joined_at: float | None = None
     clients: list[SignalingClient] = field(default_factory=list)
     http: list[aiohttp.ClientSession] = field(default_factory=list)
 
-    @property
-    def join_ms(self) -> float | None:
-        return None if self.joined_at is None else (self.joined_at - self.call_at) * 1000
+    def stamps(self) -> list[dict[str, Any]]:
+        """Each end's join steps (`time.monotonic()`, one clock for every process
+        of the machine) with the server session it was paired into.
 
-    @property
-    def phases_ms(self) -> dict[str, float] | None:
-        """When each step of the join was done at both ends, in ms after call-next."""
-        steps = {
-            "paired": [self.paired_at],
-            "answered": [p.answered_at for p in self.peers],
-            "connected": [p.connected_at for p in self.peers],
-            "first_video": [p.first_video for p in self.peers],
-        }
-        if any(t is None for times in steps.values() for t in times):
-            return None
-        return {k: (max(v) - self.call_at) * 1000 for k, v in steps.items()}  # type: ignore[type-var]
+        The queue is shared, so a desk's call-next may pair it with a kiosk of
+        another `BenchSession` (even of another client process): join times are
+        put together per server session by `join_steps`, not per BenchSession.
+        """
+        out = []
+        for role, peer in (("kiosk", self.kiosk), ("desk", self.desk)):
+            out.append(
+                {
+                    "role": role,
+                    "session": peer.session_id,
+                    "call": self.call_at if role == "desk" else None,
+                    "paired": peer.paired_at,
+                    "answered": peer.answered_at,
+                    "connected": peer.connected_at,
+                    "first_video": peer.first_video,
+                }
+            )
+        return out
 
     @property
     def peers(self) -> tuple[Peer, Peer]:
@@ -158,22 +165,58 @@ async def prepare(
     return session, kiosk, desk
 
 
+async def _paired(client: SignalingClient, peer: Peer, timeout: float) -> None:
+    message = await client.expect("session.paired", timeout)
+    peer.paired_at = time.monotonic()
+    peer.session_id = message["session_id"]
+
+
+async def answer_call(session: BenchSession, kiosk: SignalingClient, timeout: float = 30) -> None:
+    """The kiosk's side, like the page: negotiate as soon as a reviewer calls it
+    (whichever reviewer: the queue decides), then wait for the first video."""
+    await _paired(kiosk, session.kiosk, timeout)
+    await session.kiosk.negotiate(kiosk)
+    async with asyncio.timeout(timeout):
+        await session.kiosk.first_video_event.wait()
+
+
+async def place_call(session: BenchSession, desk: SignalingClient, timeout: float = 30) -> None:
+    """The desk's side: call next, negotiate, wait for the first video."""
+    session.call_at = time.monotonic()
+    await desk.send({"type": "desk.call_next"})
+    await _paired(desk, session.desk, timeout)
+    await session.desk.negotiate(desk)
+    async with asyncio.timeout(timeout):
+        await session.desk.first_video_event.wait()
+
+
 async def call_and_join(
     session: BenchSession, kiosk: SignalingClient, desk: SignalingClient, timeout: float = 30
 ) -> None:
-    """Call next, negotiate both sides, wait for the first decoded video at both."""
-    session.call_at = time.monotonic()
-    await desk.send({"type": "desk.call_next"})
-    await asyncio.gather(
-        kiosk.expect("session.paired", timeout), desk.expect("session.paired", timeout)
-    )
-    session.paired_at = time.monotonic()
-    await asyncio.gather(session.kiosk.negotiate(kiosk), session.desk.negotiate(desk))
-    async with asyncio.timeout(timeout):
-        for peer in session.peers:
-            await peer.first_video_event.wait()
-    firsts = [p.first_video for p in session.peers if p.first_video is not None]
-    session.joined_at = max(firsts)
+    """Both sides of one call whose kiosk is the one the desk will get."""
+    await asyncio.gather(answer_call(session, kiosk, timeout), place_call(session, desk, timeout))
+
+
+JOIN_STEPS = ("paired", "answered", "connected", "first_video")
+
+
+def join_steps(stamps: list[dict[str, Any]]) -> list[dict[str, float]]:
+    """Per server session: ms from the desk's call-next until each step was done
+    at both ends (`first_video` is the join time). Incomplete sessions are left out."""
+    by_session: dict[str, dict[str, dict[str, Any]]] = {}
+    for stamp in stamps:
+        if stamp["session"] is not None:
+            by_session.setdefault(stamp["session"], {})[stamp["role"]] = stamp
+    out = []
+    for ends in by_session.values():
+        desk, kiosk = ends.get("desk"), ends.get("kiosk")
+        if desk is None or kiosk is None:
+            continue
+        if any(end[step] is None for end in (desk, kiosk) for step in JOIN_STEPS):
+            continue
+        call = desk["call"]
+        out.append({step: (max(desk[step], kiosk[step]) - call) * 1000 for step in JOIN_STEPS})
+    return out
 
 
 async def end(session: BenchSession) -> None:

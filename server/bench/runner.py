@@ -20,7 +20,7 @@ from typing import Any
 
 import aiohttp
 
-from server.bench import server_proc
+from server.bench import driver, server_proc
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 WARMUP_S = 1.5
@@ -165,7 +165,8 @@ async def run_mode(
         proc.terminate()
         await proc.wait()
     cores = (cpu1 - cpu0) / (wall1 - wall0)
-    joins = [j for r in reports for j in r["joins_ms"] if j is not None]
+    steps = driver.join_steps([stamp for r in reports for stamp in r["stamps"]])
+    joins = [s["first_video"] for s in steps]
     streams = STREAMS_PER_SESSION * n
     archive = data_dir / "archive"
     return {
@@ -183,7 +184,8 @@ async def run_mode(
             "p95": round(_percentile(joins, 0.95), 1),
             "max": round(max(joins), 1),
         },
-        "join_phases_ms": _phase_percentiles([ph for r in reports for ph in r["phases_ms"]]),
+        "joined_sessions": len(joins),
+        "join_phases_ms": _phase_percentiles(steps),
         "video_frames": {
             "sent": sum(r["sent"] for r in reports),
             "received": sum(r["received"] for r in reports),
