@@ -9,7 +9,8 @@
   segments and opens the next ones; the manifest lists the gap.
 - Archive bookkeeping that fsyncs or hashes (events, finalisation, recovery)
   runs on one worker thread, in submission order, so the event loop never
-  waits for the disk.
+  waits for the disk. Events are stamped when they are submitted, so the
+  chain's order and its times both say when things happened.
 """
 
 from __future__ import annotations

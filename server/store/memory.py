@@ -48,7 +48,6 @@ class MemoryStore(Store):
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._state = QueueState()
-        self._tickets = self._state.tickets
         self._by_holder: dict[str, str] = {}
         self._journal_path = journal
         self._journal: QueueJournal | None = None
@@ -77,11 +76,9 @@ class MemoryStore(Store):
                 grace_deadline=deadline,
             )
         self._state = state
-        self._tickets = state.tickets
         self._by_holder = {t.holder: t.id for t in state.tickets.values()}
         self.restored = len(state.tickets)
         self._journal = journal
-        journal.maybe_compact(state)
         if self.restored:
             log.info("queue places restored from the journal", extra={"count": self.restored})
 
@@ -98,14 +95,14 @@ class MemoryStore(Store):
 
     def _put(self, ticket: Ticket) -> Ticket:
         """Store a ticket; on disk before anyone is told."""
-        self._tickets[ticket.id] = ticket
+        self._state.tickets[ticket.id] = ticket
         if self._journal is not None:
             self._journal.append({"t": "put", "ticket": asdict(ticket)})
             self._journal.maybe_compact(self._state)
         return ticket
 
     def _drop(self, ticket_id: str) -> Ticket | None:
-        ticket = self._tickets.pop(ticket_id, None)
+        ticket = self._state.tickets.pop(ticket_id, None)
         if ticket is not None:
             self._by_holder.pop(ticket.holder, None)
             if self._journal is not None:
@@ -126,7 +123,7 @@ class MemoryStore(Store):
     ) -> tuple[Ticket, bool]:
         existing = self._by_holder.get(holder)
         if existing is not None:
-            return self._tickets[existing], False
+            return self._state.tickets[existing], False
         self._state.seq += 1
         ticket = Ticket(
             id=secrets.token_urlsafe(12),
@@ -143,11 +140,11 @@ class MemoryStore(Store):
         return ticket, True
 
     async def get_ticket(self, ticket_id: str) -> Ticket | None:
-        return self._tickets.get(ticket_id)
+        return self._state.tickets.get(ticket_id)
 
     async def ticket_of(self, holder: str) -> Ticket | None:
         tid = self._by_holder.get(holder)
-        return self._tickets.get(tid) if tid else None
+        return self._state.tickets.get(tid) if tid else None
 
     async def leave(self, ticket_id: str) -> Ticket | None:
         return self._drop(ticket_id)
@@ -155,7 +152,7 @@ class MemoryStore(Store):
     async def set_connected(
         self, ticket_id: str, connected: bool, grace_deadline: float | None
     ) -> Ticket | None:
-        ticket = self._tickets.get(ticket_id)
+        ticket = self._state.tickets.get(ticket_id)
         if ticket is None:
             return None
         return self._put(
@@ -168,7 +165,7 @@ class MemoryStore(Store):
         wanted = set(queues)
         candidates = [
             t
-            for t in self._tickets.values()
+            for t in self._state.tickets.values()
             if t.queue in wanted and t.state == TicketState.WAITING and t.connected
         ]
         if not candidates:
@@ -181,7 +178,7 @@ class MemoryStore(Store):
         )
 
     async def requeue(self, ticket_id: str) -> Ticket | None:
-        ticket = self._tickets.get(ticket_id)
+        ticket = self._state.tickets.get(ticket_id)
         if ticket is None or ticket.state != TicketState.CALLED:
             return None
         return self._put(
@@ -191,7 +188,7 @@ class MemoryStore(Store):
     async def expire_grace(self, now: float) -> list[Ticket]:
         expired = [
             t
-            for t in self._tickets.values()
+            for t in self._state.tickets.values()
             if t.state == TicketState.WAITING
             and not t.connected
             and t.grace_deadline is not None
@@ -203,12 +200,12 @@ class MemoryStore(Store):
 
     async def waiting(self, queue: str) -> list[Ticket]:
         return sorted(
-            (t for t in self._tickets.values() if t.queue == queue and t.state == "waiting"),
+            (t for t in self._state.tickets.values() if t.queue == queue and t.state == "waiting"),
             key=lambda t: t.rank,
         )
 
     async def called(self) -> list[Ticket]:
-        return [t for t in self._tickets.values() if t.state == TicketState.CALLED]
+        return [t for t in self._state.tickets.values() if t.state == TicketState.CALLED]
 
     # -- handling times ----------------------------------------------------
     async def add_handling_time(self, queue: str, seconds: float, window: int) -> None:
