@@ -2,16 +2,20 @@
 
 Each hypothesis example runs in its own `asyncio.run` against a fresh store
 (hypothesis and async fixtures do not mix).  For Redis, operations alternate
-between two clients sharing one prefix, as two server processes would.
+between two clients sharing one prefix, as two server processes would. The
+journaled memory store also goes through restarts (a new store over the same
+journal file, as after a crash).
 """
 
 from __future__ import annotations
 
 import asyncio
+import tempfile
 import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -25,6 +29,7 @@ QUEUES = ["a", "b", "c"]
 REVIEWS = [("a",), ("b",), ("a", "b"), ("c", "a"), ("a", "b", "c")]
 GRACES = [None, 0.0, 0.5, 1.0, 2.5]
 STEPS = [0.0, 0.25, 0.5, 1.0, 3.0]
+RESTART_GRACE = 2.0
 
 holder = st.sampled_from(HOLDERS)
 # Operations on an existing ticket name it by number: mostly a current holder
@@ -41,6 +46,7 @@ OPERATIONS = {  # kind: (argument strategies, weight)
     "requeue": ((target,), 1),
     "tick": ((st.sampled_from(STEPS),), 2),
     "expire": ((), 2),
+    "restart": ((), 1),  # only where the store can restart (the journal)
 }
 operations = st.one_of(
     *(
@@ -87,7 +93,17 @@ def resolve(model: Model, n: int) -> str:
     return current[n % len(current)] if current and n < 7 else HOLDERS[n % len(HOLDERS)]
 
 
-async def apply(op: tuple, store: Store, clients: list[Store], model: Model) -> None:
+@dataclass
+class Backend:
+    """Makes a fresh set of clients; `restart` replaces one by a new process's."""
+
+    make: Callable[[], list[Store]]
+    restart: Callable[[Store, float], Store] | None = None
+
+
+async def apply(
+    op: tuple, store: Store, clients: list[Store], model: Model, backend: Backend
+) -> None:
     kind = op[0]
     if kind in ("leave", "disconnect", "reconnect", "requeue") and isinstance(op[1], int):
         op = (kind, resolve(model, op[1]), *op[2:])
@@ -123,7 +139,23 @@ async def apply(op: tuple, store: Store, clients: list[Store], model: Model) -> 
             model.put(expected)
     elif kind == "outage":
         for name in sorted(model.tickets):
-            await apply(("disconnect", name, op[1]), store, clients, model)
+            await apply(("disconnect", name, op[1]), store, clients, model, backend)
+    elif kind == "restart":
+        if backend.restart is None:
+            return
+        await store.close()
+        new = backend.restart(store, model.now)
+        await new.start()
+        clients[clients.index(store)] = new
+        for name, t in list(model.tickets.items()):
+            model.tickets[name] = t.evolve(
+                state=TicketState.WAITING,
+                reviewer=None,
+                session_id=None,
+                called_at=None,
+                connected=False,
+                grace_deadline=model.now + RESTART_GRACE,
+            )
     elif kind == "call":
         queues = op[1]
         got = await store.call_next(list(queues), "rev", "sess", model.now)
@@ -213,33 +245,46 @@ async def check_invariants(store: Store, model: Model) -> None:
         assert await store.ticket_of(name) == model.tickets.get(name)
 
 
-async def run(ops: list[tuple], make_clients: Callable[[], list[Store]]) -> None:
-    clients = make_clients()
+async def run(ops: list[tuple], backend: Backend) -> None:
+    clients = backend.make()
     try:
         for client in clients:
             await client.start()
         model = Model()
         for step, op in enumerate(ops):
-            await apply(op, clients[step % len(clients)], clients, model)
+            await apply(op, clients[step % len(clients)], clients, model, backend)
             await check_invariants(clients[(step + 1) % len(clients)], model)
     finally:
         for client in clients:
             await client.close()
 
 
-@pytest.fixture(scope="module", params=["memory", "redis"])
-def make_clients(request: pytest.FixtureRequest) -> Callable[[], list[Store]]:
-    """Fresh clients of one store per call: one MemoryStore, or two RedisStore
-    clients sharing a new prefix."""
+@pytest.fixture(scope="module", params=["memory", "journal", "redis"])
+def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Backend:
+    """Fresh clients of one store per call: one MemoryStore (with a new journal
+    file for "journal"), or two RedisStore clients sharing a new prefix."""
     if request.param == "memory":
-        return lambda: [MemoryStore()]
+        return Backend(lambda: [MemoryStore()])
+    if request.param == "journal":
+        root = tmp_path_factory.mktemp("journals")
+        paths: dict[int, Path] = {}
+
+        def journaled(path: Path, now: float = 0.0) -> MemoryStore:
+            store = MemoryStore(path, restart_grace=RESTART_GRACE, clock=lambda: now)
+            paths[id(store)] = path
+            return store
+
+        def fresh() -> list[Store]:
+            return [journaled(Path(tempfile.mkdtemp(dir=root)) / "queue.journal")]
+
+        return Backend(fresh, lambda old, now: journaled(paths.pop(id(old)), now))
     url = request.getfixturevalue("redis_url")
 
     def redis_clients() -> list[Store]:
         prefix = f"rwprop:{uuid.uuid4().hex[:12]}:"
         return [RedisStore(url, prefix=prefix), RedisStore(url, prefix=prefix)]
 
-    return redis_clients
+    return Backend(redis_clients)
 
 
 @settings(
@@ -249,7 +294,5 @@ def make_clients(request: pytest.FixtureRequest) -> Callable[[], list[Store]]:
     suppress_health_check=[HealthCheck.too_slow],
 )
 @given(ops=st.lists(operations, min_size=10, max_size=50))
-def test_random_queue_sequences_match_model(
-    make_clients: Callable[[], list[Store]], ops: list[tuple]
-) -> None:
-    asyncio.run(run(ops, make_clients))
+def test_random_queue_sequences_match_model(backend: Backend, ops: list[tuple]) -> None:
+    asyncio.run(run(ops, backend))
