@@ -148,6 +148,8 @@ async def apply(
         await new.start()
         clients[clients.index(store)] = new
         for name, t in list(model.tickets.items()):
+            if t.state == TicketState.CALLED:
+                model.requeued[t.id] += 1  # its session died with the process
             model.tickets[name] = t.evolve(
                 state=TicketState.WAITING,
                 reviewer=None,
