@@ -60,6 +60,7 @@ def create_app(
     app[K.MEDIA] = MediaHub(
         keyframe_interval_ms=cfg.media.keyframe_interval_ms,
         queue_frames={"video": cfg.media.subscriber_queue_frames},
+        silence_s=cfg.media.silence_seconds,
     )
     app[K.SESSIONS] = SessionManager(
         cfg,

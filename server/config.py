@@ -70,6 +70,8 @@ class SignalingConfig:
 @dataclass(frozen=True)
 class MediaConfig:
     rejoin_grace_seconds: float = 30
+    silence_seconds: float = 3
+    reviewer_rejoin_seconds: float = 4
     keyframe_interval_ms: int = 300
     subscriber_queue_frames: int = 120
 
@@ -128,6 +130,7 @@ _POSITIVE = {
     "signaling.heartbeat_seconds",
     "signaling.idle_timeout_seconds",
     "media.keyframe_interval_ms",
+    "media.silence_seconds",
     "media.subscriber_queue_frames",
     "ice.turn_ttl_seconds",
     "archive.retention_days",
@@ -226,6 +229,11 @@ def _validate(cfg: Config) -> None:
                 raise ConfigError(f"{key}: expected a value above 0, got {value!r}")
     if cfg.queue.grace_seconds < 0:
         raise ConfigError(f"queue.grace_seconds: expected 0 or more, got {cfg.queue.grace_seconds}")
+    if cfg.media.reviewer_rejoin_seconds < 0:
+        raise ConfigError(
+            "media.reviewer_rejoin_seconds: expected 0 or more, "
+            f"got {cfg.media.reviewer_rejoin_seconds}"
+        )
     if cfg.ice.turn_ttl_seconds > MAX_TURN_TTL:
         raise ConfigError(
             f"ice.turn_ttl_seconds: expected at most {MAX_TURN_TTL} (24 h), "

@@ -132,7 +132,8 @@ class QueueService:
         return ticket
 
     async def requeue(self, ticket_id: str) -> Ticket | None:
-        """The reviewer vanished before the session started: back to the head."""
+        """The reviewer vanished (before the session started, or lost mid-call):
+        the applicant goes back to the head of the line, same rank."""
         ticket = await self.store.requeue(ticket_id)
         if ticket is not None:
             self.audit(

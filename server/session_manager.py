@@ -38,6 +38,18 @@ NOTICES: dict[Link, dict[str, str]] = {
     },
     Link.LEFT: {"zh": "对方已离开", "en": "The other side has left"},
 }
+# What the applicant is told while the reviewer's link is down mid-call.
+REVIEWER_DROPPED = {
+    "zh": "审批人员连接中断，请稍候；如未恢复，将为您重新排在最前面…",
+    "en": "The reviewer's connection dropped. Please wait; if it does not come back, "
+    "you go back to the head of the line…",
+}
+
+
+def notice_for(other: Participant, reviewer: Participant) -> dict[str, str]:
+    if other is reviewer and other.link == Link.RECONNECTING:
+        return REVIEWER_DROPPED
+    return NOTICES[other.link]
 
 
 class SessionManager:
@@ -157,7 +169,7 @@ class SessionManager:
                     state=session.state.value,
                     peer_connection=other.link.value,
                     peer_media={"audio": other.audio, "video": other.video},
-                    notice=NOTICES[other.link],
+                    notice=notice_for(other, session.reviewer),
                 ),
             )
 
@@ -195,7 +207,10 @@ class SessionManager:
             )
             if all(p.link == Link.CONNECTED for p in session.participants):
                 session.set_state(State.LIVE, None, "both connected")
-        elif state in ("failed", "closed") and participant.link != Link.LEFT:
+        elif state in ("failed", "closed") and participant.link not in (
+            Link.LEFT,
+            Link.RECONNECTING,  # already dropped: "closed" after "failed" is no news
+        ):
             participant.link = Link.RECONNECTING
             self.recorder.event(session, "participant.dropped", holder, {"state": state})
             self.recorder.close_participant(session.id, holder)
@@ -223,7 +238,10 @@ class SessionManager:
             # goes back to the head of the line.
             await self._end(session, "reviewer_left", ident.subject, requeue=True)
             return
-        if participant.link in (Link.WAITING, Link.CONNECTING):
+        if participant.link in (Link.WAITING, Link.CONNECTING) or participant is session.reviewer:
+            # A reviewer whose page closed mid-call: its media stops too (the
+            # silence watchdog fails the pc within media.silence_seconds); the
+            # deadline spares a reviewer whose media still flows.
             self._start_timer(session, participant)
 
     async def ws_opened(self, ident: Identity) -> bool:
@@ -237,6 +255,9 @@ class SessionManager:
     def _start_timer(self, session: VideoSession, participant: Participant) -> None:
         self._cancel_timer(participant.holder)
         grace = self.cfg.media.rejoin_grace_seconds
+        if participant is session.reviewer and session.started:
+            # The applicant is kept waiting by a reviewer who is gone: short grace.
+            grace = self.cfg.media.reviewer_rejoin_seconds
         self._rejoin_timers[participant.holder] = asyncio.get_running_loop().create_task(
             self._rejoin_deadline(session, participant, grace)
         )
@@ -254,7 +275,8 @@ class SessionManager:
         if session.state == State.ENDED or participant.link == Link.CONNECTED:
             return
         participant.link = Link.LEFT
-        requeue = participant is session.reviewer and not session.started
+        # A lost reviewer puts the applicant back at the head of the line.
+        requeue = participant is session.reviewer
         await self._end(session, f"{participant.role}_lost", None, requeue=requeue)
 
     # -- ending ------------------------------------------------------------

@@ -33,11 +33,13 @@ class MediaHub:
         max_participants: int = 2,
         keyframe_interval_ms: int = 300,
         queue_frames: Mapping[str, int] | None = None,
+        silence_s: float | None = None,
     ) -> None:
         passthrough.install()
         self.max_participants = max_participants
         self.keyframe_interval_ms = keyframe_interval_ms
         self.queue_frames = dict(queue_frames or {})
+        self.silence_s = silence_s  # a connected pc silent this long has failed
         self.sessions: dict[str, MediaSession] = {}
 
     def session(self, session_id: str) -> MediaSession:
@@ -49,6 +51,7 @@ class MediaHub:
                 max_participants=self.max_participants,
                 keyframe_interval_ms=self.keyframe_interval_ms,
                 queue_frames=self.queue_frames,
+                silence_s=self.silence_s,
                 on_close=self._forget,
             )
         return media_session

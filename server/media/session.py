@@ -46,7 +46,7 @@ from .negotiation import (
     offered_kinds,
     repair_bundle,
 )
-from .stats import rtp_stats
+from .stats import packets_received, rtp_stats
 
 logger = logging.getLogger(__name__)
 
@@ -111,12 +111,14 @@ class MediaSession:
         max_participants: int = 2,
         keyframe_interval_ms: int = 300,
         queue_frames: Mapping[str, int] | None = None,
+        silence_s: float | None = None,
         on_close: Callable[[MediaSession], None] | None = None,
     ) -> None:
         passthrough.install()
         self.session_id = session_id
         self.max_participants = max_participants
         self.keyframe_interval_ms = keyframe_interval_ms
+        self.silence_s = silence_s
         self.queue_frames = dict(queue_frames or {})
         self.participants: dict[str, Participant] = {}
         self.closed = False
@@ -345,6 +347,45 @@ class MediaSession:
         self._set_state(participant, state)
         if state == "failed":
             self._spawn(pc.close())
+        elif state == "connected" and self.silence_s:
+            self._spawn(self._watch_silence(participant, pc, self.silence_s))
+
+    async def _watch_silence(
+        self, participant: Participant, pc: RTCPeerConnection, silence_s: float
+    ) -> None:
+        """Fail a connected pc from which nothing (no RTP, no RTCP) arrived for silence_s.
+
+        A browser tab that dies sends nothing more, but ICE consent freshness
+        (aioice: six missed checks five seconds apart) takes about half a minute
+        to notice. A live peer always sends something: its media, or at least
+        RTCP receiver reports for the media the server forwards to it.
+        """
+        step = min(0.5, silence_s / 4)
+        last = packets_received(pc)
+        heard = asyncio.get_running_loop().time()
+        while participant.pc is pc and pc.connectionState == "connected" and not self.closed:
+            await asyncio.sleep(step)
+            now_count = packets_received(pc)
+            now = asyncio.get_running_loop().time()
+            if now_count is None:
+                return  # cannot be measured here: rely on ICE consent alone
+            if now_count != last:
+                last, heard = now_count, now
+            elif now - heard >= silence_s and participant.pc is pc:
+                logger.info(
+                    "%s: nothing from %s for %.1f s: connection failed",
+                    self,
+                    participant.participant_id,
+                    now - heard,
+                )
+                self._set_state(participant, "failed")
+                await self._close_silent(participant, pc)
+                return
+
+    async def _close_silent(self, participant: Participant, pc: RTCPeerConnection) -> None:
+        async with self._locks.setdefault(participant.participant_id, asyncio.Lock()):
+            if participant.pc is pc:  # not replaced by a new offer meanwhile
+                await self._close_pc(participant)
 
     def _set_state(self, participant: Participant, state: str) -> None:
         if participant.state == state:

@@ -50,3 +50,24 @@ async def rtp_stats(endpoint: Any, kind: str, stats_type: str) -> dict[str, Any]
             out["packets_lost"] = stats.packetsLost
             out["jitter"] = stats.jitter / clock if stats.jitter is not None else None
     return out
+
+
+def packets_received(pc: Any) -> int | None:
+    """Datagrams (RTP, RTCP, DTLS) that reached the pc's transport so far.
+
+    ICE consent checks are answered below this layer and are not counted, so a
+    peer whose page died stops moving this number at once. aiortc has no public
+    way to read it without collecting every sender's and receiver's stats; its
+    DTLS transport's own report is cheap. None when it cannot be read.
+    """
+    total, seen = 0, False
+    try:
+        transports = {id(t.receiver.transport): t.receiver.transport for t in pc.getTransceivers()}
+        for transport in transports.values():
+            for stats in transport._get_stats().values():
+                if stats.type == "transport":
+                    total += int(stats.packetsReceived)
+                    seen = True
+    except Exception:
+        return None
+    return total if seen else None

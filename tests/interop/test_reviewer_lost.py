@@ -1,0 +1,119 @@
+"""A reviewer whose page dies mid-call: the server notices within seconds (the
+silence of the reviewer's peer connection, or its close), tells the applicant,
+and puts the applicant back at the head of the line (session ended
+`reviewer_lost`). Real aiortc peers through the real server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from server import appkeys as K
+from server.bench.driver import Peer
+from server.bench.source import vp8_clip
+from tests.conftest import PASSWORD, Client, RunningServer
+
+JOIN = {"type": "queue.join", "item": "SCJG-001", "recording_notice_shown": True}
+ROOT = Path(__file__).resolve().parents[2]
+# The applicant must be back in line well before ICE consent (~30 s) would notice.
+BOUND_S = 10
+
+
+@pytest.fixture
+def clip():
+    return vp8_clip(160, 120, 150_000, 30)
+
+
+async def _two_waiting(running: RunningServer) -> tuple[Client, Client]:
+    first, second = await running.kiosk("kiosk-1"), await running.kiosk("kiosk-2")
+    for kiosk in (first, second):
+        await kiosk.send(JOIN)
+        await kiosk.expect("queue.status")
+    return first, second
+
+
+async def _expect_requeued(running: RunningServer, kiosk: Client, second: Client) -> None:
+    """The applicant is told, then is first in line again, ahead of the one behind."""
+    dropped = await kiosk.expect("session.state", timeout=BOUND_S, peer_connection="reconnecting")
+    assert "审批人员" in dropped["notice"]["zh"]
+    ended = await kiosk.expect("session.ended", timeout=BOUND_S)
+    assert ended["outcome"] == "reviewer_lost" and ended["by"] == "server"
+    status = await kiosk.expect("queue.status", timeout=BOUND_S, state="waiting")
+    assert (status["position"], status["ahead"]) == (1, 0)
+    behind = await second.expect("queue.status", timeout=BOUND_S, state="waiting", position=2)
+    assert behind["ahead"] == 1
+    # The case archive says how it ended.
+    recorder = running.app[K.RECORDER]
+    async with asyncio.timeout(15):
+        await recorder.wait_finalized(ended["session_id"])
+    [manifest] = (running.app[K.CONFIG].data_dir / "archive").glob(
+        f"*/*/*/{ended['session_id']}/manifest.json"
+    )
+    assert json.loads(manifest.read_text())["outcome"] == "reviewer_lost"
+
+
+async def test_reviewer_pc_closed_without_a_word(running: RunningServer, clip) -> None:
+    kiosk, second = await _two_waiting(running)
+    desk = await running.staff("reviewer")
+    await desk.send({"type": "desk.call_next"})
+    await kiosk.expect("session.paired")
+    kiosk_peer, desk_peer = Peer(clip), Peer(clip)
+    try:
+        await asyncio.gather(kiosk_peer.negotiate(kiosk), desk_peer.negotiate(desk))
+        await kiosk.expect("session.state", state="live")
+        await kiosk_peer.wait_decoded("video", 10)
+        # The reviewer's peer connection just stops; its WebSocket stays open and silent.
+        await desk_peer.close()
+        await _expect_requeued(running, kiosk, second)
+    finally:
+        await kiosk_peer.close()
+        await desk_peer.close()
+
+
+@pytest.fixture
+async def reviewer_proc(running: RunningServer) -> AsyncIterator[asyncio.subprocess.Process]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tests.interop.reviewer_proc",
+        running.url,
+        "reviewer",
+        PASSWORD,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        yield proc
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+        await proc.wait()
+
+
+async def test_reviewer_process_frozen_then_killed(
+    running: RunningServer, clip, reviewer_proc: asyncio.subprocess.Process
+) -> None:
+    """A hung desk (SIGSTOP): its WebSocket stays open, it sends nothing more, no
+    DTLS close, no ICE failure for half a minute. Only the silence tells."""
+    kiosk, second = await _two_waiting(running)
+    await kiosk.expect("session.paired", timeout=30)
+    kiosk_peer = Peer(clip)
+    try:
+        await kiosk_peer.negotiate(kiosk)
+        assert reviewer_proc.stdout is not None
+        async with asyncio.timeout(30):
+            assert await reviewer_proc.stdout.readline() == b"LIVE\n"
+        await kiosk.expect("session.state", state="live")
+        reviewer_proc.send_signal(signal.SIGSTOP)
+        await _expect_requeued(running, kiosk, second)
+    finally:
+        reviewer_proc.kill()
+        await kiosk_peer.close()
