@@ -22,7 +22,10 @@ const state = {
   pcState: null,
   mediaFailed: false,
   spokeConnected: false,
+  requeued: false, // the reviewer was lost: back in line, told so until the next call
 };
+// Outcomes after which the server has put the applicant back at the head of the line.
+const REQUEUED_OUTCOMES = new Set(["reviewer_left", "reviewer_lost"]);
 let idleTimer = null;
 let endedTimer = null;
 
@@ -71,6 +74,7 @@ function goStart(messageKey = null) {
   state.priority = "normal";
   state.page = 0;
   state.ticket = null;
+  state.requeued = false;
   renderPage();
   const msg = $("#items-message");
   if (messageKey) i18n.setText(msg, messageKey);
@@ -192,12 +196,21 @@ function renderStatus(msg) {
   } else {
     i18n.setText($("#estimate"), "kiosk.waiting.estimate", { n: minutes });
     if (msg.state === "away") i18n.setText(note, "kiosk.waiting.away");
-    note.hidden = msg.state !== "away";
+    else if (state.requeued) renderRequeued(msg.position);
+    note.hidden = msg.state !== "away" && !state.requeued;
   }
   if (msg.ticket !== state.ticket) speak("kiosk.speak.queued", { n: msg.ahead });
   else if (msg.ahead === 0 && state.lastAhead !== 0) speak("kiosk.waiting.next");
   state.ticket = msg.ticket;
   state.lastAhead = msg.ahead;
+}
+
+/** The reviewer's connection was lost: we are back in line, near or at the head. */
+function renderRequeued(position) {
+  const note = $("#waiting-note");
+  if (position > 1) i18n.setText(note, "kiosk.requeued.behind", { n: position });
+  else i18n.setText(note, "kiosk.requeued");
+  note.hidden = false;
 }
 
 $("#leave").addEventListener("click", () => {
@@ -348,6 +361,7 @@ client.on("session.paired", (msg) => {
     state.pcState = null;
     state.mediaFailed = false;
     state.spokeConnected = false;
+    state.requeued = false;
     show("call");
     speak("kiosk.speak.turn");
   }
@@ -381,10 +395,18 @@ function showEnded(outcome) {
 
 client.on("session.ended", (msg) => {
   $("#remote-video").srcObject = null;
+  if (REQUEUED_OUTCOMES.has(msg.outcome)) {
+    // Not the applicant's doing: they wait again at the head of the line
+    // (queue.status follows), with their camera still on.
+    state.requeued = true;
+    showWaiting();
+    renderRequeued(Number($("#place").textContent) || 1);
+    speak("kiosk.requeued");
+    return;
+  }
   client.releaseMedia();
   showEnded(msg.outcome);
   if (!/_lost$|_left$/.test(msg.outcome || "")) speak("kiosk.speak.ended");
-  // A reviewer who left before the call began puts us back in line: queue.status follows.
 });
 
 client.on("error", (msg) => {

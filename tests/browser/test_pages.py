@@ -242,3 +242,35 @@ async def test_login_admin_and_language(pages: Pages) -> None:
     assert cookies.get("rw_lang") == "en"
     await page.click("[data-lang-switch]")
     await expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+
+
+async def test_reviewer_tab_dies_mid_call_applicant_back_at_the_head(pages: Pages) -> None:
+    kiosk = await pages.kiosk("kiosk-1")
+    await kiosk_join(kiosk)
+    await expect(kiosk.locator("#place")).to_have_text("1")
+    behind = await pages.kiosk("kiosk-2")
+    await kiosk_join(behind)
+    await expect(behind.locator("#place")).to_have_text("2")
+    desk = await pages.desk("reviewer")
+    await expect(desk.locator("#call-next")).to_be_enabled()
+    await desk.click("#call-next")
+    await expect(kiosk.locator('section[data-screen="call"]')).to_be_visible()
+    await expect_receiving(kiosk, "kiosk")
+    await expect(kiosk.locator("#call-status")).to_have_text("已接通")
+
+    await desk.close()  # the reviewer's tab dies: no session.end, no goodbye
+    # Within 10 s the applicant is waiting again, first in line, and told why.
+    waiting = kiosk.locator('section[data-screen="waiting"]')
+    await expect(waiting).to_be_visible(timeout=10_000)
+    await expect(kiosk.locator("#waiting-note")).to_have_text(
+        "审批人员连接中断，正在为您重新排队，您仍排在最前面。", timeout=10_000
+    )
+    await expect(kiosk.locator("#place")).to_have_text("1", timeout=10_000)
+    await expect(behind.locator("#place")).to_have_text("2")
+    await shot(kiosk, "kiosk-requeued")
+    # The next reviewer calls this applicant first.
+    desk2 = await pages.desk("reviewer2")
+    await expect(desk2.locator("#call-next")).to_be_enabled()
+    await desk2.click("#call-next")
+    await expect(kiosk.locator('section[data-screen="call"]')).to_be_visible()
+    await expect(kiosk.locator("#waiting-note")).to_be_hidden()
