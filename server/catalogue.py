@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import re
+import string
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from server import CONFIG_DIR
 from server.config import ConfigError
+from server.service_hours import ServiceHours, parse_hours
 
 Level = Literal["county", "city"]
 LEVELS: tuple[str, ...] = ("county", "city")
@@ -20,6 +25,8 @@ MODES: dict[str, tuple[str, str]] = {
 }
 PLACE_KINDS = ("city_hall", "county_hall", "township_centre", "village_point")
 NORMAL_CLASS = "normal"
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+_PREFIX = re.compile(r"^[A-Z]{1,2}$")
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,8 @@ class ServiceItem:
     modes: tuple[str, ...]
     materials: tuple[str, ...]
     time_limit_days: int
+    ticket_prefix: str = ""  # 叫号 letter(s): tickets of this item are A001, A002...
+    hours: ServiceHours | None = None
 
     @property
     def queue_key(self) -> str:
@@ -56,6 +65,8 @@ class ServiceItem:
             "materials": list(self.materials),
             "time_limit_days": self.time_limit_days,
             "queue": self.queue_key,
+            "ticket_prefix": self.ticket_prefix,
+            "hours": self.hours.to_json() if self.hours else None,
         }
 
 
@@ -64,9 +75,15 @@ class Place:
     code: str
     kind: str
     names: Names
+    hours: ServiceHours | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"code": self.code, "kind": self.kind, "names": self.names.to_json()}
+        return {
+            "code": self.code,
+            "kind": self.kind,
+            "names": self.names.to_json(),
+            "hours": self.hours.to_json() if self.hours else None,
+        }
 
 
 @dataclass(frozen=True)
@@ -74,6 +91,9 @@ class Catalogue:
     items: dict[str, ServiceItem]
     places: dict[str, Place]
     priority_classes: dict[str, Names]
+    hours: ServiceHours | None = None  # where neither the item nor the place says
+    timezone: str = DEFAULT_TIMEZONE
+    _zone: ZoneInfo = field(default=ZoneInfo(DEFAULT_TIMEZONE), repr=False, compare=False)
 
     def item(self, code: str) -> ServiceItem:
         return self.items[code]
@@ -88,12 +108,26 @@ class Catalogue:
     def is_priority(self, priority_class: str) -> bool:
         return priority_class in self.priority_classes
 
+    def local_time(self, timestamp: float) -> datetime:
+        """A Unix time as the wall clock of the catalogue's time zone."""
+        return datetime.fromtimestamp(timestamp, self._zone)
+
+    def hours_for(self, item: ServiceItem, place: str | None) -> ServiceHours | None:
+        """The item's service hours, else the place's, else the catalogue's."""
+        if item.hours is not None:
+            return item.hours
+        where = self.places.get(place or "")
+        if where is not None and where.hours is not None:
+            return where.hours
+        return self.hours
+
     def to_json(self) -> dict[str, Any]:
         return {
             "items": [i.to_json() for i in self.items.values()],
             "places": [p.to_json() for p in self.places.values()],
             "priority_classes": {k: v.to_json() for k, v in self.priority_classes.items()},
             "modes": {k: {"zh": zh, "en": en} for k, (zh, en) in MODES.items()},
+            "hours": self.hours.to_json() if self.hours else None,
         }
 
 
@@ -130,6 +164,9 @@ def parse_catalogue(raw: dict[str, Any], source: str = "catalogue") -> Catalogue
         if bad or not modes:
             raise ConfigError(f"{where}.modes: expected some of {', '.join(MODES)}, got {bad}")
         days = _require(where, it, "time_limit_days", int)
+        prefix = it.get("ticket_prefix", "")
+        if prefix and (not isinstance(prefix, str) or not _PREFIX.match(prefix)):
+            raise ConfigError(f"{where}.ticket_prefix: expected one or two capital letters")
         items[code] = ServiceItem(
             code=code,
             names=_names(where, {"zh": it.get("zh"), "en": it.get("en")}),
@@ -138,6 +175,8 @@ def parse_catalogue(raw: dict[str, Any], source: str = "catalogue") -> Catalogue
             modes=modes,
             materials=tuple(str(m) for m in _require(where, it, "materials", list)),
             time_limit_days=days,
+            ticket_prefix=prefix,
+            hours=parse_hours(f"{where}.hours", it["hours"]) if "hours" in it else None,
         )
     places: dict[str, Place] = {}
     for n, pl in enumerate(raw.get("places", [])):
@@ -146,7 +185,8 @@ def parse_catalogue(raw: dict[str, Any], source: str = "catalogue") -> Catalogue
         kind = _require(where, pl, "kind", str)
         if kind not in PLACE_KINDS:
             raise ConfigError(f"{where}.kind: expected one of {', '.join(PLACE_KINDS)}")
-        places[code] = Place(code=code, kind=kind, names=_names(where, pl))
+        hours = parse_hours(f"{where}.hours", pl["hours"]) if "hours" in pl else None
+        places[code] = Place(code=code, kind=kind, names=_names(where, pl), hours=hours)
     classes = {
         k: _names(f"{source}: priority_classes.{k}", v)
         for k, v in raw.get("priority_classes", {}).items()
@@ -155,7 +195,44 @@ def parse_catalogue(raw: dict[str, Any], source: str = "catalogue") -> Catalogue
         raise ConfigError(f"{source}: priority_classes must not define {NORMAL_CLASS!r}")
     if not items:
         raise ConfigError(f"{source}: no service items")
-    return Catalogue(items=items, places=places, priority_classes=classes)
+    items = _with_prefixes(source, items)
+    zone_name = raw.get("timezone", DEFAULT_TIMEZONE)
+    try:
+        zone = ZoneInfo(zone_name)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        raise ConfigError(f"{source}: timezone: unknown time zone {zone_name!r}") from None
+    hours = parse_hours(f"{source}: hours", raw["hours"]) if "hours" in raw else None
+    return Catalogue(
+        items=items,
+        places=places,
+        priority_classes=classes,
+        hours=hours,
+        timezone=zone_name,
+        _zone=zone,
+    )
+
+
+def _with_prefixes(source: str, items: dict[str, ServiceItem]) -> dict[str, ServiceItem]:
+    """Every item gets its own ticket prefix: the one written, else the first free letter."""
+    taken: dict[str, str] = {}
+    for item in items.values():
+        if item.ticket_prefix in taken:
+            raise ConfigError(
+                f"{source}: ticket_prefix {item.ticket_prefix!r} of {item.code} is already "
+                f"used by {taken[item.ticket_prefix]}"
+            )
+        if item.ticket_prefix:
+            taken[item.ticket_prefix] = item.code
+    free = (c for c in string.ascii_uppercase if c not in taken)
+    out = {}
+    for code, item in items.items():
+        if not item.ticket_prefix:
+            letter = next(free, None)
+            if letter is None:
+                raise ConfigError(f"{source}: items[{code}]: no free ticket_prefix letter left")
+            item = replace(item, ticket_prefix=letter)
+        out[code] = item
+    return out
 
 
 def load_catalogue(path: str | Path | None = None) -> Catalogue:

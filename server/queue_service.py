@@ -51,13 +51,16 @@ class QueueService:
             raise ProtocolError(ErrorCode.WRONG_STATE, "this item is not handled by video")
         if priority_class != NORMAL_CLASS and not self.catalogue.is_priority(priority_class):
             raise ProtocolError(ErrorCode.BAD_FIELD, f"unknown priority class {priority_class!r}")
+        now = self.clock()
         ticket, created = await self.store.enqueue(
             queue=item.queue_key,
             holder=ident.holder,
             place=ident.place or "",
             priority_class=priority_class,
             priority=priority_class != NORMAL_CLASS,
-            now=self.clock(),
+            now=now,
+            number_prefix=item.ticket_prefix,
+            day=self.catalogue.local_time(now).strftime("%Y%m%d"),
         )
         if created:
             self.audit(
@@ -152,11 +155,18 @@ class QueueService:
             await self.connections.queues_changed({ticket.queue})
 
     async def reviewer_online(self, reviewer: Identity, online: bool) -> None:
+        changed = set()
         for q in self.queues_of(reviewer):
+            key = f"desk:online:{q}"
+            if (reviewer.subject in await self.store.set_members(key)) != online:
+                changed.add(q)
             if online:
-                await self.store.set_add(f"desk:online:{q}", reviewer.subject, 24 * 3600)
+                await self.store.set_add(key, reviewer.subject, 24 * 3600)
             else:
-                await self.store.set_remove(f"desk:online:{q}", reviewer.subject)
+                await self.store.set_remove(key, reviewer.subject)
+        if changed:
+            # The applicants' estimates (or "nobody online") change with it.
+            await self.connections.queues_changed(changed)
 
     # -- estimates and pushes ----------------------------------------------
     async def average_handling(self, queue: str) -> float:
@@ -168,7 +178,10 @@ class QueueService:
         ahead = sum(1 for t in waiting if t.rank < ticket.rank)
         reviewers = len(await self.store.set_members(f"desk:online:{ticket.queue}"))
         avg = await self.average_handling(ticket.queue)
-        estimate = (ahead + 0.5) * avg / max(1, reviewers)
+        # Nobody on duty: no honest estimate; the kiosk shows the service hours.
+        estimate = (ahead + 0.5) * avg / reviewers if reviewers else None
+        item = self.catalogue.item_for_queue(ticket.queue)
+        hours = self.catalogue.hours_for(item, ticket.place)
         state = (
             "called"
             if ticket.state == TicketState.CALLED
@@ -180,8 +193,16 @@ class QueueService:
             priority_class=ticket.priority_class,
             position=ahead + 1,
             ahead=ahead,
-            estimated_wait_s=math.ceil(estimate),
+            estimated_wait_s=None if estimate is None else math.ceil(estimate),
             state=state,
+            ticket_number=ticket.number,
+            reviewers_online=reviewers,
+            hours=None
+            if hours is None
+            else {
+                **hours.to_json(),
+                "open_now": hours.open_at(self.catalogue.local_time(self.clock())),
+            },
         )
 
     async def push_status(self, ticket: Ticket) -> None:

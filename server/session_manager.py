@@ -128,6 +128,7 @@ class SessionManager:
             reviewer=desk,
             audit=self.recorder.event,
             waited_s=max(0.0, (ticket.called_at or ticket.joined_at) - ticket.joined_at),
+            ticket_number=ticket.number,
         )
         self._sessions[session.id] = session
         for p in session.participants:
@@ -155,6 +156,7 @@ class SessionManager:
                     state=session.state.value,
                     priority_class=session.applicant.priority_class,
                     waited_s=round(session.waited_s),
+                    ticket_number=session.ticket_number,
                 ),
             )
         await self._push_state(session)

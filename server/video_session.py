@@ -88,6 +88,7 @@ class VideoSession:
     ended_at: float | None = None
     outcome: str | None = None
     waited_s: float = 0.0  # from joining the queue to being called
+    ticket_number: str = ""  # 叫号, e.g. "A012"
     history: list[tuple[float, str]] = field(default_factory=list)
 
     @staticmethod

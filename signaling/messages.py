@@ -170,8 +170,11 @@ class QueueStatus(Message):
     priority_class: str
     position: int
     ahead: int
-    estimated_wait_s: int
+    estimated_wait_s: int | None  # None while no reviewer of the item is online
     state: Literal["waiting", "away", "called"]
+    ticket_number: str = ""  # 叫号, e.g. "A012"
+    reviewers_online: int = 0
+    hours: dict[str, Any] | None = None  # {"zh", "en", "open_now"}; None: not configured
 
 
 @outbound
@@ -201,6 +204,7 @@ class SessionPaired(Message):
     state: str
     priority_class: str = "normal"
     waited_s: int = 0
+    ticket_number: str = ""  # the applicant's ticket (叫号), e.g. "A012"
 
 
 @outbound

@@ -31,7 +31,10 @@ export function renderStatus(statusEl, noteEl, client, pcState, mediaFailed) {
   statusEl.classList.toggle("warn", line.tone === "warn");
   const peer = client.sessionState?.peer_media;
   if (peer && (!peer.video || !peer.audio)) {
-    i18n.setText(noteEl, peer.video ? "call.peer.no_audio" : "call.peer.no_video");
+    let key = "call.peer.no_media";
+    if (peer.video) key = "call.peer.no_audio";
+    else if (peer.audio) key = "call.peer.no_video";
+    i18n.setText(noteEl, key);
     noteEl.hidden = false;
   } else {
     noteEl.hidden = true;

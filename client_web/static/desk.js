@@ -140,7 +140,13 @@ function fillSession(msg) {
     $("#call-item").textContent = msg.item;
   }
   i18n.setNames($("#call-place"), placeNames(msg.place));
-  $("#call-peer").textContent = msg.peer?.name || "";
+  $("#call-number").textContent = msg.ticket_number || "–";
+  // The peer is the kiosk (a window at a service centre) or an assisting agent,
+  // not the applicant, whose name is not known to the session yet.
+  const agent = msg.peer?.role === "agent";
+  i18n.setText($("#call-window-label"), agent ? "desk.agent" : "desk.window");
+  $("#call-window").textContent = msg.peer?.name || "";
+  i18n.setText($("#call-applicant"), "desk.applicant.unknown");
 }
 
 const TOGGLE_KEYS = {

@@ -172,6 +172,7 @@ $("#notice-confirm").addEventListener("click", () => {
   showWaiting();
   i18n.setText($("#ahead"), "kiosk.waiting.joining");
   $("#estimate").textContent = "";
+  $("#ticket-number").hidden = true;
   $("#place").textContent = "–";
 });
 
@@ -194,15 +195,35 @@ function renderStatus(msg) {
     i18n.setText(note, "kiosk.waiting.called");
     note.hidden = false;
   } else {
-    i18n.setText($("#estimate"), "kiosk.waiting.estimate", { n: minutes });
+    renderEstimate(msg, minutes);
     if (msg.state === "away") i18n.setText(note, "kiosk.waiting.away");
     else if (state.requeued) renderRequeued(msg.position);
     note.hidden = msg.state !== "away" && !state.requeued;
   }
-  if (msg.ticket !== state.ticket) speak("kiosk.speak.queued", { n: msg.ahead });
+  const number = $("#ticket-number");
+  if (msg.ticket_number) i18n.setText(number, "kiosk.waiting.number", { number: msg.ticket_number });
+  number.hidden = !msg.ticket_number;
+  if (msg.ticket !== state.ticket) {
+    if (msg.ticket_number) speak("kiosk.speak.queued.number", { number: msg.ticket_number, n: msg.ahead });
+    else speak("kiosk.speak.queued", { n: msg.ahead });
+  }
   else if (msg.ahead === 0 && state.lastAhead !== 0) speak("kiosk.waiting.next");
   state.ticket = msg.ticket;
   state.lastAhead = msg.ahead;
+}
+
+/** The wait in minutes; or, with no reviewer online, that and the service hours. */
+function renderEstimate(msg, minutes) {
+  const el = $("#estimate");
+  if (msg.estimated_wait_s !== null && msg.estimated_wait_s !== undefined) {
+    i18n.setText(el, "kiosk.waiting.estimate", { n: minutes });
+  } else if (!msg.hours) {
+    i18n.setText(el, "kiosk.waiting.offline");
+  } else {
+    const hours = { zh: msg.hours.zh, en: msg.hours.en };
+    const key = msg.hours.open_now === false ? "kiosk.waiting.closed" : "kiosk.waiting.offline.hours";
+    i18n.setText(el, key, { hours });
+  }
 }
 
 /** The reviewer's connection was lost: we are back in line, near or at the head. */

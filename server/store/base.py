@@ -10,7 +10,10 @@ Queue rules the store enforces atomically:
 - ordering is priority class first (priority before normal), then FIFO by a
   global sequence number taken at join time;
 - a requeued ticket keeps its original sequence number, so it goes back to
-  the head of its class.
+  the head of its class;
+- a ticket number (叫号, e.g. A012) comes from a counter per queue and day,
+  taken atomically at join time and kept across a restart; a new day starts
+  at 1 again.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ class Ticket:
     reviewer: str | None = None
     called_at: float | None = None
     session_id: str | None = None
+    number: str = ""  # what the applicant and reviewer see, e.g. "A012"; "" = none
 
     @property
     def rank(self) -> tuple[int, int]:
@@ -60,6 +64,10 @@ class Ticket:
 
     def evolve(self, **changes: Any) -> Ticket:
         return replace(self, **changes)
+
+
+def format_number(prefix: str, n: int) -> str:
+    return f"{prefix}{n:03d}"
 
 
 class Subscription(abc.ABC):
@@ -92,9 +100,15 @@ class Store(abc.ABC):
         priority_class: str,
         priority: bool,
         now: float,
+        number_prefix: str = "",
+        day: str = "",
     ) -> tuple[Ticket, bool]:
         """Join a queue. Returns (ticket, created); a holder that already has a
-        ticket gets that one back unchanged (created False)."""
+        ticket gets that one back unchanged (created False).
+
+        With a `number_prefix`, a new ticket is numbered prefix + the next value
+        of the queue's counter for `day` (zero-padded to 3 digits): A001, A002...
+        """
 
     @abc.abstractmethod
     async def get_ticket(self, ticket_id: str) -> Ticket | None: ...

@@ -11,6 +11,7 @@ Records, one per line:
     {"t": "del", "id": "..."}                     a ticket gone
     {"t": "seq", "n": 17}                         the join sequence counter
     {"t": "ht", "queue": "...", "s": 12.5, "w": 20}  a handling time (window w)
+    {"t": "num", "queue": "...", "day": "20261203", "n": 12}  the ticket counter
 
 At start the file is replayed, then rewritten as a compact snapshot (a temp
 file renamed over it). A torn last line, left by a crash in the middle of a
@@ -50,6 +51,13 @@ class QueueState:
     tickets: dict[str, Ticket] = field(default_factory=dict)
     seq: int = 0
     handling: dict[str, deque[float]] = field(default_factory=dict)
+    numbers: dict[str, tuple[str, int]] = field(default_factory=dict)  # queue: (day, n)
+
+    def next_number(self, queue: str, day: str) -> int:
+        last_day, n = self.numbers.get(queue, (day, 0))
+        n = n + 1 if last_day == day else 1
+        self.numbers[queue] = (day, n)
+        return n
 
     def apply(self, record: dict[str, Any]) -> None:
         kind = record["t"]
@@ -61,6 +69,8 @@ class QueueState:
             self.tickets.pop(record["id"], None)
         elif kind == "seq":
             self.seq = max(self.seq, int(record["n"]))
+        elif kind == "num":
+            self.numbers[record["queue"]] = (str(record["day"]), int(record["n"]))
         elif kind == "ht":
             add_handling_time(self.handling, record["queue"], float(record["s"]), int(record["w"]))
         else:
@@ -72,6 +82,7 @@ class QueueState:
         for queue, times in self.handling.items():
             window = times.maxlen or len(times)
             out += [{"t": "ht", "queue": queue, "s": s, "w": window} for s in reversed(times)]
+        out += [{"t": "num", "queue": q, "day": d, "n": n} for q, (d, n) in self.numbers.items()]
         out += [{"t": "put", "ticket": asdict(t)} for t in self.tickets.values()]
         return out
 

@@ -21,7 +21,14 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from server.store.base import MessageHandler, Store, Subscription, Ticket, TicketState
+from server.store.base import (
+    MessageHandler,
+    Store,
+    Subscription,
+    Ticket,
+    TicketState,
+    format_number,
+)
 from server.store.journal import QueueJournal, QueueState, add_handling_time
 
 log = logging.getLogger(__name__)
@@ -120,10 +127,18 @@ class MemoryStore(Store):
         priority_class: str,
         priority: bool,
         now: float,
+        number_prefix: str = "",
+        day: str = "",
     ) -> tuple[Ticket, bool]:
         existing = self._by_holder.get(holder)
         if existing is not None:
             return self._state.tickets[existing], False
+        number = ""
+        if number_prefix:
+            n = self._state.next_number(queue, day)
+            if self._journal is not None:  # a crash after this skips a number, never repeats one
+                self._journal.append({"t": "num", "queue": queue, "day": day, "n": n})
+            number = format_number(number_prefix, n)
         self._state.seq += 1
         ticket = Ticket(
             id=secrets.token_urlsafe(12),
@@ -134,6 +149,7 @@ class MemoryStore(Store):
             priority_class=priority_class,
             seq=self._state.seq,
             joined_at=now,
+            number=number,
         )
         self._put(ticket)
         self._by_holder[holder] = ticket.id

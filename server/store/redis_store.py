@@ -5,6 +5,7 @@ Layout (every key starts with the prefix P):
                    internal `score` (rank as one number: priority*2^40 + seq)
 - P holder:<name>  string, the holder's ticket id
 - P seq            global join counter (INCR)
+- P num:<queue>:<day>  ticket number counter of one queue and day (expires after 2 days)
 - P wait:<queue>   zset of waiting tickets by score (disconnected included)
 - P ready:<queue>  zset of waiting, connected tickets by score (call_next)
 - P grace          zset of waiting, disconnected tickets by grace deadline
@@ -81,7 +82,8 @@ local function drop(id, t)
 end
 """
 
-# ARGV: P, id, queue, holder, place, priority_class, priority, joined_at
+# ARGV: P, id, queue, holder, place, priority_class, priority, joined_at,
+#       number prefix ('' = no number), day
 _ENQUEUE = """
 local hkey = P .. 'holder:' .. ARGV[4]
 local existing = redis.call('GET', hkey)
@@ -89,10 +91,17 @@ local t = existing and load(existing)
 if t then return {0, flat(t)} end
 local seq = redis.call('INCR', P .. 'seq')
 local score = seq + (ARGV[7] == '1' and 0 or 1099511627776)
+local number = ''
+if ARGV[9] ~= '' then
+  local nkey = P .. 'num:' .. ARGV[3] .. ':' .. ARGV[10]
+  local n = redis.call('INCR', nkey)
+  if n == 1 then redis.call('EXPIRE', nkey, 172800) end
+  number = ARGV[9] .. string.format('%03d', n)
+end
 t = {id = ARGV[2], queue = ARGV[3], holder = ARGV[4], place = ARGV[5],
   priority_class = ARGV[6], priority = ARGV[7], joined_at = ARGV[8],
   seq = string.format('%d', seq), score = string.format('%d', score),
-  state = 'waiting', connected = '1'}
+  state = 'waiting', connected = '1', number = number}
 save(t.id, t)
 redis.call('SET', hkey, t.id)
 return {1, flat(t)}
@@ -319,9 +328,11 @@ class RedisStore(Store):
         priority_class: str,
         priority: bool,
         now: float,
+        number_prefix: str = "",
+        day: str = "",
     ) -> tuple[Ticket, bool]:
         args = [self._prefix, secrets.token_urlsafe(12), queue, holder, place]
-        args += [priority_class, "1" if priority else "0", _num(now)]
+        args += [priority_class, "1" if priority else "0", _num(now), number_prefix, day]
         created, raw = await self._s_enqueue(keys=[], args=args)
         ticket = _decode(raw)
         assert ticket is not None

@@ -34,6 +34,9 @@ def test_every_outbound_message_round_trips() -> None:
             "ahead": 0,
             "estimated_wait_s": 30,
             "state": "waiting",
+            "ticket_number": "A012",
+            "reviewers_online": 2,
+            "hours": {"zh": "周一至周五 9:00-12:00", "en": "Mon–Fri 9:00-12:00", "open_now": True},
         },
         "queue.left": {"reason": "left"},
         "desk.queues": {"queues": [{"queue": "A@county", "waiting": 1}]},
@@ -47,6 +50,7 @@ def test_every_outbound_message_round_trips() -> None:
             "state": "called",
             "priority_class": "elderly",
             "waited_s": 42,
+            "ticket_number": "A012",
         },
         "session.state": {
             "session_id": "s",

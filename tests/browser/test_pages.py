@@ -77,7 +77,12 @@ async def test_foundation_queue_and_pairing(pages: Pages) -> None:
     await kiosk_join(k1, shots="kiosk-1")
     await expect(k1.locator("#place")).to_have_text("1")
     await expect(k1.locator("#ahead")).to_have_text("前面没有人了，下一位就是您")
-    await expect(k1.locator("#estimate")).to_contain_text("分钟")
+    # No reviewer online yet: no made-up estimate, the service hours instead.
+    estimate = k1.locator("#estimate")
+    await expect(estimate).to_contain_text("没有审批人员在线")
+    await expect(estimate).to_contain_text("服务时间：周一至周五 9:00-12:00, 13:30-17:00")
+    await expect(estimate).not_to_contain_text("分钟")
+    await expect(k1.locator("#ticket-number")).to_have_text("您的号码：A001")
     await expect(k1.locator("#recording-banner")).to_be_visible()
     await expect(k1.locator("#recording-banner")).to_contain_text("本次办理全程录音录像")
 
@@ -85,9 +90,12 @@ async def test_foundation_queue_and_pairing(pages: Pages) -> None:
     await kiosk_join(k2)
     await expect(k2.locator("#place")).to_have_text("2")
     await expect(k2.locator("#ahead")).to_have_text("前面还有 1 人")
+    await expect(k2.locator("#ticket-number")).to_have_text("您的号码：A002")
     await shot(k2, "kiosk-2-waiting")
 
     desk = await pages.desk("reviewer")
+    # A reviewer is online now: the estimate is pushed to the waiting kiosks.
+    await expect(estimate).to_contain_text("分钟")
     row = desk.locator('tr[data-queue="SCJG-001@county"]')
     await expect(row.locator('[data-col="waiting"]')).to_have_text("2")
     await expect(row.locator('[data-col="priority"]')).to_have_text("0")
@@ -99,6 +107,11 @@ async def test_foundation_queue_and_pairing(pages: Pages) -> None:
     await expect(desk.locator("#call-view")).to_be_visible()
     await expect(desk.locator("#call-item")).to_have_text("个体工商户设立登记")
     await expect(desk.locator("#call-place")).to_contain_text("城关镇")
+    # The kiosk is the window, not the applicant, who is not identified yet.
+    await expect(desk.locator("#call-window-label")).to_have_text("窗口")
+    await expect(desk.locator("#call-window")).to_have_text("kiosk 1")
+    await expect(desk.locator("#call-applicant")).to_have_text("尚未识别")
+    await expect(desk.locator("#call-number")).to_have_text("A001")
     await expect(k1.locator('section[data-screen="call"]')).to_be_visible()
     await expect(k1.locator("#recording-banner")).to_be_visible()
     # The second kiosk moves up to the head of the line.
@@ -200,7 +213,9 @@ async def test_camera_denied_is_told_in_plain_words(pages: Pages) -> None:
     await expect(kiosk.locator('section[data-screen="call"]')).to_be_visible()
     await expect(warning).to_be_visible()
     await expect(kiosk.locator("#toggle-video")).to_be_disabled()
-    await expect(desk.locator("#peer-media-note")).to_have_text("对方的摄像头已关闭")
+    await expect(kiosk.locator("#toggle-audio")).to_be_disabled()
+    # Neither camera nor microphone: the desk is told both, not only the camera.
+    await expect(desk.locator("#peer-media-note")).to_have_text("对方的摄像头和麦克风都已关闭")
 
 
 async def test_login_admin_and_language(pages: Pages) -> None:

@@ -115,6 +115,50 @@ async def test_concurrent_enqueue_of_one_holder_gives_one_ticket(
     assert await holders(store) == ["h"]
 
 
+async def _numbered(store: Store, holder: str, queue: str = "q", day: str = "20261203") -> str:
+    ticket, created = await store.enqueue(
+        queue=queue,
+        holder=holder,
+        place="p",
+        priority_class="normal",
+        priority=False,
+        now=NOW,
+        number_prefix="A" if queue == "q" else "B",
+        day=day,
+    )
+    assert created
+    assert await store.get_ticket(ticket.id) == ticket
+    return ticket.number
+
+
+async def test_ticket_numbers_count_per_queue_and_day(
+    store: Store, backend: str, store_factory: StoreFactory
+) -> None:
+    assert [await _numbered(store, f"h{i}") for i in range(3)] == ["A001", "A002", "A003"]
+    assert await _numbered(store, "other", "r") == "B001"  # each queue counts on its own
+    # Leaving does not give a number back; joining again gets the next one.
+    first = await store.ticket_of("h0")
+    assert first is not None and first.number == "A001"
+    await store.leave(first.id)
+    assert await _numbered(store, "h0") == "A004"
+    again, created = await store.enqueue(
+        queue="q", holder="h0", place="p", priority_class="normal", priority=False, now=NOW,
+        number_prefix="A", day="20261203",
+    )  # fmt: skip
+    assert not created and again.number == "A004"
+    # A new day starts at 1 again.
+    assert await _numbered(store, "next-day", day="20261204") == "A001"
+    # Several processes joining at once never share a number.
+    clients = await extra_clients(store, backend, store_factory, 3)
+    numbers = await asyncio.gather(
+        *(_numbered(c, f"c{i}", day="20261205") for i, c in enumerate(clients * 4))
+    )
+    assert sorted(numbers) == [f"A{n:03d}" for n in range(1, len(numbers) + 1)]
+    # Without a prefix there is no number.
+    plain = await join(store, "plain")
+    assert plain.number == ""
+
+
 async def test_order_is_priority_first_then_fifo(store: Store) -> None:
     n1 = await join(store, "n1")
     p1 = await join(store, "p1", priority=True)

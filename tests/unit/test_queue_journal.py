@@ -129,3 +129,35 @@ async def test_the_journal_is_compacted(tmp_path: Path, monkeypatch: pytest.Monk
         ]
     finally:
         await restored.close()
+
+
+async def test_ticket_numbers_continue_after_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "queue.journal"
+    store = await _open(path)
+
+    async def numbered(s: MemoryStore, holder: str, day: str = "20261203") -> str:
+        ticket, _ = await s.enqueue(
+            queue="q", holder=holder, place="QH-CG", priority_class="", priority=False,
+            now=NOW, number_prefix="A", day=day,
+        )  # fmt: skip
+        return ticket.number
+
+    assert [await numbered(store, "kiosk:a"), await numbered(store, "kiosk:b")] == ["A001", "A002"]
+    gone = await store.ticket_of("kiosk:b")
+    assert gone is not None
+    await store.leave(gone.id)  # the counter does not depend on tickets still there
+    await store.close()
+    restored = await _open(path)
+    try:
+        kept = await restored.ticket_of("kiosk:a")
+        assert kept is not None and kept.number == "A001"
+        assert await numbered(restored, "kiosk:c") == "A003"
+        assert await numbered(restored, "kiosk:d", day="20261204") == "A001"
+    finally:
+        await restored.close()
+    # After compaction (the snapshot written at start) too.
+    again = await _open(path)
+    try:
+        assert await numbered(again, "kiosk:e", day="20261204") == "A002"
+    finally:
+        await again.close()
