@@ -255,7 +255,11 @@ class SessionManager:
         return True
 
     def _start_timer(self, session: VideoSession, participant: Participant) -> None:
-        self._cancel_timer(participant.holder)
+        running = self._rejoin_timers.get(participant.holder)
+        if running is not None and not running.done():
+            # Already counting (its WebSocket closed, now its media stopped too):
+            # the earlier deadline stands.
+            return
         grace = self.cfg.media.rejoin_grace_seconds
         if participant is session.reviewer and session.started:
             # The applicant is kept waiting by a reviewer who is gone: short grace.

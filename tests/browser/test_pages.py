@@ -289,3 +289,27 @@ async def test_reviewer_tab_dies_mid_call_applicant_back_at_the_head(pages: Page
     await desk2.click("#call-next")
     await expect(kiosk.locator('section[data-screen="call"]')).to_be_visible()
     await expect(kiosk.locator("#waiting-note")).to_be_hidden()
+
+
+async def test_reviewer_reload_mid_call_keeps_the_call(pages: Pages) -> None:
+    """The short grace for a lost reviewer still lets a page reload come back."""
+    kiosk = await pages.kiosk("kiosk-1")
+    await kiosk_join(kiosk)
+    desk = await pages.desk("reviewer")
+    await expect(desk.locator("#call-next")).to_be_enabled()
+    await desk.click("#call-next")
+    await expect_receiving(kiosk, "kiosk")
+    # Record every screen the kiosk shows from now on.
+    await kiosk.evaluate(
+        """() => {
+      window.rwScreens = [];
+      new MutationObserver(() => window.rwScreens.push(document.body.dataset.screen))
+        .observe(document.body, {attributes: true, attributeFilter: ["data-screen"]});
+    }"""
+    )
+    await desk.reload()
+    await expect(desk.locator("#call-view")).to_be_visible()
+    await expect_receiving(desk, "desk after reload")
+    await expect(desk.locator("#call-number")).to_have_text("A001")
+    await expect(kiosk.locator("#call-status")).to_have_text("已接通")
+    assert await kiosk.evaluate("window.rwScreens") == []
