@@ -66,7 +66,12 @@ class QueueService:
             self.audit(
                 "queue.joined",
                 ident.holder,
-                {"queue": ticket.queue, "ticket": ticket.id, "priority_class": priority_class},
+                {
+                    "queue": ticket.queue,
+                    "ticket": ticket.id,
+                    "number": ticket.number,
+                    "priority_class": priority_class,
+                },
             )
             await self.connections.queues_changed({ticket.queue})
         else:

@@ -209,7 +209,7 @@ class SessionManager:
             )
             if all(p.link == Link.CONNECTED for p in session.participants):
                 session.set_state(State.LIVE, None, "both connected")
-        elif state in ("failed", "closed") and participant.link not in (
+        elif state in ("failed", "closed", "silent") and participant.link not in (
             Link.LEFT,
             Link.RECONNECTING,  # already dropped: "closed" after "failed" is no news
         ):

@@ -132,7 +132,8 @@ class MediaSession:
         return f"<MediaSession {self.session_id} {list(self.participants)}>"
 
     def on_participant_state(self, callback: StateCallback) -> None:
-        """Call ``callback(participant_id, state)``; state: connecting/connected/failed/closed."""
+        """Call ``callback(participant_id, state)``; state: connecting/connected/failed/closed,
+        or silent (connected, but nothing arrived for ``silence_s``: the pc is closed)."""
         self._state_callbacks.append(callback)
 
     def on_inbound(self, callback: InboundCallback) -> None:
@@ -378,7 +379,7 @@ class MediaSession:
                     participant.participant_id,
                     now - heard,
                 )
-                self._set_state(participant, "failed")
+                self._set_state(participant, "silent")
                 await self._close_silent(participant, pc)
                 return
 

@@ -12,12 +12,14 @@ import signal
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from server import appkeys as K
 from server.bench.driver import Peer
 from server.bench.source import vp8_clip
+from server.media.stats import packets_received
 from tests.conftest import PASSWORD, Client, RunningServer
 
 JOIN = {"type": "queue.join", "item": "SCJG-001", "recording_notice_shown": True}
@@ -39,7 +41,7 @@ async def _two_waiting(running: RunningServer) -> tuple[Client, Client]:
     return first, second
 
 
-async def _expect_requeued(running: RunningServer, kiosk: Client, second: Client) -> None:
+async def _expect_requeued(running: RunningServer, kiosk: Client, second: Client) -> str:
     """The applicant is told, then is first in line again, ahead of the one behind."""
     dropped = await kiosk.expect("session.state", timeout=BOUND_S, peer_connection="reconnecting")
     assert "审批人员" in dropped["notice"]["zh"]
@@ -57,18 +59,30 @@ async def _expect_requeued(running: RunningServer, kiosk: Client, second: Client
         f"*/*/*/{ended['session_id']}/manifest.json"
     )
     assert json.loads(manifest.read_text())["outcome"] == "reviewer_lost"
+    return str(ended["session_id"])
+
+
+def _events(running: RunningServer, session_id: str) -> list[dict[str, Any]]:
+    [events] = (running.app[K.CONFIG].data_dir / "archive").glob(f"*/*/*/{session_id}/events.jsonl")
+    return [json.loads(line) for line in events.read_text().splitlines()]
 
 
 async def test_reviewer_pc_closed_without_a_word(running: RunningServer, clip) -> None:
     kiosk, second = await _two_waiting(running)
     desk = await running.staff("reviewer")
     await desk.send({"type": "desk.call_next"})
-    await kiosk.expect("session.paired")
+    paired = await kiosk.expect("session.paired")
     kiosk_peer, desk_peer = Peer(clip), Peer(clip)
     try:
         await asyncio.gather(kiosk_peer.negotiate(kiosk), desk_peer.negotiate(desk))
         await kiosk.expect("session.state", state="live")
         await kiosk_peer.wait_decoded("video", 10)
+        # The watchdog can read what reaches the server's pcs (an aiortc upgrade
+        # that breaks this fails here, not silently).
+        media = running.app[K.MEDIA].get(paired["session_id"])
+        assert media is not None
+        for participant in media.participants.values():
+            assert (packets_received(participant.pc) or 0) > 0
         # The reviewer's peer connection just stops; its WebSocket stays open and silent.
         await desk_peer.close()
         await _expect_requeued(running, kiosk, second)
@@ -113,7 +127,10 @@ async def test_reviewer_process_frozen_then_killed(
             assert await reviewer_proc.stdout.readline() == b"LIVE\n"
         await kiosk.expect("session.state", state="live")
         reviewer_proc.send_signal(signal.SIGSTOP)
-        await _expect_requeued(running, kiosk, second)
+        session_id = await _expect_requeued(running, kiosk, second)
+        events = _events(running, session_id)
+        dropped = [e for e in events if e["type"] == "participant.dropped"]
+        assert dropped and dropped[0]["data"]["state"] == "silent", dropped
     finally:
         reviewer_proc.kill()
         await kiosk_peer.close()
