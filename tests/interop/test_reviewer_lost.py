@@ -91,46 +91,81 @@ async def test_reviewer_pc_closed_without_a_word(running: RunningServer, clip) -
         await desk_peer.close()
 
 
-@pytest.fixture
-async def reviewer_proc(running: RunningServer) -> AsyncIterator[asyncio.subprocess.Process]:
-    proc = await asyncio.create_subprocess_exec(
+async def _spawn(running: RunningServer, *args: str) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "tests.interop.reviewer_proc",
+        "tests.interop.peer_proc",
         running.url,
-        "reviewer",
-        PASSWORD,
+        *args,
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         stdout=asyncio.subprocess.PIPE,
     )
+
+
+async def _live(proc: asyncio.subprocess.Process) -> None:
+    assert proc.stdout is not None
+    async with asyncio.timeout(30):
+        assert await proc.stdout.readline() == b"LIVE\n"
+
+
+@pytest.fixture
+async def procs() -> AsyncIterator[list[asyncio.subprocess.Process]]:
+    started: list[asyncio.subprocess.Process] = []
     try:
-        yield proc
+        yield started
     finally:
-        if proc.returncode is None:
-            proc.kill()
-        await proc.wait()
+        for proc in started:
+            if proc.returncode is None:
+                proc.kill()
+            await proc.wait()
 
 
-async def test_reviewer_process_frozen_then_killed(
-    running: RunningServer, clip, reviewer_proc: asyncio.subprocess.Process
+async def test_reviewer_process_frozen(
+    running: RunningServer, clip, procs: list[asyncio.subprocess.Process]
 ) -> None:
     """A hung desk (SIGSTOP): its WebSocket stays open, it sends nothing more, no
     DTLS close, no ICE failure for half a minute. Only the silence tells."""
     kiosk, second = await _two_waiting(running)
+    procs.append(reviewer := await _spawn(running, "reviewer", "reviewer", PASSWORD))
     await kiosk.expect("session.paired", timeout=30)
     kiosk_peer = Peer(clip)
     try:
         await kiosk_peer.negotiate(kiosk)
-        assert reviewer_proc.stdout is not None
-        async with asyncio.timeout(30):
-            assert await reviewer_proc.stdout.readline() == b"LIVE\n"
+        await _live(reviewer)
         await kiosk.expect("session.state", state="live")
-        reviewer_proc.send_signal(signal.SIGSTOP)
+        reviewer.send_signal(signal.SIGSTOP)
         session_id = await _expect_requeued(running, kiosk, second)
         events = _events(running, session_id)
         dropped = [e for e in events if e["type"] == "participant.dropped"]
         assert dropped and dropped[0]["data"]["state"] == "silent", dropped
     finally:
-        reviewer_proc.kill()
         await kiosk_peer.close()
+
+
+async def test_frozen_kiosk_is_not_shown_as_connected(
+    running: RunningServer, clip, procs: list[asyncio.subprocess.Process]
+) -> None:
+    """The other way round: the desk is told within seconds, not after ~30 s of a
+    green "connected" over a frozen picture; the kiosk keeps its rejoin grace."""
+    procs.append(kiosk := await _spawn(running, "kiosk", running.kiosk_tokens["kiosk-1"]))
+    desk = await running.staff("reviewer")
+    while True:  # until the kiosk process has joined
+        view = await desk.expect("desk.queues", timeout=30)
+        if next(q for q in view["queues"] if q["item"] == "SCJG-001")["waiting"]:
+            break
+    await desk.send({"type": "desk.call_next"})
+    await desk.expect("session.paired")
+    desk_peer = Peer(clip)
+    try:
+        await desk_peer.negotiate(desk)
+        await _live(kiosk)
+        await desk.expect("session.state", state="live")
+        kiosk.send_signal(signal.SIGSTOP)
+        state = await desk.expect("session.state", timeout=BOUND_S, peer_connection="reconnecting")
+        assert state["state"] == "reconnecting" and state["notice"]["zh"]
+        await desk.send({"type": "session.end", "outcome": "incomplete"})
+        assert (await desk.expect("session.ended"))["outcome"] == "incomplete"
+    finally:
+        await desk_peer.close()
