@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from server import appkeys as K
-from server import archive_routes, pages
+from server import archive_routes, ops_routes, pages
 from server.accounts import AccountDB
 from server.api import routes as api_routes
 from server.auth import Authenticator, allow
@@ -72,6 +72,7 @@ def create_app(
     app.router.add_routes(api_routes)
     app.router.add_routes(pages.routes)
     app.router.add_routes(archive_routes.routes)
+    app.router.add_routes(ops_routes.routes)
     app.router.add_get("/ws", allow("kiosk", "agent", "reviewer", "supervisor")(ws_handler))
     app.cleanup_ctx.append(_lifecycle)
     return app
@@ -86,7 +87,7 @@ def config_summary(cfg: Config) -> dict[str, object]:
             summary[section.name] = value
             continue
         items = dataclasses.asdict(value)
-        for key in ("secret", "turn_secret"):
+        for key in ("secret", "turn_secret", "token"):
             if items.get(key):
                 items[key] = "sha256:" + hashlib.sha256(items[key].encode()).hexdigest()[:12]
         summary[section.name] = items
