@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -56,7 +57,8 @@ async def test_metrics_carry_no_session_or_participant_ids(running: RunningServe
                 rows = (await resp.json())["streams"]
             assert {r["session"] for r in rows} == {session.id}
             assert any(kiosk_id in r["participant"] for r in rows)
-            assert {(r["kind"], r["direction"]) for r in rows} >= {("video", "in"), ("video", "out")}
+            pairs = {(r["kind"], r["direction"]) for r in rows}
+            assert pairs >= {("video", "in"), ("video", "out")}
         anon, _ = await running.http()
         async with anon.get("/api/admin/media-stats", headers={"Accept": "application/json"}) as r:
             assert r.status == 401
@@ -77,11 +79,13 @@ async def test_metrics_carry_no_session_or_participant_ids(running: RunningServe
 @pytest.fixture
 async def guarded(
     tmp_path: Path, accounts_template: tuple[Path, dict[str, str]]
-) -> RunningServer:
+) -> AsyncIterator[RunningServer]:
     cfg = make_config(tmp_path / "data", metrics={"token": "scrape-token-1234"})
     srv = await start_server(cfg, accounts_template)
-    yield srv
-    await srv.close()
+    try:
+        yield srv
+    finally:
+        await srv.close()
 
 
 async def test_metrics_token_when_configured(guarded: RunningServer) -> None:
