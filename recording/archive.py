@@ -33,7 +33,16 @@ from pathlib import Path
 from typing import Any
 
 from recording.audit import AuditLog, read_events
-from recording.canonical import Clock, fsync_dir, iso_utc, sha256_hex, utc_now, write_atomic
+from recording.canonical import (
+    DIR_MODE,
+    Clock,
+    fsync_dir,
+    iso_utc,
+    make_dirs,
+    sha256_hex,
+    utc_now,
+    write_atomic,
+)
 from recording.manifest import EVENTS, OPEN_MARKER, Signer, build_manifest, write_manifest
 from recording.webm import Kind, TrackClock, TrackStats, TrackWriter
 
@@ -86,9 +95,10 @@ class SessionArchive:
         folder = Path(archive_root) / started_at.strftime("%Y/%m/%d") / session_id
         if folder.exists():
             raise ArchiveError(f"{folder}: archive folder exists already")
-        folder.mkdir(parents=True)
+        make_dirs(folder.parent)
+        folder.mkdir(mode=DIR_MODE)
         for name in SUBFOLDERS:
-            (folder / name).mkdir()
+            (folder / name).mkdir(mode=DIR_MODE)
         opened = {"session_id": session_id, "started_at": iso_utc(started_at)}
         write_atomic(folder / OPEN_MARKER, json.dumps(opened).encode())
         self._setup(folder, session_id, opened["started_at"], clock, cluster_seconds)

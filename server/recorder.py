@@ -28,7 +28,7 @@ import av
 
 from recording.archive import SessionArchive
 from recording.audit import SystemAuditLog
-from recording.canonical import utc_now
+from recording.canonical import make_dirs, utc_now
 from recording.keys import ArchiveSigner
 from recording.recovery import recover_open_sessions
 from recording.retention import prune
@@ -72,7 +72,7 @@ class SessionRecorder:
     # -- lifecycle ---------------------------------------------------------
     async def start(self) -> list[Path]:
         """Load or create the signing key, open the system log, recover crashes."""
-        self.root.mkdir(parents=True, exist_ok=True)
+        make_dirs(self.root)
         loop = asyncio.get_running_loop()
         self.signer = await loop.run_in_executor(
             self._io, ArchiveSigner.load_or_create, self.data_dir
