@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -78,9 +79,10 @@ class SessionRecorder:
             self._io, ArchiveSigner.load_or_create, self.data_dir
         )
         self.system_log = await loop.run_in_executor(self._io, SystemAuditLog, self.root)
-        recovered = await loop.run_in_executor(
-            self._io, recover_open_sessions, self.root, self.signer
+        recover = functools.partial(
+            recover_open_sessions, self.root, self.signer, require_marker_signature=True
         )
+        recovered = await loop.run_in_executor(self._io, recover)
         for folder in recovered:
             self.system("archive.recovered", None, {"session": folder.name})
             log.warning("recovered an interrupted session", extra={"session": folder.name})
@@ -128,6 +130,7 @@ class SessionRecorder:
             info,
             cluster_seconds=self.cluster_seconds,
             defer=self._submit,
+            marker_signer=self.signer,
         )
         self._live[session.id] = _Recording(archive)
         self._finished[session.id] = asyncio.Event()

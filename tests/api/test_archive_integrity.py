@@ -15,8 +15,10 @@ import aiohttp
 import pytest
 
 from recording.audit import read_events
+from server.config import Config
 from tests.api.test_archive_routes import (  # fixtures, imported to be used here
     Case,
+    Template,
     _get_json,
     _raw_get,
     config,
@@ -25,7 +27,7 @@ from tests.api.test_archive_routes import (  # fixtures, imported to be used her
     supervisor,
     template,
 )
-from tests.conftest import RunningServer
+from tests.conftest import RunningServer, start_server
 
 __all__ = ["config", "mine", "other", "supervisor", "template"]
 SECRET = b"outside-the-archive-secret"
@@ -239,3 +241,36 @@ async def test_an_unsigned_case_is_flagged_for_supervisors_and_not_served(
     # Nothing was appended to the forged folder's chain.
     signed = mine.manifest["events"]["lines"]
     assert len(read_events(forged.folder / "events.jsonl")) == signed
+
+
+# -- planted open folders -------------------------------------------------------------
+
+
+async def test_a_planted_open_folder_is_not_signed_at_the_next_start(
+    config: Config, accounts_template: tuple[Path, dict[str, str]], template: Template
+) -> None:
+    [source] = (config.data_dir / "archive").glob(f"*/*/*/{template.mine}")
+    planted = []
+    for n, sig in enumerate((None, "bm90IGEgc2lnbmF0dXJl")):
+        forged_id = template.mine[:-8] + f"0badc0d{n}"
+        folder = source.parent / forged_id
+        shutil.copytree(source, folder)
+        (folder / "manifest.json").unlink()
+        (folder / "manifest.sig").unlink()
+        marker = {"session_id": forged_id, "started_at": "2026-01-01T00:00:00.000Z"}
+        if sig is not None:
+            marker["sig"] = sig
+        (folder / ".open").write_text(json.dumps(marker))
+        planted.append(folder)
+    srv = await start_server(config, accounts_template)
+    try:
+        session, _ = await srv.http("supervisor")
+        listed = [c["id"] for c in (await _get_json(session, "/api/cases"))["cases"]]
+        assert template.mine in listed
+        for folder in planted:
+            assert (folder / ".open").exists()  # left open: not recovered, not signed
+            assert not (folder / "manifest.sig").exists()
+            assert folder.name not in listed
+            await _get_json(session, f"/api/cases/{folder.name}", status=404)
+    finally:
+        await srv.close()
