@@ -22,6 +22,7 @@ logged through `log(..., when=...)` on that same thread keep that order too.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -33,11 +34,24 @@ from pathlib import Path
 from typing import Any
 
 from recording.audit import AuditLog, read_events
-from recording.canonical import Clock, fsync_dir, iso_utc, sha256_hex, utc_now, write_atomic
+from recording.canonical import (
+    DIR_MODE,
+    Clock,
+    canonical_json,
+    fsync_dir,
+    iso_utc,
+    make_dirs,
+    sha256_hex,
+    utc_now,
+    write_atomic,
+)
 from recording.manifest import EVENTS, OPEN_MARKER, Signer, build_manifest, write_manifest
 from recording.webm import Kind, TrackClock, TrackStats, TrackWriter
 
 SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+# What a `.open` marker's signature covers: this prefix, then the canonical JSON
+# of {"session_id", "started_at"} (the prefix keeps it from ever being a manifest).
+MARKER_CONTEXT = b"remote-window open marker\n"
 SUBFOLDERS = ("media", "documents", "evidence")
 Defer = Callable[[Callable[[], object]], object]
 
@@ -78,19 +92,29 @@ class SessionArchive:
         clock: Clock = utc_now,
         cluster_seconds: float = 1.0,
         defer: Defer | None = None,
+        marker_signer: Signer | None = None,
     ) -> None:
-        """Create the folder; raise `ArchiveError` if it exists already."""
+        """Create the folder; raise `ArchiveError` if it exists already.
+
+        With `marker_signer`, the `.open` marker carries a signature (`sig`) over
+        `marker_bytes`, so recovery can tell a folder this archive opened from
+        one planted in it.
+        """
         _check_name("session id", session_id)
         if started_at.tzinfo is None:
             raise ArchiveError("started_at must be timezone-aware")
         folder = Path(archive_root) / started_at.strftime("%Y/%m/%d") / session_id
         if folder.exists():
             raise ArchiveError(f"{folder}: archive folder exists already")
-        folder.mkdir(parents=True)
+        make_dirs(folder.parent)
+        folder.mkdir(mode=DIR_MODE)
         for name in SUBFOLDERS:
-            (folder / name).mkdir()
+            (folder / name).mkdir(mode=DIR_MODE)
         opened = {"session_id": session_id, "started_at": iso_utc(started_at)}
-        write_atomic(folder / OPEN_MARKER, json.dumps(opened).encode())
+        marker: dict[str, str] = dict(opened)
+        if marker_signer is not None:
+            marker["sig"] = base64.b64encode(marker_signer.sign(marker_bytes(opened))).decode()
+        write_atomic(folder / OPEN_MARKER, json.dumps(marker).encode())
         self._setup(folder, session_id, opened["started_at"], clock, cluster_seconds)
         self._defer = defer
         self.info = dict(info or {})
@@ -318,6 +342,12 @@ class SessionArchive:
             (self.folder / OPEN_MARKER).unlink()
             fsync_dir(self.folder)
             return self.folder / "manifest.json"
+
+
+def marker_bytes(opened: dict[str, Any]) -> bytes:
+    """The bytes a `.open` marker's signature covers."""
+    fields = {"session_id": opened.get("session_id"), "started_at": opened.get("started_at")}
+    return MARKER_CONTEXT + canonical_json(fields)
 
 
 def _mtime_iso(path: Path) -> str:

@@ -35,11 +35,13 @@ from pathlib import Path
 from typing import Any
 
 from recording.canonical import (
+    FILE_MODE,
     ZERO_HASH,
     Clock,
     canonical_json,
     fsync_dir,
     iso_utc,
+    make_dirs,
     sha256_hex,
     utc_now,
 )
@@ -92,7 +94,7 @@ class AuditLog:
     def _load_tail(self, first_prev: str) -> tuple[int, str, int]:
         """Read the chain state, truncating a torn last line; create the file if absent."""
         if not self.path.exists():
-            self.path.touch()
+            self.path.touch(mode=FILE_MODE)
             fsync_dir(self.path.parent)
             return 0, first_prev, 0
         data = self.path.read_bytes()
@@ -268,7 +270,7 @@ class SystemAuditLog:
         self, archive_root: str | os.PathLike[str], *, clock: Clock = utc_now, tz: tzinfo = UTC
     ) -> None:
         self.folder = Path(archive_root) / "system"
-        self.folder.mkdir(parents=True, exist_ok=True)
+        make_dirs(self.folder)
         self._clock = clock
         self._tz = tz
         self._lock = threading.Lock()

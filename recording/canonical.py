@@ -12,6 +12,9 @@ from typing import Any
 
 ZERO_HASH = "0" * 64
 """The `prev` of the first line of a hash chain."""
+FILE_MODE = 0o600
+DIR_MODE = 0o700
+"""Everything in the data dir is the server account's alone, whatever the umask."""
 
 Clock = Callable[[], datetime]
 """Returns the current time as an aware datetime (injectable for tests)."""
@@ -55,7 +58,7 @@ def parse_iso(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
+def write_atomic(path: Path, data: bytes, mode: int = FILE_MODE) -> None:
     """Write `data` to `path` via a fsynced temporary file and a rename."""
     tmp = path.with_name(f".{path.name}.tmp")
     with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode), "wb") as f:
@@ -64,6 +67,26 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
         os.fsync(f.fileno())
     os.replace(tmp, path)
     fsync_dir(path.parent)
+
+
+def make_dirs(path: Path) -> None:
+    """`mkdir -p` where every folder it creates gets `DIR_MODE` (Path.mkdir gives
+    the parents the umask's default)."""
+    missing = []
+    current = Path(path)
+    while not current.exists():
+        missing.append(current)
+        current = current.parent
+    for folder in reversed(missing):
+        try:
+            folder.mkdir(mode=DIR_MODE)
+        except FileExistsError:
+            pass  # made meanwhile by another thread or process
+
+
+def create_private(path: Path) -> None:
+    """Create (or truncate) a file with `FILE_MODE` before a library opens it by name."""
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, FILE_MODE))
 
 
 def fsync_dir(path: Path) -> None:

@@ -8,18 +8,24 @@ outcome "interrupted" and an `interruption` span, and remove the marker. Media
 bytes are never rewritten: a WebM cut by a kill stays readable up to its last
 cluster. A folder whose manifest was already fully written and signed (the
 process died while removing the marker) only loses the marker.
+
+With `require_marker_signature` (the server), only folders whose marker is
+signed with the archive key are recovered: a folder planted in the archive
+with a `.open` marker of its own stays open (never listed, never served,
+`verify` reports it), instead of being signed at the next start.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import json
 import logging
 import os
 from datetime import UTC, datetime
 from pathlib import Path
 
-from recording.archive import ArchiveError, SessionArchive
+from recording.archive import ArchiveError, SessionArchive, marker_bytes
 from recording.audit import AuditError, dropped_info
 from recording.canonical import Clock, fsync_dir, iso_utc, utc_now
 from recording.keys import ArchiveSigner, verify_signature
@@ -35,11 +41,23 @@ def open_folders(archive_root: str | os.PathLike[str]) -> list[Path]:
 
 
 def recover_open_sessions(
-    archive_root: str | os.PathLike[str], signer: ArchiveSigner, *, clock: Clock = utc_now
+    archive_root: str | os.PathLike[str],
+    signer: ArchiveSigner,
+    *,
+    clock: Clock = utc_now,
+    require_marker_signature: bool = False,
 ) -> list[Path]:
     """Finalise every open folder under `archive_root`; returns the folders handled."""
     done = []
     for folder in open_folders(archive_root):
+        if require_marker_signature and not (
+            _signed(folder, signer) or marker_signed(folder, signer)
+        ):
+            log.error(
+                "open case folder not opened with this archive's key: left open",
+                extra={"session": folder.name},
+            )
+            continue
         try:
             for leftover in folder.rglob(".*.tmp"):  # unfinished atomic writes
                 leftover.unlink()
@@ -80,6 +98,21 @@ def _last_write(folder: Path) -> str:
     """When the dead process last wrote anything in the folder."""
     newest = max(p.stat().st_mtime for p in folder.rglob("*") if p.is_file())
     return iso_utc(datetime.fromtimestamp(newest, UTC))
+
+
+def marker_signed(folder: Path, signer: ArchiveSigner) -> bool:
+    """True when the folder's `.open` marker is a plain file signed with the key."""
+    marker = folder / OPEN_MARKER
+    try:
+        if marker.is_symlink():
+            return False
+        opened = json.loads(marker.read_bytes())
+        signature = base64.b64decode(opened["sig"], validate=True)
+    except (OSError, ValueError, KeyError, TypeError, binascii.Error):
+        return False
+    if not isinstance(opened, dict) or opened.get("session_id") != folder.name:
+        return False
+    return verify_signature(signer.public_key, marker_bytes(opened), signature)
 
 
 def _signed(folder: Path, signer: ArchiveSigner) -> bool:

@@ -29,6 +29,8 @@ from typing import Literal
 
 import av
 
+from recording.canonical import create_private
+
 Kind = Literal["video", "audio"]
 
 CLOCK_RATE: dict[str, int] = {"video": 90_000, "audio": 48_000}
@@ -156,6 +158,7 @@ class TrackWriter:
             if size is None:
                 return False
             self.width, self.height = size
+        create_private(self.path)  # libav would create it with the umask's mode
         container = av.open(str(self.path), "w", format="webm", container_options=self._options)
         try:
             if self.kind == "video":

@@ -1,9 +1,8 @@
-"""JSON API: sign-in, the caller, the catalogue, admin, health and metrics."""
+"""JSON API: sign-in, the caller, the catalogue, admin and health (metrics: ops_routes)."""
 
 from __future__ import annotations
 
 import json
-from collections import Counter
 from typing import Any
 
 from aiohttp import web
@@ -170,20 +169,3 @@ async def healthz(request: web.Request) -> web.Response:
     except Exception:
         ok = False
     return web.json_response({"ok": ok}, status=200 if ok else 503)
-
-
-@routes.get("/metrics")
-@allow(PUBLIC)
-async def metrics(request: web.Request) -> web.Response:
-    app = request.app
-    store = app[K.STORE]
-    waiting: dict[str, int] = {}
-    for item in app[K.CATALOGUE].items.values():
-        waiting[item.code] = len(await store.waiting(item.queue_key))
-    sessions = Counter(s.state.value for s in app[K.SESSIONS].active())
-    streams = await app[K.MEDIA].stream_stats()
-    recorder = app[K.RECORDER]
-    text = app[K.METRICS].render(
-        waiting, dict(sessions), streams, (recorder.write_seconds, recorder.packets_written)
-    )
-    return web.Response(text=text, content_type="text/plain", charset="utf-8")

@@ -11,14 +11,17 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from recording.canonical import make_dirs
 from server import appkeys as K
-from server import archive_routes, pages
+from server import archive_routes, ops_routes, pages
 from server.accounts import AccountDB
 from server.api import routes as api_routes
 from server.auth import Authenticator, allow
 from server.catalogue import Catalogue, load_catalogue
 from server.config import Config
 from server.connections import Connections
+from server.data_dir import private_umask, secure_data_dir
+from server.logs import scrub_third_party_loggers
 from server.media.hub import MediaHub
 from server.metrics import Metrics
 from server.middleware import MIDDLEWARES
@@ -41,9 +44,10 @@ def create_app(
     redis_url: str | None = None,
 ) -> web.Application:
     """Build the application; services start in the cleanup context."""
+    scrub_third_party_loggers()
     app = web.Application(middlewares=MIDDLEWARES, client_max_size=1024**2)
     app[K.CONFIG] = cfg
-    cfg.data_dir.mkdir(parents=True, exist_ok=True)
+    make_dirs(cfg.data_dir)
     app[K.STORE] = store or make_store(
         cfg.store, redis_url, data_dir=cfg.data_dir, restart_grace=cfg.queue.grace_seconds
     )
@@ -73,6 +77,7 @@ def create_app(
     app.router.add_routes(api_routes)
     app.router.add_routes(pages.routes)
     app.router.add_routes(archive_routes.routes)
+    app.router.add_routes(ops_routes.routes)
     app.router.add_get("/ws", allow("kiosk", "agent", "reviewer", "supervisor")(ws_handler))
     app.cleanup_ctx.append(_lifecycle)
     return app
@@ -87,7 +92,7 @@ def config_summary(cfg: Config) -> dict[str, object]:
             summary[section.name] = value
             continue
         items = dataclasses.asdict(value)
-        for key in ("secret", "turn_secret"):
+        for key in ("secret", "turn_secret", "token"):
             if items.get(key):
                 items[key] = "sha256:" + hashlib.sha256(items[key].encode()).hexdigest()[:12]
         summary[section.name] = items
@@ -117,6 +122,8 @@ async def _housekeeping(app: web.Application) -> None:
 
 
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
+    private_umask()  # before anything below creates a file
+    await asyncio.to_thread(secure_data_dir, app[K.CONFIG].data_dir)
     store = app[K.STORE]
     await store.start()
     await app[K.RECORDER].start()

@@ -8,18 +8,30 @@ Every look at a case is itself an audit event, appended to the case's own
 `remote-window verify` checks) and mirrored to the daily system log:
 
 - `access.viewed`: the case's replay data was opened (`GET /api/cases/{id}`).
-- `access.downloaded`: a file of the case was fetched from its first byte (a
-  request without Range, or a Range starting at byte 0 such as `bytes=0-`);
-  later range requests of the same file (seeking) are not logged, nor a repeat
-  by the same web session within `DOWNLOAD_DEDUPE_SECONDS` (browsers
-  re-request `bytes=0-` when a video element reloads or probes `bytes=0-1`).
+- `access.downloaded`: bytes of a file were delivered from its first byte on
+  (`whole`: the delivery was the whole file, however the Range was spelled:
+  none, `bytes=0-`, `bytes=000-`, a suffix as long as the file...); the event
+  is written before the first byte goes out, with the range delivered. Later
+  ranges of the same file (seeking) are not logged, nor a repeat by the same
+  web session within `DOWNLOAD_DEDUPE_SECONDS` (browsers re-request `bytes=0-`
+  when a video element reloads). A refused request (416, 404, 403) is never
+  logged as a download. Any complete copy of a file includes its first byte,
+  so fetching one piece by piece is logged too.
 
 Appends take an exclusive `flock` on `events.jsonl`, so server processes and
 threads sharing an archive never write the same sequence number twice.
 
 Paths: session ids and file names are matched against strict patterns, the
 folder is found from the date in the id, and a file is served only when the
-signed manifest lists it; anything else is a 404, never a path on disk.
+signed manifest lists it; anything else is a 404, never a path on disk. No
+symlink is followed below the archive root (server/archive_fs.py): a case
+folder holding one is refused (404) and left out of the list.
+
+Signatures: a finalised case (no `.open` marker: not being recorded) is
+served only when `manifest.sig` verifies with the archive key. One without a
+valid signature (forged, or damaged) answers 409 `{"error": "unsigned"}` and
+appears in the supervisors' list flagged `signed: false` with `signature`
+"missing" or "invalid" (未签名); reviewers do not see it.
 """
 
 from __future__ import annotations
@@ -27,6 +39,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -35,6 +48,7 @@ from typing import Any
 from aiohttp import web
 
 from server import appkeys as K
+from server.archive_fs import Unsafe, Unsatisfiable, byte_range, open_dir, open_file
 from server.auth import IDENTITY, PUBLIC, allow
 from server.case_index import (
     DATE,
@@ -42,12 +56,12 @@ from server.case_index import (
     FILTER_MAX,
     FOLDERS,
     CaseFilter,
+    FoundCase,
     append_access,
     case_detail,
+    find_case,
     list_cases,
-    load_manifest,
     may_see,
-    session_folder,
 )
 from server.pages import render
 
@@ -59,6 +73,7 @@ FOLDERS["evidence"] = FOLDERS["documents"]
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 500
 DOWNLOAD_DEDUPE_SECONDS = 60.0
+CHUNK = 256 * 1024
 
 
 def _json_error(status: type[web.HTTPException], code: str) -> web.HTTPException:
@@ -77,15 +92,21 @@ class _Dedupe:
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
-        self._seen: dict[tuple[str, str, str], float] = {}
+        self._seen: dict[tuple[str, ...], float] = {}
 
-    def first(self, key: tuple[str, str, str]) -> bool:
+    def recent(self, key: tuple[str, ...]) -> bool:
+        """True when `key` was marked less than `seconds` ago."""
+        last = self._seen.get(key)
+        return last is not None and time.monotonic() - last < self.seconds
+
+    def forget(self, key: tuple[str, ...]) -> None:
+        self._seen.pop(key, None)
+
+    def mark(self, key: tuple[str, ...]) -> None:
         now = time.monotonic()
         if len(self._seen) > 10_000:
             self._seen = {k: t for k, t in self._seen.items() if now - t < self.seconds}
-        last = self._seen.get(key)
         self._seen[key] = now
-        return last is None or now - last >= self.seconds
 
 
 _DOWNLOADS = _Dedupe(DOWNLOAD_DEDUPE_SECONDS)  # keys carry the case folder's path
@@ -107,23 +128,22 @@ def _root(request: web.Request) -> Path:
     return request.app[K.RECORDER].root
 
 
-async def _open_case(request: web.Request) -> tuple[Path, dict[str, Any]]:
-    """The caller's case from the URL: 404 when unknown or malformed, 403 when not theirs."""
+def _public_key(request: web.Request) -> object | None:
+    signer = request.app[K.RECORDER].signer
+    return signer.public_key if signer is not None else None
+
+
+async def _open_case(request: web.Request) -> FoundCase:
+    """The caller's case from the URL: 404 when unknown, malformed or refused,
+    403 when not theirs, 409 when its signature is missing or wrong."""
     session_id = request.match_info.get("session_id", "")
-    root = _root(request)
-
-    def load() -> tuple[Path, dict[str, Any]] | None:
-        folder = session_folder(root, session_id)
-        if folder is None:
-            return None
-        manifest = load_manifest(folder)
-        return None if manifest is None else (folder, manifest)
-
-    found = await asyncio.to_thread(load)
+    found = await asyncio.to_thread(find_case, _root(request), session_id, _public_key(request))
     if found is None:
         raise _not_found()
-    if not may_see(request[IDENTITY], found[1]):
+    if not may_see(request[IDENTITY], found.manifest):
         raise _json_error(web.HTTPForbidden, "forbidden")
+    if not found.signed:
+        raise _json_error(web.HTTPConflict, "unsigned")
     return found
 
 
@@ -184,7 +204,14 @@ async def public_key(request: web.Request) -> web.Response:
 @allow(*ROLES)
 async def cases(request: web.Request) -> web.Response:
     flt = _query_filter(request)
-    found = await asyncio.to_thread(list_cases, _root(request), flt, request.app[K.CATALOGUE])
+    found = await asyncio.to_thread(
+        list_cases,
+        _root(request),
+        flt,
+        request.app[K.CATALOGUE],
+        _public_key(request),
+        unsigned=request[IDENTITY].role == "supervisor",
+    )
     response = web.json_response({"cases": found, "limit": flt.limit})
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -193,27 +220,55 @@ async def cases(request: web.Request) -> web.Response:
 @routes.get("/api/cases/{session_id}")
 @allow(*ROLES)
 async def case(request: web.Request) -> web.Response:
-    folder, manifest = await _open_case(request)
+    found = await _open_case(request)
     if request.method == "GET":
-        await _record_access(request, folder, "access.viewed", {})
-    signer = request.app[K.RECORDER].signer
-    detail = await asyncio.to_thread(
-        case_detail,
-        folder,
-        manifest,
-        request.app[K.CATALOGUE],
-        signer.public_key if signer else None,
-    )
+        await _record_access(request, found.folder, "access.viewed", {})
+    detail = await asyncio.to_thread(case_detail, found, request.app[K.CATALOGUE])
     response = web.json_response(detail)
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
-def _first_request(request: web.Request) -> bool:
-    if request.method != "GET":
-        return False
-    ranges = request.headers.get("Range", "").replace(" ", "").lower()
-    return ranges == "" or ranges.startswith("bytes=0-")
+class _FileBytes(web.StreamResponse):
+    """Bytes `[first, first + count)` of an open file descriptor (closed when done).
+
+    Sent from `prepare`, like aiohttp's FileResponse, so the middlewares still
+    add their headers to the response first.
+    """
+
+    def __init__(self, fd: int, first: int, count: int, status: int) -> None:
+        super().__init__(status=status)
+        self._fd, self._first, self._count = fd, first, count
+        self.content_length = count
+
+    async def prepare(self, request: web.BaseRequest) -> Any:
+        try:
+            writer = await super().prepare(request)
+            if request.method != "HEAD":
+                offset, left = self._first, self._count
+                while left > 0:
+                    chunk = await asyncio.to_thread(os.pread, self._fd, min(CHUNK, left), offset)
+                    if not chunk:
+                        break  # the file shrank: end early rather than pad
+                    await self.write(chunk)
+                    offset += len(chunk)
+                    left -= len(chunk)
+            await self.write_eof()
+            return writer
+        finally:
+            self.close_file()
+
+    def close_file(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+
+def _open_listed(found: FoundCase, subfolder: str, name: str) -> tuple[int, int]:
+    """(fd, size) of a file of the case, opened without following any link."""
+    with open_dir(found.root, (*found.parts, subfolder)) as dir_fd:
+        fd, st = open_file(dir_fd, name)
+    return fd, st.st_size
 
 
 async def _case_file(request: web.Request, subfolder: str) -> web.StreamResponse:
@@ -222,22 +277,58 @@ async def _case_file(request: web.Request, subfolder: str) -> web.StreamResponse
     match = FILE_NAME.fullmatch(name)
     if match is None or match.group(1) != ext or ".." in name:
         raise _not_found()
-    folder, manifest = await _open_case(request)
+    found = await _open_case(request)
     rel = f"{subfolder}/{name}"
-    listed = {f.get("path") for f in manifest.get("files") or []}
-    base = (folder / subfolder).resolve()
-    target = (folder / rel).resolve()
-    if rel not in listed or target.parent != base or not target.is_file():
+    if rel not in {f.get("path") for f in found.manifest.get("files") or []}:
         raise _not_found()
-    if _first_request(request):
-        ident = request[IDENTITY]
-        key = (ident.session_id or ident.subject, str(folder.resolve()), rel)
-        if _DOWNLOADS.first(key):
-            await _record_access(request, folder, "access.downloaded", {"file": rel})
-    response = web.FileResponse(target)
-    response.content_type = ctype
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    try:
+        fd, size = await asyncio.to_thread(_open_listed, found, subfolder, name)
+    except Unsafe as exc:
+        log.warning("case file refused", extra={"session": found.folder.name, "problem": str(exc)})
+        raise _not_found() from None
+    except OSError:
+        raise _not_found() from None
+    response: _FileBytes | None = None
+    try:
+        try:
+            span = byte_range(request.headers.get("Range"), size)
+        except Unsatisfiable:
+            raise web.HTTPRequestRangeNotSatisfiable(
+                headers={"Content-Range": f"bytes */{size}"}
+            ) from None
+        first, last = span if span is not None else (0, size - 1)
+        if request.method == "GET" and first == 0 and size > 0:
+            await _record_download(request, found, rel, last, size)
+        response = _FileBytes(fd, first, last - first + 1, 200 if span is None else 206)
+        if span is not None:
+            response.headers["Content-Range"] = f"bytes {first}-{last}/{size}"
+        response.headers["Accept-Ranges"] = "bytes"
+        response.content_type = ctype
+        response.headers["Cache-Control"] = "private, no-store"
+        return response
+    finally:
+        if response is None:
+            os.close(fd)
+
+
+async def _record_download(
+    request: web.Request, found: FoundCase, rel: str, last: int, size: int
+) -> None:
+    """Audit a delivery from byte 0, once per web session and file within the
+    dedupe window (a whole-file delivery after a partial one is logged again)."""
+    ident = request[IDENTITY]
+    whole = last == size - 1
+    key = (ident.session_id or ident.subject, str(found.folder), rel)
+    if _DOWNLOADS.recent((*key, "whole")) or (not whole and _DOWNLOADS.recent((*key, "part"))):
+        return
+    mark = (*key, "whole" if whole else "part")
+    _DOWNLOADS.mark(mark)  # before the await: a concurrent request is not logged twice
+    data = {"file": rel, "bytes": f"0-{last}/{size}", "whole": whole}
+    try:
+        await _record_access(request, found.folder, "access.downloaded", data)
+    except BaseException:
+        _DOWNLOADS.forget(mark)  # not logged, not delivered: the next try logs again
+        raise
 
 
 @routes.get("/api/cases/{session_id}/media/{name}")
@@ -284,7 +375,7 @@ async def replay_page(request: web.Request) -> web.Response:
         request,
         "replay.html",
         session_id=session_id if status == 200 else "",
-        error={403: "forbidden", 404: "not_found"}.get(status, ""),
+        error={403: "forbidden", 404: "not_found", 409: "unsigned"}.get(status, ""),
     )
     response.set_status(status)
     return response

@@ -22,6 +22,7 @@ from typing import Any
 from recording.audit import AuditLog, check_chain
 from recording.keys import verify_signature
 from recording.manifest import ACCESS_PREFIX, EVENTS, MANIFEST, OPEN_MARKER, SIGNATURE
+from server.archive_fs import Unsafe, is_real_dir, open_dir, read_file, tree_problem
 from server.auth import Identity
 
 SESSION_ID = re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})-[0-9]{6}-[0-9a-f]{8}", re.ASCII)
@@ -49,8 +50,80 @@ def _seconds(start: datetime | None, end: datetime | None) -> float | None:
     return round((end - start).total_seconds(), 3)
 
 
-def session_folder(root: Path, session_id: str) -> Path | None:
-    """The finalised case folder of a session id, or None (bad id, absent, still open).
+@dataclass(frozen=True)
+class FoundCase:
+    """A finalised case folder, read without following links.
+
+    `signature` is "ok", "missing" or "invalid": only "ok" cases are served;
+    the others are listed, flagged, for supervisors (a forged or damaged folder).
+    """
+
+    root: Path  # the archive root
+    parts: tuple[str, ...]  # below it: YYYY, MM, DD, session id
+    manifest: dict[str, Any]
+    signature: str
+
+    @property
+    def folder(self) -> Path:
+        return self.root.joinpath(*self.parts)
+
+    @property
+    def signed(self) -> bool:
+        return self.signature == "ok"
+
+
+def load_case(root: Path, parts: tuple[str, ...], public_key: Any) -> FoundCase | None:
+    """The finalised case at `root/parts`, or None (absent, still open, unreadable,
+    or holding a symlink or special file anywhere: those are logged and refused)."""
+    folder = root.joinpath(*parts)
+    try:
+        with open_dir(root, parts) as fd:
+            try:
+                os.stat(OPEN_MARKER, dir_fd=fd, follow_symlinks=False)
+                return None  # still being recorded (or recovered at the next start)
+            except FileNotFoundError:
+                pass
+            raw = read_file(fd, MANIFEST)
+            try:
+                sig_text = read_file(fd, SIGNATURE, max_bytes=4096)
+            except FileNotFoundError:
+                sig_text = None
+    except FileNotFoundError:
+        return None
+    except Unsafe as exc:
+        log.warning("case folder refused", extra={"session": parts[-1], "problem": str(exc)})
+        return None
+    except OSError as exc:
+        log.warning("unreadable case folder", extra={"session": parts[-1], "err": exc.strerror})
+        return None
+    problem = tree_problem(folder)
+    if problem is not None:
+        log.warning("case folder refused", extra={"session": parts[-1], "problem": problem})
+        return None
+    try:
+        manifest = json.loads(raw)
+    except ValueError:
+        manifest = None
+    if not isinstance(manifest, dict) or manifest.get("session_id") != folder.name:
+        log.warning("manifest does not match its folder", extra={"session": parts[-1]})
+        return None
+    return FoundCase(root, parts, manifest, _signature_state(raw, sig_text, public_key))
+
+
+def _signature_state(raw: bytes, sig_text: bytes | None, public_key: Any) -> str:
+    if sig_text is None:
+        return "missing"
+    if public_key is None:
+        return "invalid"
+    try:
+        sig = base64.b64decode(sig_text.strip(), validate=True)
+    except ValueError:
+        return "invalid"
+    return "ok" if verify_signature(public_key, raw, sig) else "invalid"
+
+
+def find_case(root: Path, session_id: str, public_key: Any) -> FoundCase | None:
+    """The finalised case of a session id, or None (bad id, absent, open, refused).
 
     The id carries the UTC date it was made; the folder is dated by the session's
     creation a moment later, so the next day is looked at too (midnight).
@@ -62,26 +135,12 @@ def session_folder(root: Path, session_id: str) -> Path | None:
         day = date(*(int(g) for g in match.groups()))
     except ValueError:
         return None
-    base = root.resolve()
     for candidate in (day, day + timedelta(days=1)):
-        folder = root / f"{candidate:%Y/%m/%d}" / session_id
-        if not (folder / MANIFEST).is_file() or (folder / OPEN_MARKER).exists():
-            continue
-        if folder.resolve().is_relative_to(base):
-            return folder
+        parts = (f"{candidate:%Y}", f"{candidate:%m}", f"{candidate:%d}", session_id)
+        found = load_case(root, parts, public_key)
+        if found is not None:
+            return found
     return None
-
-
-def load_manifest(folder: Path) -> dict[str, Any] | None:
-    try:
-        manifest = json.loads((folder / MANIFEST).read_bytes())
-    except (OSError, ValueError):
-        log.warning("unreadable manifest", extra={"folder": str(folder)})
-        return None
-    if not isinstance(manifest, dict) or manifest.get("session_id") != folder.name:
-        log.warning("manifest does not match its folder", extra={"folder": str(folder)})
-        return None
-    return manifest
 
 
 def participants(manifest: dict[str, Any]) -> list[dict[str, Any]]:
@@ -162,8 +221,10 @@ class CaseFilter:
 
 
 def _sorted_dirs(folder: Path, pattern: re.Pattern[str]) -> list[Path]:
+    if not is_real_dir(folder):
+        return []
     try:
-        entries = [p for p in folder.iterdir() if pattern.fullmatch(p.name) and p.is_dir()]
+        entries = [p for p in folder.iterdir() if pattern.fullmatch(p.name) and is_real_dir(p)]
     except OSError:
         return []
     return sorted(entries, key=lambda p: p.name, reverse=True)
@@ -179,17 +240,27 @@ def _day_folders(root: Path, days: list[date] | None) -> Iterator[Path]:
             yield from _sorted_dirs(month, re.compile(r"[0-9]{2}"))
 
 
-def list_cases(root: Path, flt: CaseFilter, catalogue: Any) -> list[dict[str, Any]]:
-    """Finalised cases matching the filter, newest first (blocking: run in a thread)."""
+def list_cases(
+    root: Path, flt: CaseFilter, catalogue: Any, public_key: Any, *, unsigned: bool = False
+) -> list[dict[str, Any]]:
+    """Finalised cases matching the filter, newest first (blocking: run in a thread).
+
+    Each carries `signed`; cases without a valid signature are left out unless
+    `unsigned` (supervisors), then listed with `signature` "missing" or "invalid".
+    """
     found: list[dict[str, Any]] = []
     for day in _day_folders(root, flt.days):
         for folder in _sorted_dirs(day, SESSION_ID):
-            if not (folder / MANIFEST).is_file() or (folder / OPEN_MARKER).exists():
+            case = load_case(root, folder.relative_to(root).parts, public_key)
+            if case is None or not flt.matches(case.manifest):
                 continue
-            manifest = load_manifest(folder)
-            if manifest is None or not flt.matches(manifest):
+            if not case.signed and not unsigned:
                 continue
-            found.append(case_summary(manifest, catalogue))
+            summary = case_summary(case.manifest, catalogue)
+            summary["signed"] = case.signed
+            if not case.signed:
+                summary["signature"] = case.signature
+            found.append(summary)
             if len(found) >= flt.limit:
                 return found
     return found
@@ -276,10 +347,9 @@ def _segment_index(join: dict[str, Any]) -> int:
     return join["segment"] if isinstance(join["segment"], int) else 0
 
 
-def case_detail(
-    folder: Path, manifest: dict[str, Any], catalogue: Any, public_key: Any
-) -> dict[str, Any]:
+def case_detail(case: FoundCase, catalogue: Any) -> dict[str, Any]:
     """Everything the replay page needs (blocking: run in a thread)."""
+    folder, manifest = case.folder, case.manifest
     session_id = manifest["session_id"]
     origin = _parse_time(manifest.get("started_at"))
     base = f"/api/cases/{session_id}/"
@@ -316,13 +386,6 @@ def case_detail(
         for f in manifest.get("files") or []
         if f.get("path") in urls and not str(f["path"]).startswith("media/")
     ]
-    signature_ok = False
-    if public_key is not None:
-        try:
-            sig = base64.b64decode((folder / SIGNATURE).read_bytes().strip(), validate=True)
-            signature_ok = verify_signature(public_key, (folder / MANIFEST).read_bytes(), sig)
-        except (OSError, ValueError):
-            signature_ok = False
     chain = check_chain(folder / EVENTS)
     late = [e for e in events if not e["signed"]]
     return {
@@ -337,7 +400,7 @@ def case_detail(
         "events": events,
         "files": files,
         "integrity": {
-            "signature_ok": signature_ok,
+            "signature_ok": case.signed,
             "chain_problem": chain.problem,
             "signed_events": signed,
             "only_access_after_signing": all(
@@ -364,7 +427,7 @@ def append_access(folder: Path, type_: str, actor: str, data: dict[str, Any]) ->
     if not type_.startswith(ACCESS_PREFIX):
         raise ValueError(f"{type_!r}: only {ACCESS_PREFIX}* events follow a signed manifest")
     path = folder / EVENTS
-    fd = os.open(path, os.O_RDONLY)
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)  # a planted link is refused (ELOOP)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         with AuditLog(path) as audit:

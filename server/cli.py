@@ -12,6 +12,7 @@ from aiohttp import web
 from server.accounts import STAFF_ROLES, AccountDB, AccountError
 from server.catalogue import load_catalogue
 from server.config import Config, ConfigError, load_config
+from server.data_dir import private_umask
 from server.eventloop import new_event_loop
 from server.logs import AccessLogger, setup_logging
 from server.store.journal import JournalError
@@ -167,6 +168,7 @@ def _seed_demo(cfg: Config) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    private_umask()  # whatever this command creates in the data dir is the owner's alone
     try:
         if args.command == "serve":
             _serve(_config(args), redis_url=args.redis)

@@ -90,6 +90,11 @@ class ArchiveConfig:
 
 
 @dataclass(frozen=True)
+class MetricsConfig:
+    token: str = ""  # when set, GET /metrics needs "Authorization: Bearer <token>"
+
+
+@dataclass(frozen=True)
 class LoggingConfig:
     level: str = "INFO"
     json: bool = True
@@ -105,6 +110,7 @@ class Config:
     media: MediaConfig = field(default_factory=MediaConfig)
     ice: IceConfig = field(default_factory=IceConfig)
     archive: ArchiveConfig = field(default_factory=ArchiveConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     demo: bool = False
 

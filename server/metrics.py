@@ -1,4 +1,11 @@
-"""Prometheus text exposition for /metrics (no client library needed)."""
+"""Prometheus text exposition for /metrics (no client library needed).
+
+/metrics may be scraped without signing in, so no label names a session, a
+participant or an account: media streams are summed per kind and direction
+(per-stream figures are at the admin API, GET /api/admin/media-stats).
+Stream counters stay monotonic across streams that come and go: each scrape
+adds what every live stream forwarded since the previous scrape.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +14,16 @@ from collections import defaultdict
 from typing import Any
 
 WAIT_BUCKETS = (30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0)
+STREAM_GAUGES = (
+    ("bitrate_bps", "rw_stream_bitrate_bps", "Bitrate of the media streams (sum)."),
+    ("packets_lost", "rw_stream_packets_lost", "Packets lost by the live streams (RTCP, sum)."),
+    ("jitter", "rw_stream_jitter", "Highest interarrival jitter (RTP clock units)."),
+)
+STREAM_COUNTERS = (
+    ("frames_forwarded", "rw_stream_frames_total", "Frames forwarded."),
+    ("keyframe_requests", "rw_stream_keyframe_requests_total", "Keyframe requests (PLI/FIR)."),
+)
+StreamKey = tuple[str, str]  # (kind, direction)
 
 
 def _label(value: str) -> str:
@@ -53,6 +70,9 @@ class Metrics:
         self.http_requests: dict[tuple[str, int], int] = defaultdict(int)
         self.wait_seconds: dict[str, Histogram] = {}
         self.logins: dict[str, int] = defaultdict(int)
+        # Stream counters: totals per (kind, direction), last value seen per stream.
+        self._stream_totals: dict[tuple[str, StreamKey], float] = defaultdict(float)
+        self._stream_seen: dict[tuple[str, tuple[str, ...]], float] = {}
 
     def ws_opened(self, role: str) -> None:
         self.ws_connected[role] += 1
@@ -100,27 +120,50 @@ class Metrics:
         family("rw_sessions", "gauge", "Video sessions of this process, per state.")
         for state, n in sorted(sessions.items()):
             lines.append(f"rw_sessions{_labels(state=state)} {n}")
-        stream_families = (
-            ("bitrate_bps", "gauge", "rw_stream_bitrate_bps", "Bitrate of a media stream."),
-            ("packets_lost", "gauge", "rw_stream_packets_lost", "Packets lost (RTCP)."),
-            ("jitter", "gauge", "rw_stream_jitter", "Interarrival jitter (RTP clock units)."),
-            ("frames_forwarded", "counter", "rw_stream_frames_total", "Frames forwarded."),
-            ("keyframe_requests", "counter", "rw_stream_keyframe_requests_total", "PLI/FIR."),
-        )
-        for key, kind, name, help_text in stream_families:
-            family(name, kind, help_text)
-            for s in streams:
-                if s.get(key) is None:
-                    continue
-                labels = _labels(
-                    session=s["session"],
-                    participant=s["participant"],
-                    kind=s["kind"],
-                    direction=s["direction"],
-                )
-                lines.append(f"{name}{labels} {s[key]:g}")
+        self._stream_lines(streams, family, lines)
         family("rw_recording_write_seconds_total", "counter", "Time spent remuxing into WebM.")
         lines.append(f"rw_recording_write_seconds_total {recording[0]:.6f}")
         family("rw_recording_packets_total", "counter", "Encoded frames written to recordings.")
         lines.append(f"rw_recording_packets_total {recording[1]}")
         return "\n".join(lines) + "\n"
+
+    def _stream_lines(self, streams: list[dict[str, Any]], family: Any, lines: list[str]) -> None:
+        """Stream figures per (kind, direction): gauges over the live streams, counters
+        accumulated across scrapes (a stream's growth since it was last seen)."""
+        gauges: dict[tuple[str, StreamKey], float] = {}
+        live: dict[StreamKey, int] = defaultdict(int)
+        seen: dict[tuple[str, tuple[str, ...]], float] = {}
+        for s in streams:
+            key: StreamKey = (str(s.get("kind")), str(s.get("direction")))
+            ident = tuple(str(s.get(k)) for k in ("session", "participant", "kind", "direction"))
+            live[key] += 1
+            for name, _, _ in STREAM_GAUGES:
+                value = s.get(name)
+                if value is None:
+                    continue
+                slot = (name, key)
+                if name == "jitter":
+                    gauges[slot] = max(gauges.get(slot, 0.0), float(value))
+                else:
+                    gauges[slot] = gauges.get(slot, 0.0) + float(value)
+            for name, _, _ in STREAM_COUNTERS:
+                value = s.get(name)
+                if value is None:
+                    continue
+                last = self._stream_seen.get((name, ident), 0.0)
+                self._stream_totals[(name, key)] += max(0.0, float(value) - last)
+                seen[(name, ident)] = float(value)
+        self._stream_seen = seen  # streams gone since the last scrape are forgotten
+        family("rw_streams", "gauge", "Live media streams, per kind and direction.")
+        for (kind, direction), n in sorted(live.items()):
+            lines.append(f"rw_streams{_labels(kind=kind, direction=direction)} {n}")
+        for name, metric, help_text in STREAM_GAUGES:
+            family(metric, "gauge", help_text)
+            for (gname, (kind, direction)), value in sorted(gauges.items()):
+                if gname == name:
+                    lines.append(f"{metric}{_labels(kind=kind, direction=direction)} {value:g}")
+        for name, metric, help_text in STREAM_COUNTERS:
+            family(metric, "counter", help_text)
+            for (cname, (kind, direction)), value in sorted(self._stream_totals.items()):
+                if cname == name:
+                    lines.append(f"{metric}{_labels(kind=kind, direction=direction)} {value:g}")

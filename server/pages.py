@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import mimetypes
+import re
 from typing import Any
 
 import jinja2
@@ -15,6 +16,11 @@ from server.auth import IDENTITY, PUBLIC, allow
 routes = web.RouteTableDef()
 STATIC_DIR = (CLIENT_DIR / "static").resolve()
 LANGS = ("zh-CN", "en")
+# A static path: up to four folders, each part a plain name (no dot first, no
+# NUL, backslash, percent or other odd bytes, at most 128 characters).
+STATIC_PATH = re.compile(
+    r"(?:[A-Za-z0-9][A-Za-z0-9._-]{0,127}/){0,4}[A-Za-z0-9][A-Za-z0-9._-]{0,127}"
+)
 
 
 def make_templates() -> jinja2.Environment:
@@ -89,8 +95,15 @@ async def admin_page(request: web.Request) -> web.Response:
 @routes.get("/static/{path:.+}")
 @allow(PUBLIC)
 async def static(request: web.Request) -> web.StreamResponse:
-    target = (STATIC_DIR / request.match_info["path"]).resolve()
-    if not target.is_relative_to(STATIC_DIR) or not target.is_file():
+    path = request.match_info["path"]
+    if not STATIC_PATH.fullmatch(path) or ".." in path:
+        raise web.HTTPNotFound()
+    try:
+        target = (STATIC_DIR / path).resolve()
+        found = target.is_relative_to(STATIC_DIR) and target.is_file()
+    except (OSError, ValueError):  # e.g. a name too long for the file system
+        found = False
+    if not found:
         raise web.HTTPNotFound()
     response = web.FileResponse(target)
     ctype, _ = mimetypes.guess_type(target.name)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -28,7 +29,7 @@ import av
 
 from recording.archive import SessionArchive
 from recording.audit import SystemAuditLog
-from recording.canonical import utc_now
+from recording.canonical import make_dirs, utc_now
 from recording.keys import ArchiveSigner
 from recording.recovery import recover_open_sessions
 from recording.retention import prune
@@ -72,15 +73,16 @@ class SessionRecorder:
     # -- lifecycle ---------------------------------------------------------
     async def start(self) -> list[Path]:
         """Load or create the signing key, open the system log, recover crashes."""
-        self.root.mkdir(parents=True, exist_ok=True)
+        make_dirs(self.root)
         loop = asyncio.get_running_loop()
         self.signer = await loop.run_in_executor(
             self._io, ArchiveSigner.load_or_create, self.data_dir
         )
         self.system_log = await loop.run_in_executor(self._io, SystemAuditLog, self.root)
-        recovered = await loop.run_in_executor(
-            self._io, recover_open_sessions, self.root, self.signer
+        recover = functools.partial(
+            recover_open_sessions, self.root, self.signer, require_marker_signature=True
         )
+        recovered = await loop.run_in_executor(self._io, recover)
         for folder in recovered:
             self.system("archive.recovered", None, {"session": folder.name})
             log.warning("recovered an interrupted session", extra={"session": folder.name})
@@ -128,6 +130,7 @@ class SessionRecorder:
             info,
             cluster_seconds=self.cluster_seconds,
             defer=self._submit,
+            marker_signer=self.signer,
         )
         self._live[session.id] = _Recording(archive)
         self._finished[session.id] = asyncio.Event()

@@ -15,6 +15,11 @@ const S = {
   },
   error: { zh: "加载失败（{status}）。", en: "Could not load the cases ({status})." },
   replay: { zh: "回放", en: "Replay" },
+  unsigned: { zh: "未签名", en: "unsigned" },
+  unsignedTitle: {
+    zh: "案卷没有有效签名，可能被伪造或已损坏，不能回放",
+    en: "No valid signature: the case may be forged or damaged and cannot be replayed",
+  },
 };
 
 function L(key, vars = {}) {
@@ -113,6 +118,15 @@ function render(cases) {
     code.textContent = c.id;
     const td = cell(tr, link);
     td.append(" ", code);
+    if (c.signed === false) {
+      // Listed for supervisors so they can look into it; the server refuses to serve it.
+      const flag = document.createElement("strong");
+      flag.className = "case-unsigned";
+      i18n.setNames(flag, L("unsigned"));
+      flag.title = i18n.pick(L("unsignedTitle"));
+      td.append(" ", flag);
+      tr.classList.add("unsigned");
+    }
     return tr;
   });
   $("#cases-rows").replaceChildren(...rows);

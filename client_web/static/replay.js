@@ -91,6 +91,7 @@ async function load() {
   }
   if (resp.status === 404) return fail("status.not_found");
   if (resp.status === 403) return fail("status.forbidden");
+  if (resp.status === 409) return fail("status.unsigned");
   if (!resp.ok) return fail("status.error", { status: resp.status });
   state.data = await resp.json();
   state.duration = Math.max(

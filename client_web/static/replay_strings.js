@@ -8,6 +8,10 @@ const S = {
     zh: "您没有权限查看这个案卷：只有监管人员和办理该案件的审批人员可以查看。",
     en: "You may not view this case: only supervisors and the reviewer who handled it can.",
   },
+  "status.unsigned": {
+    zh: "这个案卷没有有效签名（未签名），可能被伪造或已损坏，不能回放。请联系系统管理员核查。",
+    en: "This case has no valid signature (unsigned): it may be forged or damaged and cannot be replayed. Ask the system administrator to check it.",
+  },
   play: { zh: "播放", en: "Play" },
   pause: { zh: "暂停", en: "Pause" },
   seek: { zh: "回放进度", en: "Playback position" },

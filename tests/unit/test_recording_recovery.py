@@ -91,3 +91,27 @@ def test_an_unrecoverable_folder_stays_open_and_the_rest_go_on(tmp_path: Path, c
     assert recover_open_sessions(root, signer) == [good]
     assert "cannot recover" in caplog.text
     assert (bad / ".open").exists()
+
+
+def test_with_signed_markers_only_folders_opened_with_the_key_are_recovered(
+    tmp_path: Path, caplog
+) -> None:
+    signer = ArchiveSigner.load_or_create(tmp_path)
+    intruder = ArchiveSigner.load_or_create(tmp_path / "intruder")
+    root = tmp_path / "archive"
+    ours = SessionArchive(root, "s-ours", STARTED, marker_signer=signer)
+    ours.events.close()
+    theirs = SessionArchive(root, "s-theirs", STARTED, marker_signer=intruder)
+    theirs.events.close()
+    unsigned = crashed_session(root, "s-unsigned")
+    # A marker signature copied from another folder does not fit this one.
+    copied = SessionArchive(root, "s-copied", STARTED)
+    copied.events.close()
+    (copied.folder / ".open").write_bytes((ours.folder / ".open").read_bytes())
+
+    done = recover_open_sessions(root, signer, require_marker_signature=True)
+    assert done == [ours.folder]
+    for folder in (theirs.folder, unsigned, copied.folder):
+        assert (folder / ".open").exists() and not (folder / "manifest.sig").exists()
+    assert caplog.text.count("not opened with this archive's key") == 3
+    assert [r.problem for r in verify_path(ours.folder, signer.public_key)] == [None]
