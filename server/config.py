@@ -49,6 +49,13 @@ class AuthConfig:
     session_idle_minutes: float = 30
     max_failed_logins: int = 5
     lockout_minutes: int = 15
+    lockout_base_seconds: float = 30
+    address_max_failures: int = 20
+    address_window_seconds: float = 300
+    account_lock_addresses: int = 3
+    audit_aggregate_seconds: float = 60
+    socket_check_seconds: float = 5
+    trusted_proxies: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -120,6 +127,12 @@ _POSITIVE = {
     "auth.session_idle_minutes",
     "auth.max_failed_logins",
     "auth.lockout_minutes",
+    "auth.lockout_base_seconds",
+    "auth.address_max_failures",
+    "auth.address_window_seconds",
+    "auth.account_lock_addresses",
+    "auth.audit_aggregate_seconds",
+    "auth.socket_check_seconds",
     "queue.default_handling_seconds",
     "queue.handling_window",
     "signaling.max_message_bytes",

@@ -1,0 +1,102 @@
+"""Where each role lands, which pages it may open, and safe `next` targets.
+
+The navigation is built from the route table itself: a page shows in a role's
+nav exactly when that page's `allow(...)` mark lets the role open it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
+
+from aiohttp import web
+
+from server.auth import PUBLIC, allowed_roles
+
+HOMES = {"reviewer": "/desk", "supervisor": "/cases", "admin": "/admin", "agent": "/agent"}
+
+
+@dataclass(frozen=True)
+class NavPage:
+    path: str
+    zh: str
+    en: str
+
+
+# In display order; a role sees the ones its allow() marks open to it.
+NAV_PAGES = (
+    NavPage("/desk", "审批工作台", "Reviewer desk"),
+    NavPage("/agent", "帮办代办", "Assisted filing"),
+    NavPage("/cases", "案卷查阅", "Case files"),
+    NavPage("/admin", "系统管理", "Administration"),
+)
+_STRIPPED = re.compile(r"[\x00-\x20\x7f]")  # what a browser drops from a URL or trims
+
+
+def home_of(role: str | None) -> str:
+    return HOMES.get(role or "", "/")
+
+
+def safe_next(raw: str | None) -> str | None:
+    """A same-origin path to go to after sign-in, or None.
+
+    Read the way a browser reads it: tabs and newlines are removed, backslashes
+    count as slashes, and percent-encoding is looked through. Anything that could
+    name another host (`//`, `/\\`, a scheme, an encoded form of either) is refused.
+    """
+    if not raw:
+        return None
+    cleaned = _STRIPPED.sub("", raw)
+    if "\\" in cleaned or not cleaned.startswith("/"):
+        return None
+    decoded = cleaned
+    for _ in range(3):  # encoded, doubly encoded...
+        decoded = unquote(decoded)
+    decoded = _STRIPPED.sub("", decoded).replace("\\", "/")
+    if decoded.startswith("//") or cleaned.startswith("//"):
+        return None
+    parts = urlsplit(cleaned)
+    if parts.scheme or parts.netloc:
+        return None
+    return cleaned
+
+
+def page_roles(app: web.Application, path: str) -> frozenset[str] | None:
+    """The roles the GET route for `path` allows (None: no such page)."""
+    for resource in app.router.resources():
+        info = resource.get_info()
+        if info.get("path") != path and resource.canonical != path:
+            continue
+        for route in resource:
+            if route.method == "GET":
+                return allowed_roles(route.handler)
+    return None
+
+
+def may_open(app: web.Application, role: str, path: str) -> bool:
+    """Whether `role` may open the page at `path` (a plain path, query ignored)."""
+    target = urlsplit(path).path
+    for resource in app.router.resources():
+        match = resource.get_info().get("pattern")
+        plain = resource.get_info().get("path")
+        if plain == target or (match is not None and match.fullmatch(target)):
+            for route in resource:
+                if route.method == "GET":
+                    roles = allowed_roles(route.handler) or frozenset()
+                    return role in roles or PUBLIC in roles
+    return False
+
+
+def landing_for(app: web.Application, role: str, raw_next: str | None) -> str:
+    """The `next` page when it is safe and the role may open it, else the role's home."""
+    target = safe_next(raw_next)
+    if target is not None and target not in ("/", "/login") and may_open(app, role, target):
+        return target
+    return home_of(role)
+
+
+def nav_for(app: web.Application, role: str | None) -> list[NavPage]:
+    if role is None:
+        return []
+    return [p for p in NAV_PAGES if role in (page_roles(app, p.path) or frozenset())]
