@@ -28,7 +28,12 @@ def _json_error(status: type[web.HTTPException], code: str, message: str) -> web
 
 async def _json_body(request: web.Request, max_bytes: int = 16_384) -> dict[str, Any]:
     if request.content_length is not None and request.content_length > max_bytes:
-        raise _json_error(web.HTTPRequestEntityTooLarge, "too_large", "body too large")
+        raise web.HTTPRequestEntityTooLarge(
+            max_bytes,
+            request.content_length,
+            text=json.dumps({"error": "too_large", "message": f"body over {max_bytes} bytes"}),
+            content_type="application/json",
+        )
     try:
         body = await request.json()
     except ValueError:
