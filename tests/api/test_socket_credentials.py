@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import subprocess
 import sys
 from pathlib import Path
 
@@ -178,23 +177,14 @@ async def test_a_kiosk_revoked_from_the_command_line_is_closed_too(
     try:
         session, _ = await srv.http()
         ws = await _open(session, srv.kiosk_tokens["kiosk-3"])
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "server.cli",
-                "kiosk",
-                "revoke",
-                "kiosk 3",
-                "--data-dir",
-                str(cfg.data_dir),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
+        proc = await asyncio.create_subprocess_exec(
+            *(sys.executable, "-m", "server.cli", "kiosk", "revoke", "kiosk 3"),
+            *("--data-dir", str(cfg.data_dir)),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
         )
-        assert done.returncode == 0, done.stderr
+        _, stderr = await asyncio.wait_for(proc.communicate(), 60)
+        assert proc.returncode == 0, stderr.decode()
         code, reason, _ = await _closed(ws)
         assert (code, reason) == (4401, "kiosk_revoked")
     finally:
