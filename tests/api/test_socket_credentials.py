@@ -189,3 +189,25 @@ async def test_a_kiosk_revoked_from_the_command_line_is_closed_too(
         assert (code, reason) == (4401, "kiosk_revoked")
     finally:
         await srv.close()
+
+
+async def test_a_reviewer_in_a_video_session_is_not_idle(
+    tmp_path: Path, accounts_template: tuple[Path, dict[str, str]]
+) -> None:
+    cfg = make_config(
+        tmp_path / "d", auth={"session_idle_minutes": 1 / 60, "socket_check_seconds": 0.2}
+    )
+    srv = await start_server(cfg, accounts_template)
+    try:
+        kiosk, desk = await srv.pair()
+        reviewer_sid = _sid(desk.http)
+        # Signed in after the reviewer, idle, not in a session: its end shows that
+        # the reviewer's idle time has run out too.
+        session, _ = await srv.http("supervisor")
+        ws = await _open(session)
+        assert (await _closed(ws))[:2] == (4401, "session_expired")
+        assert await srv.app[K.AUTH].session_alive(reviewer_sid)
+        await desk.send({"type": "ping"})
+        await desk.expect("pong")
+    finally:
+        await srv.close()
