@@ -39,7 +39,7 @@ class AccountError(ValueError):
     """Invalid account data: the field, a stable code the pages translate, plain words.
 
     Codes: required, type, too_long, too_short, invalid, unknown, exists, not_found,
-    ambiguous.
+    ambiguous, self (an admin acting on their own account).
     """
 
     def __init__(self, field: str, code: str, message: str) -> None:
@@ -262,6 +262,14 @@ class AccountDB:
             " ORDER BY role, username"
         ).fetchall()
         return [_user(r) for r in rows]
+
+    def password_stamp(self, username: str) -> str | None:
+        """A short fingerprint of the stored hash: it changes when the password does,
+        so sign-ins made before a reset can be told apart."""
+        row = self._db.execute(
+            "SELECT password_hash FROM users WHERE username = ?", (username,)
+        ).fetchone()
+        return hashlib.sha256(row[0].encode()).hexdigest()[:16] if row else None
 
     def check_password(self, username: str, password: str) -> User | None:
         """The user when the password matches and the account is enabled."""

@@ -20,7 +20,12 @@ from server.accounts import STAFF_ROLES, UNSET, AccountError, Kiosk, Unset, User
 from server.api import _json_body
 from server.auth import IDENTITY, allow
 from server.catalogue import Catalogue
-from server.connections import CLOSE_ACCOUNT_CHANGED, CLOSE_ACCOUNT_DISABLED, CLOSE_KIOSK_REVOKED
+from server.connections import (
+    CLOSE_ACCOUNT_CHANGED,
+    CLOSE_ACCOUNT_DISABLED,
+    CLOSE_KIOSK_REVOKED,
+    CLOSE_PASSWORD_RESET,
+)
 
 routes = web.RouteTableDef()
 
@@ -158,6 +163,11 @@ async def edit_user(request: web.Request) -> web.Response:
         disabled = body.get("disabled")
         if disabled is not None and not isinstance(disabled, bool):
             raise AccountError("disabled", "type", "must be true or false")
+        if username == request[IDENTITY].subject:  # never lock the last door from inside
+            if disabled:
+                raise AccountError("disabled", "self", "you cannot disable your own account")
+            if body.get("role") not in (None, "admin"):
+                raise AccountError("role", "self", "you cannot take away your own admin role")
         if "display_name" in body and _string(body, "display_name") is None:
             raise AccountError("display_name", "required", "may not be empty")
         user, changed = accounts.update_user(
@@ -205,6 +215,8 @@ async def reset_password(request: web.Request) -> web.Response:
     request.app[K.RECORDER].system(
         "account.password_reset", request[IDENTITY].subject, {"username": username}
     )
+    # Sign-ins made with the old password end (their sessions no longer match).
+    await request.app[K.CONNECTIONS].close_sockets(CLOSE_PASSWORD_RESET, account=username)
     return web.json_response({"ok": True})
 
 

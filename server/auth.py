@@ -93,7 +93,11 @@ class Authenticator:
     async def _open_session(self, user: User) -> Identity:
         sid = secrets.token_urlsafe(32)
         ident = _staff_identity(user, sid, secrets.token_urlsafe(24))
-        payload = {"username": user.username, "csrf": ident.csrf}
+        payload = {
+            "username": user.username,
+            "csrf": ident.csrf,
+            "pw": self.accounts.password_stamp(user.username),
+        }
         await self.store.kv_set(f"websess:{sid}", json.dumps(payload), self.idle_seconds)
         return ident
 
@@ -102,7 +106,12 @@ class Authenticator:
             await self.store.kv_delete(f"websess:{ident.session_id}")
 
     async def session_alive(self, sid: str) -> bool:
-        return await self.store.kv_get(f"websess:{sid}") is not None
+        """The web session exists and was opened with the account's current password."""
+        raw = await self.store.kv_get(f"websess:{sid}")
+        if raw is None:
+            return False
+        payload = json.loads(raw)
+        return payload.get("pw") == self.accounts.password_stamp(payload["username"])
 
     async def touch(self, sid: str) -> None:
         """Count as activity: the session's idle time starts again."""
@@ -114,7 +123,8 @@ class Authenticator:
             return None
         payload = json.loads(raw)
         user = self.accounts.get_user(payload["username"])
-        if user is None or user.disabled:
+        stale = payload.get("pw") != self.accounts.password_stamp(payload["username"])
+        if user is None or user.disabled or stale:  # gone, disabled, or password reset
             await self.store.kv_delete(f"websess:{sid}")
             return None
         await self.store.kv_expire(f"websess:{sid}", self.idle_seconds)

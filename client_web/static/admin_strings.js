@@ -69,6 +69,14 @@ const S = {
     en: "An assisting agent must have a place.",
   },
   "err.place.unknown": { zh: "所选地点不在地点清单中。", en: "The chosen place is not listed." },
+  "err.disabled.self": {
+    zh: "不能停用自己正在使用的账户。",
+    en: "You cannot disable your own account.",
+  },
+  "err.role.self": {
+    zh: "不能取消自己的管理员角色。",
+    en: "You cannot take away your own administrator role.",
+  },
   "err.kiosk.not_found": { zh: "没有这个终端。", en: "There is no such kiosk." },
   "err.required": { zh: "请填写“{field}”。", en: "Fill in “{field}”." },
   "err.type": { zh: "“{field}”的格式不对。", en: "“{field}” has the wrong format." },

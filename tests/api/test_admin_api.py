@@ -144,3 +144,13 @@ async def test_revoking_is_audited_once(running: RunningServer) -> None:
         assert resp.status == 404
     revoked = [e for e in await _system_events(running) if e["type"] == "kiosk.revoked"]
     assert len(revoked) == 1 and revoked[0]["data"]["kiosk"] == kiosk["id"]
+
+
+async def test_an_admin_cannot_lock_themselves_out(running: RunningServer) -> None:
+    session, headers = await _admin(running)
+    for change, field in (({"disabled": True}, "disabled"), ({"role": "supervisor"}, "role")):
+        async with session.patch("/api/admin/users/admin", json=change, headers=headers) as resp:
+            body = await resp.json()
+            assert resp.status == 400 and (body["field"], body["code"]) == (field, "self")
+    async with session.get("/api/me") as resp:
+        assert (await resp.json())["user"]["role"] == "admin"

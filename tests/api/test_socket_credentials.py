@@ -199,7 +199,7 @@ async def test_a_reviewer_in_a_video_session_is_not_idle(
     )
     srv = await start_server(cfg, accounts_template)
     try:
-        kiosk, desk = await srv.pair()
+        _kiosk, desk = await srv.pair()
         reviewer_sid = _sid(desk.http)
         # Signed in after the reviewer, idle, not in a session: its end shows that
         # the reviewer's idle time has run out too.
@@ -211,3 +211,21 @@ async def test_a_reviewer_in_a_video_session_is_not_idle(
         await desk.expect("pong")
     finally:
         await srv.close()
+
+
+async def test_a_password_reset_ends_earlier_sign_ins(running: RunningServer) -> None:
+    session, _ = await running.http("city")
+    ws = await _open(session)
+    admin, csrf = await running.http("admin")
+    async with admin.post(
+        "/api/admin/users/city/password",
+        json={"password": "a-brand-new-pw"},
+        headers={"X-CSRF-Token": csrf or ""},
+    ) as resp:
+        assert resp.status == 200
+    code, reason, _ = await _closed(ws)
+    assert (code, reason) == (4401, "password_reset")
+    async with session.get("/api/me") as resp:
+        assert resp.status == 401
+    async with admin.get("/api/me") as resp:
+        assert resp.status == 200  # the admin's own sign-in is untouched
