@@ -50,7 +50,8 @@ form.addEventListener("submit", async (ev) => {
     if (resp.status === 401) fail("login.bad");
     else if (resp.status === 423 || resp.status === 429) {
       const body = await resp.json().catch(() => ({}));
-      fail("login.locked", { n: Math.max(1, Math.ceil((body.retry_after_s || 900) / 60)) });
+      const n = Math.max(1, Math.ceil((body.retry_after_s || 900) / 60));
+      fail(resp.status === 429 ? "login.throttled" : "login.locked", { n });
     } else fail("login.failed");
   } catch {
     fail("login.failed");
