@@ -17,7 +17,7 @@ from aiohttp import web
 
 from server import appkeys as K
 from server.accounts import STAFF_ROLES, UNSET, AccountError, Kiosk, Unset, User
-from server.api import _json_body
+from server.api import json_body
 from server.auth import IDENTITY, allow
 from server.catalogue import Catalogue
 from server.connections import (
@@ -123,7 +123,7 @@ async def list_accounts(request: web.Request) -> web.Response:
 @routes.post("/api/admin/users")
 @allow("admin")
 async def add_user(request: web.Request) -> web.Response:
-    body = await _json_body(request)
+    body = await json_body(request)
     catalogue = request.app[K.CATALOGUE]
     try:
         _only(body, CREATE_FIELDS)
@@ -152,7 +152,7 @@ async def add_user(request: web.Request) -> web.Response:
 @allow("admin")
 async def edit_user(request: web.Request) -> web.Response:
     """Change display name, role, items, place or the disabled flag."""
-    body = await _json_body(request)
+    body = await json_body(request)
     catalogue = request.app[K.CATALOGUE]
     accounts = request.app[K.ACCOUNTS]
     username = request.match_info["username"]
@@ -200,7 +200,7 @@ async def edit_user(request: web.Request) -> web.Response:
 @routes.post("/api/admin/users/{username}/password")
 @allow("admin")
 async def reset_password(request: web.Request) -> web.Response:
-    body = await _json_body(request)
+    body = await json_body(request)
     username = request.match_info["username"]
     accounts = request.app[K.ACCOUNTS]
     try:

@@ -26,7 +26,7 @@ def _json_error(status: type[web.HTTPException], code: str, message: str) -> web
     )
 
 
-async def _json_body(request: web.Request, max_bytes: int = 16_384) -> dict[str, Any]:
+async def json_body(request: web.Request, max_bytes: int = 16_384) -> dict[str, Any]:
     if request.content_length is not None and request.content_length > max_bytes:
         raise web.HTTPRequestEntityTooLarge(
             max_bytes,
@@ -60,7 +60,7 @@ async def login(request: web.Request) -> web.Response:
     attempts are audited in aggregate, unknown usernames only as a keyed hash."""
     if not _same_origin(request):
         raise _json_error(web.HTTPForbidden, "origin", "origin not allowed")
-    body = await _json_body(request)
+    body = await json_body(request)
     username, password = body.get("username"), body.get("password")
     raw_next = body.get("next")
     if (

@@ -31,6 +31,7 @@ NAV_PAGES = (
     NavPage("/cases", "案卷查阅", "Case files"),
     NavPage("/admin", "系统管理", "Administration"),
 )
+NOT_PAGES = ("/api/", "/static/", "/metrics", "/healthz")  # never a landing place
 _STRIPPED = re.compile(r"[\x00-\x20\x7f]")  # what a browser drops from a URL or trims
 
 
@@ -63,35 +64,30 @@ def safe_next(raw: str | None) -> str | None:
 
 
 def page_roles(app: web.Application, path: str) -> frozenset[str] | None:
-    """The roles the GET route for `path` allows (None: no such page)."""
+    """The roles the GET route matching `path` allows (None: no such route)."""
     for resource in app.router.resources():
         info = resource.get_info()
-        if info.get("path") != path and resource.canonical != path:
-            continue
-        for route in resource:
-            if route.method == "GET":
-                return allowed_roles(route.handler)
+        pattern = info.get("pattern")
+        if info.get("path") == path or (pattern is not None and pattern.fullmatch(path)):
+            for route in resource:
+                if route.method == "GET":
+                    return allowed_roles(route.handler) or frozenset()
     return None
 
 
 def may_open(app: web.Application, role: str, path: str) -> bool:
-    """Whether `role` may open the page at `path` (a plain path, query ignored)."""
+    """Whether `role` may open the page at `path` (query ignored; pages, not APIs)."""
     target = urlsplit(path).path
-    for resource in app.router.resources():
-        match = resource.get_info().get("pattern")
-        plain = resource.get_info().get("path")
-        if plain == target or (match is not None and match.fullmatch(target)):
-            for route in resource:
-                if route.method == "GET":
-                    roles = allowed_roles(route.handler) or frozenset()
-                    return role in roles or PUBLIC in roles
-    return False
+    if target.startswith(NOT_PAGES) or target in ("/", "/login", "/ws"):
+        return False
+    roles = page_roles(app, target) or frozenset()
+    return role in roles or PUBLIC in roles
 
 
 def landing_for(app: web.Application, role: str, raw_next: str | None) -> str:
     """The `next` page when it is safe and the role may open it, else the role's home."""
     target = safe_next(raw_next)
-    if target is not None and target not in ("/", "/login") and may_open(app, role, target):
+    if target is not None and may_open(app, role, target):
         return target
     return home_of(role)
 

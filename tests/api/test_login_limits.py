@@ -77,6 +77,10 @@ async def test_a_same_origin_next_is_kept_when_the_role_may_open_it(
     other, _ = await running.http()
     status, body = await _login(other, "supervisor", PASSWORD, next="/admin")
     assert (status, body["next"]) == (200, "/cases")
+    # Nor is an API, even one the role may call.
+    for api in ("/api/cases", "/ws", "/metrics"):
+        status, body = await _login(other, "supervisor", PASSWORD, next=api)
+        assert (status, body["next"]) == (200, "/cases")
 
 
 @pytest.mark.parametrize(
