@@ -88,7 +88,10 @@ async def login(request: web.Request) -> web.Response:
             event = "auth.locked" if refusal.kind == "locked" else "auth.address_throttled"
             recorder.system(event, label, {"ip": bucket, "seconds": refusal.retry_after})
         else:
-            app[K.LOGIN_AUDIT].add(refusal.kind, label, bucket)
+            # A throttled address's usernames were not looked at: count per address.
+            app[K.LOGIN_AUDIT].add(
+                refusal.kind, label if refusal.kind == "locked" else None, bucket
+            )
         status = 423 if refusal.kind == "locked" else 429
         return web.json_response(
             {"error": refusal.kind, "retry_after_s": refusal.retry_after},

@@ -6,9 +6,11 @@
   still be told apart.
 - Attempts refused before their password is checked (address throttled,
   account locked) are not written one by one: they are counted per reason,
-  username and address bucket, and written as one `login.refused_aggregate`
-  event per key at the end of each `auth.audit_aggregate_seconds` interval and
-  at shutdown.
+  username and address bucket (a throttled address: per address only, since
+  its usernames were not even looked at), and written as one
+  `login.refused_aggregate` event per key at the end of each
+  `auth.audit_aggregate_seconds` interval and at shutdown. At most `MAX_KEYS`
+  keys are kept per interval; further ones are counted under one overflow key.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from server.login_limits import keyed_hash
 
 log = logging.getLogger(__name__)
 SystemWriter = Callable[[str, str | None, dict[str, Any]], None]
+MAX_KEYS = 1000
+OVERFLOW = ("overflow", None, None)
 
 
 def username_label(secret: str, username: str, known: bool) -> str:
@@ -45,10 +49,12 @@ class RefusalAggregator:
     def __init__(self, write: SystemWriter, interval: float) -> None:
         self.write = write
         self.interval = interval
-        self._counts: dict[tuple[str, str, str], _Count] = {}
+        self._counts: dict[tuple[str, str | None, str | None], _Count] = {}
 
-    def add(self, reason: str, label: str, bucket: str) -> None:
-        key = (reason, label, bucket)
+    def add(self, reason: str, label: str | None, bucket: str) -> None:
+        key: tuple[str, str | None, str | None] = (reason, label, bucket)
+        if key not in self._counts and len(self._counts) >= MAX_KEYS:
+            key = OVERFLOW
         entry = self._counts.get(key)
         if entry is None:
             self._counts[key] = _Count(1, _now())

@@ -126,8 +126,23 @@ async def test_an_address_guessing_many_accounts_is_throttled(
         assert status == 429  # not even checked
         status, _ = await _login(_from(srv, "127.0.0.4"), "reviewer", PASSWORD)
         assert status == 200
+        for n in range(50):
+            assert (await _login(guesser, f"other-{n}", "wrong-password"))[0] == 429
     finally:
         await srv.close()
+    events = [
+        json.loads(line)
+        for f in sorted((cfg.data_dir / "archive" / "system").glob("*.jsonl"))
+        for line in f.read_text().splitlines()
+    ]
+    assert [e["data"]["ip"] for e in events if e["type"] == "auth.address_throttled"] == [
+        "127.0.0.3"
+    ]
+    aggregates = [e["data"] for e in events if e["type"] == "login.refused_aggregate"]
+    # One count for the address, whatever usernames it tried: 2 + 1 + 50 refused.
+    assert [(a["reason"], a["username"], a["address"], a["count"]) for a in aggregates] == [
+        ("throttled", None, "127.0.0.3", 53)
+    ]
 
 
 async def test_locks_grow_with_each_new_lock(
