@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from server.landing import safe_next
-from server.login_audit import username_label
+from server.login_audit import MAX_KEYS, RefusalAggregator, username_label
 from server.login_limits import address_bucket
 
 
@@ -51,3 +51,18 @@ def test_unknown_usernames_are_keyed_hashes() -> None:
     assert label == username_label("secret-one", typed, known=False)
     assert label != username_label("secret-two", typed, known=False)
     assert username_label("secret-one", "wangmin", known=True) == "wangmin"
+
+
+def test_refusals_are_counted_per_key_and_bounded() -> None:
+    written: list[tuple[str, str | None, dict]] = []
+    agg = RefusalAggregator(lambda t, a, d: written.append((t, a, d)), interval=60)
+    for _ in range(3):
+        agg.add("locked", "wangmin", "203.0.113.7")
+    for n in range(MAX_KEYS + 5):
+        agg.add("throttled", None, f"10.0.{n // 256}.{n % 256}")
+    assert agg.flush() == MAX_KEYS + 1  # the overflow key takes the rest
+    counts = {(d["reason"], d["address"]): d["count"] for _, _, d in written}
+    assert counts[("locked", "203.0.113.7")] == 3
+    assert counts[("overflow", None)] == 6
+    assert sum(counts.values()) == 3 + MAX_KEYS + 5
+    assert agg.flush() == 0  # counted once
