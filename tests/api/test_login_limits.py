@@ -231,3 +231,34 @@ async def test_unknown_usernames_are_never_logged_in_clear(running: RunningServe
     assert actors[-1] == "reviewer"  # an existing account's name is kept
     masked = actors[:3]
     assert all(a.startswith("unknown:") for a in masked) and len(set(masked)) == 3
+
+
+async def test_forwarded_addresses_count_only_behind_a_trusted_proxy(
+    tmp_path: Path, accounts_template: tuple[Path, dict[str, str]]
+) -> None:
+    async def attempts(srv: RunningServer, forwarded: str, password: str) -> int:
+        session, _ = await srv.http()
+        async with session.post(
+            "/api/login",
+            json={"username": "supervisor", "password": password},
+            headers={"X-Forwarded-For": f"10.9.9.9, {forwarded}"},
+        ) as resp:
+            return resp.status
+
+    trusting = await start_server(
+        make_config(tmp_path / "a", auth={"trusted_proxies": ["127.0.0.1"]}), accounts_template
+    )
+    try:
+        statuses = [await attempts(trusting, "198.51.100.7", "wrong-password") for _ in range(5)]
+        assert statuses[-1] == 423
+        assert await attempts(trusting, "198.51.100.8", PASSWORD) == 200
+    finally:
+        await trusting.close()
+    # Without a trusted proxy the header is the caller's say-so: ignored.
+    plain = await start_server(make_config(tmp_path / "b"), accounts_template)
+    try:
+        statuses = [await attempts(plain, "198.51.100.7", "wrong-password") for _ in range(5)]
+        assert statuses[-1] == 423
+        assert await attempts(plain, "198.51.100.8", PASSWORD) == 423
+    finally:
+        await plain.close()
