@@ -68,10 +68,17 @@ class Kiosk:
     name: str
     place: str
     revoked_at: float | None = None
+    created_at: float = 0.0
 
     @property
     def revoked(self) -> bool:
         return self.revoked_at is not None
+
+    def expired(self, max_days: float, now: float | None = None) -> bool:
+        """Past `max_days` since registration (0: tokens never expire)."""
+        if max_days <= 0:
+            return False
+        return (now if now is not None else time.time()) > self.created_at + max_days * 86400
 
 
 _SCHEMA = """
@@ -95,7 +102,7 @@ CREATE TABLE IF NOT EXISTS kiosks (
     revoked_at REAL
 );
 """
-_KIOSK_COLS = "id, name, place, revoked_at"
+_KIOSK_COLS = "id, name, place, revoked_at, created_at"
 
 
 def check_username(username: str) -> None:
@@ -293,10 +300,12 @@ class AccountDB:
         if not name or len(name) > KIOSK_NAME_MAX or not name.isprintable():
             raise AccountError("name", "invalid", f"1 to {KIOSK_NAME_MAX} printable characters")
         token = secrets.token_urlsafe(32)
-        kiosk = Kiosk(id="k-" + secrets.token_hex(6), name=name, place=place)
+        kiosk = Kiosk(
+            id="k-" + secrets.token_hex(6), name=name, place=place, created_at=time.time()
+        )
         self._db.execute(
             "INSERT INTO kiosks (id, name, place, token_sha256, created_at) VALUES (?, ?, ?, ?, ?)",
-            (kiosk.id, name, place, token_digest(token), time.time()),
+            (kiosk.id, name, place, token_digest(token), kiosk.created_at),
         )
         return kiosk, token
 

@@ -104,18 +104,25 @@ def user_json(u: User) -> dict[str, Any]:
     }
 
 
-def kiosk_json(k: Kiosk) -> dict[str, Any]:
-    return {"id": k.id, "name": k.name, "place": k.place, "revoked": k.revoked}
+def kiosk_json(k: Kiosk, max_days: float = 0) -> dict[str, Any]:
+    return {
+        "id": k.id,
+        "name": k.name,
+        "place": k.place,
+        "revoked": k.revoked,
+        "expired": k.expired(max_days),
+    }
 
 
 @routes.get("/api/admin/accounts")
 @allow("admin")
 async def list_accounts(request: web.Request) -> web.Response:
     accounts = request.app[K.ACCOUNTS]
+    days = request.app[K.CONFIG].auth.kiosk_token_days
     return web.json_response(
         {
             "users": [user_json(u) for u in accounts.users()],
-            "kiosks": [kiosk_json(k) for k in accounts.kiosks()],
+            "kiosks": [kiosk_json(k, days) for k in accounts.kiosks()],
         }
     )
 

@@ -132,7 +132,7 @@ class Authenticator:
 
     def from_token(self, token: str) -> Identity | None:
         kiosk = self.accounts.kiosk_by_token(token)
-        if kiosk is None:
+        if kiosk is None or kiosk.expired(self.cfg.kiosk_token_days):
             return None
         return Identity(subject=kiosk.id, role="kiosk", name=kiosk.name, place=kiosk.place)
 

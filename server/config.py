@@ -56,6 +56,7 @@ class AuthConfig:
     audit_aggregate_seconds: float = 60
     socket_check_seconds: float = 5
     trusted_proxies: list[str] = field(default_factory=list)
+    kiosk_token_days: float = 0
 
 
 @dataclass(frozen=True)
@@ -237,6 +238,10 @@ def _validate(cfg: Config) -> None:
                 )
             if key in _POSITIVE and value <= 0:
                 raise ConfigError(f"{key}: expected a value above 0, got {value!r}")
+    if cfg.auth.kiosk_token_days < 0:
+        raise ConfigError(
+            f"auth.kiosk_token_days: expected 0 (never) or more, got {cfg.auth.kiosk_token_days}"
+        )
     if cfg.queue.grace_seconds < 0:
         raise ConfigError(f"queue.grace_seconds: expected 0 or more, got {cfg.queue.grace_seconds}")
     if cfg.ice.turn_ttl_seconds > MAX_TURN_TTL:

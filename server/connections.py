@@ -29,6 +29,7 @@ CLOSE_SESSION_EXPIRED = "session_expired"
 CLOSE_ACCOUNT_DISABLED = "account_disabled"
 CLOSE_ACCOUNT_CHANGED = "account_changed"
 CLOSE_KIOSK_REVOKED = "kiosk_revoked"
+CLOSE_KIOSK_EXPIRED = "kiosk_expired"
 CLOSE_PASSWORD_RESET = "password_reset"
 QueuesChanged = Callable[[set[str]], Awaitable[None]]
 

@@ -27,6 +27,7 @@ from server.auth import Authenticator, Identity
 from server.connections import (
     CLOSE_ACCOUNT_CHANGED,
     CLOSE_ACCOUNT_DISABLED,
+    CLOSE_KIOSK_EXPIRED,
     CLOSE_KIOSK_REVOKED,
     CLOSE_SESSION_EXPIRED,
     Connection,
@@ -69,7 +70,9 @@ class CredentialGuard:
         """Why these credentials no longer hold (a close reason), or None."""
         if ident.role == "kiosk":
             kiosk = self.accounts.get_kiosk(ident.subject)
-            return CLOSE_KIOSK_REVOKED if kiosk is None or kiosk.revoked else None
+            if kiosk is None or kiosk.revoked:
+                return CLOSE_KIOSK_REVOKED
+            return CLOSE_KIOSK_EXPIRED if kiosk.expired(self.auth.cfg.kiosk_token_days) else None
         if ident.session_id is None or not await self.auth.session_alive(ident.session_id):
             return CLOSE_SESSION_EXPIRED
         user = self.accounts.get_user(ident.subject)

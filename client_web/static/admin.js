@@ -106,7 +106,8 @@ function renderKiosks(kiosks) {
     cell(tr).append(id);
     cell(tr, k.name);
     placeCell(tr, k.place);
-    i18n.setNames(cell(tr), names(k.revoked ? "kiosk.revoked" : "kiosk.active"));
+    const state = k.revoked ? "kiosk.revoked" : k.expired ? "kiosk.expired" : "kiosk.active";
+    i18n.setNames(cell(tr), names(state));
     const actions = cell(tr);
     if (!k.revoked) {
       // Revoking cannot be undone: the first click asks, the second revokes.

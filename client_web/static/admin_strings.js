@@ -22,6 +22,7 @@ const S = {
   "action.revoke.confirm": { zh: "确认吊销？", en: "Really revoke?" },
   "kiosk.active": { zh: "正常", en: "active" },
   "kiosk.revoked": { zh: "已吊销", en: "revoked" },
+  "kiosk.expired": { zh: "令牌已过期", en: "token expired" },
   "status.enabled": { zh: "正常", en: "active" },
   "status.disabled": { zh: "已停用", en: "disabled" },
   failed: { zh: "操作未完成：{reason}", en: "Not done: {reason}" },

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from server import appkeys as K
 from server.auth import COOKIE
@@ -229,3 +230,28 @@ async def test_a_password_reset_ends_earlier_sign_ins(running: RunningServer) ->
         assert resp.status == 401
     async with admin.get("/api/me") as resp:
         assert resp.status == 200  # the admin's own sign-in is untouched
+
+
+async def test_kiosk_tokens_can_be_given_a_lifetime(
+    tmp_path: Path, accounts_template: tuple[Path, dict[str, str]]
+) -> None:
+    lifetime_s = 3
+    cfg = make_config(
+        tmp_path / "d", auth={"socket_check_seconds": 0.2, "kiosk_token_days": lifetime_s / 86400}
+    )
+    srv = await start_server(cfg, accounts_template)
+    try:
+        session, _ = await srv.http()
+        kiosk, token = srv.app[K.ACCOUNTS].add_kiosk("新终端", "QH-CG")
+        ws = await _open(session, token)
+        code, reason, _ = await _closed(ws)  # the sweep finds it past its lifetime
+        assert (code, reason) == (4401, "kiosk_expired")
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await session.ws_connect(f"/ws?token={token}")
+        assert refused.value.status == 401
+        admin, _ = await srv.http("admin")
+        async with admin.get("/api/admin/accounts") as resp:
+            listed = {k["id"]: k for k in (await resp.json())["kiosks"]}
+        assert listed[kiosk.id]["expired"] is True
+    finally:
+        await srv.close()
