@@ -11,6 +11,7 @@ const $ = (sel) => document.querySelector(sel);
 const form = $("#add-user");
 const editForm = $("#edit-user");
 const resetForm = $("#reset-password");
+const me = $("#who")?.dataset.me || "";
 let catalogue = null;
 let users = [];
 let editing = null;
@@ -86,12 +87,13 @@ function renderUsers() {
     placeCell(tr, u.place);
     i18n.setNames(cell(tr), names(u.disabled ? "status.disabled" : "status.enabled"));
     const actions = cell(tr);
-    actions.append(
-      button("action.edit", () => openEditor(u), { action: "edit" }),
-      button(u.disabled ? "action.enable" : "action.disable", () => setDisabled(u, !u.disabled), {
-        action: u.disabled ? "enable" : "disable",
-      }),
-    );
+    actions.append(button("action.edit", () => openEditor(u), { action: "edit" }));
+    if (u.username !== me) {
+      // The server refuses disabling oneself; do not offer it.
+      const toggle = () => setDisabled(u, !u.disabled);
+      const action = u.disabled ? "enable" : "disable";
+      actions.append(button(`action.${action}`, toggle, { action }));
+    }
     return tr;
   });
   $("#users-rows").replaceChildren(...rows);

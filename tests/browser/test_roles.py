@@ -64,6 +64,10 @@ async def test_admin_edits_disables_and_revokes(pages: Pages) -> None:
     page = await sign_in(pages, "admin")
     await page.wait_for_url("**/admin")
     row = page.locator('#users-rows tr[data-username="reviewer2"]')
+    await expect(row.locator('[data-action="disable"]')).to_be_visible()
+    own = page.locator('#users-rows tr[data-username="admin"]')
+    await expect(own.locator('[data-action="edit"]')).to_be_visible()
+    await expect(own.locator('[data-action="disable"]')).to_have_count(0)  # not oneself
     await row.locator('[data-action="edit"]').click()
     panel = page.locator("#edit-panel")
     await expect(panel).to_be_visible()
