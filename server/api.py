@@ -8,8 +8,12 @@ from typing import Any
 from aiohttp import web
 
 from server import appkeys as K
-from server.accounts import STAFF_ROLES, AccountError
-from server.auth import COOKIE, IDENTITY, PUBLIC, LoginLocked, allow
+from server.accounts import USERNAME_MAX
+from server.auth import COOKIE, IDENTITY, PUBLIC, LoginRefused, allow
+from server.connections import CLOSE_SIGNED_OUT
+from server.landing import home_of, landing_for
+from server.login_audit import username_label
+from server.login_limits import address_bucket, client_address
 
 routes = web.RouteTableDef()
 
@@ -21,9 +25,14 @@ def _json_error(status: type[web.HTTPException], code: str, message: str) -> web
     )
 
 
-async def _json_body(request: web.Request, max_bytes: int = 16_384) -> dict[str, Any]:
+async def json_body(request: web.Request, max_bytes: int = 16_384) -> dict[str, Any]:
     if request.content_length is not None and request.content_length > max_bytes:
-        raise _json_error(web.HTTPRequestEntityTooLarge, "too_large", "body too large")
+        raise web.HTTPRequestEntityTooLarge(
+            max_bytes,
+            request.content_length,
+            text=json.dumps({"error": "too_large", "message": f"body over {max_bytes} bytes"}),
+            content_type="application/json",
+        )
     try:
         body = await request.json()
     except ValueError:
@@ -46,38 +55,67 @@ def _same_origin(request: web.Request) -> bool:
 @routes.post("/api/login")
 @allow(PUBLIC)
 async def login(request: web.Request) -> web.Response:
+    """Sign in. Limits are checked per address before anything is written; refused
+    attempts are audited in aggregate, unknown usernames only as a keyed hash."""
     if not _same_origin(request):
         raise _json_error(web.HTTPForbidden, "origin", "origin not allowed")
-    body = await _json_body(request)
+    body = await json_body(request)
     username, password = body.get("username"), body.get("password")
-    if not isinstance(username, str) or not isinstance(password, str) or len(username) > 64:
+    raw_next = body.get("next")
+    if (
+        not isinstance(username, str)
+        or not isinstance(password, str)
+        or not username
+        or len(username) > USERNAME_MAX
+        or not isinstance(raw_next, str | None)
+    ):
         raise _json_error(web.HTTPBadRequest, "bad_field", "username and password are required")
-    auth = request.app[K.AUTH]
-    recorder = request.app[K.RECORDER]
-    metrics = request.app[K.METRICS]
+    app = request.app
+    cfg = app[K.CONFIG]
+    auth, recorder, metrics = app[K.AUTH], app[K.RECORDER], app[K.METRICS]
+    address = client_address(request, cfg.auth.trusted_proxies)
+    bucket = address_bucket(address)
+    label = username_label(
+        cfg.server.secret, username, app[K.ACCOUNTS].get_user(username) is not None
+    )
     try:
-        ident, _ = await auth.login(username, password[:1024])
-    except LoginLocked as exc:
-        metrics.logins["locked"] += 1
-        recorder.system("auth.locked", username, {})
+        ident = await auth.login(username, password, bucket)
+    except LoginRefused as exc:
+        refusal = exc.refusal
+        metrics.logins[refusal.kind] += 1
+        if refusal.new:
+            event = "auth.locked" if refusal.kind == "locked" else "auth.address_throttled"
+            recorder.system(event, label, {"ip": bucket, "seconds": refusal.retry_after})
+        else:
+            # A throttled address's usernames were not looked at: count per address.
+            app[K.LOGIN_AUDIT].add(
+                refusal.kind, label if refusal.kind == "locked" else None, bucket
+            )
+        status = 423 if refusal.kind == "locked" else 429
         return web.json_response(
-            {"error": "locked", "retry_after_s": exc.retry_after},
-            status=423,
-            headers={"Retry-After": str(exc.retry_after)},
+            {"error": refusal.kind, "retry_after_s": refusal.retry_after},
+            status=status,
+            headers={"Retry-After": str(refusal.retry_after)},
         )
     if ident is None:
         metrics.logins["failed"] += 1
-        recorder.system("auth.failed", username, {"ip": request.remote})
+        recorder.system("auth.failed", label, {"ip": bucket})
         raise _json_error(web.HTTPUnauthorized, "bad_credentials", "wrong username or password")
     metrics.logins["ok"] += 1
-    recorder.system("auth.signed_in", username, {"ip": request.remote, "role": ident.role})
-    response = web.json_response({"user": ident.public(), "csrf": ident.csrf})
+    recorder.system("auth.signed_in", username, {"ip": address, "role": ident.role})
+    response = web.json_response(
+        {
+            "user": ident.public(),
+            "csrf": ident.csrf,
+            "next": landing_for(app, ident.role, raw_next),
+        }
+    )
     response.set_cookie(
         COOKIE,
         ident.session_id or "",
         httponly=True,
         samesite="Strict",
-        secure=request.app[K.CONFIG].server.tls or request.secure,
+        secure=cfg.server.tls or request.secure,
         path="/",
     )
     return response
@@ -86,8 +124,13 @@ async def login(request: web.Request) -> web.Response:
 @routes.post("/api/logout")
 @allow("reviewer", "supervisor", "agent", "admin")
 async def logout(request: web.Request) -> web.Response:
+    """Sign out: the web session ends and the sockets it opened are closed."""
     ident = request[IDENTITY]
     await request.app[K.AUTH].logout(ident)
+    if ident.session_id:
+        await request.app[K.CONNECTIONS].close_sockets(
+            CLOSE_SIGNED_OUT, web_session=ident.session_id
+        )
     request.app[K.RECORDER].system("auth.signed_out", ident.subject, {})
     response = web.json_response({"ok": True})
     response.del_cookie(COOKIE, path="/")
@@ -98,67 +141,15 @@ async def logout(request: web.Request) -> web.Response:
 @allow("reviewer", "supervisor", "agent", "admin", "kiosk")
 async def me(request: web.Request) -> web.Response:
     ident = request[IDENTITY]
-    return web.json_response({"user": ident.public(), "csrf": ident.csrf})
+    return web.json_response(
+        {"user": ident.public(), "csrf": ident.csrf, "home": home_of(ident.role)}
+    )
 
 
 @routes.get("/api/catalogue")
 @allow(PUBLIC)
 async def catalogue(request: web.Request) -> web.Response:
     return web.json_response(request.app[K.CATALOGUE].to_json())
-
-
-@routes.get("/api/admin/accounts")
-@allow("admin")
-async def list_accounts(request: web.Request) -> web.Response:
-    accounts = request.app[K.ACCOUNTS]
-    return web.json_response(
-        {
-            "users": [
-                {
-                    "username": u.username,
-                    "role": u.role,
-                    "display_name": u.display_name,
-                    "items": list(u.items),
-                    "place": u.place,
-                    "level": u.level,
-                    "disabled": u.disabled,
-                }
-                for u in accounts.users()
-            ],
-            "kiosks": [{"id": k.id, "name": k.name, "place": k.place} for k in accounts.kiosks()],
-        }
-    )
-
-
-@routes.post("/api/admin/users")
-@allow("admin")
-async def add_user(request: web.Request) -> web.Response:
-    body = await _json_body(request)
-    accounts = request.app[K.ACCOUNTS]
-    try:
-        items = body.get("items") or []
-        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
-            raise AccountError("items: a list of item codes")
-        unknown = [i for i in items if i not in request.app[K.CATALOGUE].items]
-        if unknown:
-            raise AccountError(f"items: unknown codes {', '.join(unknown)}")
-        role = str(body.get("role", ""))
-        if role not in STAFF_ROLES:
-            raise AccountError(f"role: expected one of {', '.join(STAFF_ROLES)}")
-        user = accounts.add_user(
-            str(body.get("username", "")),
-            str(body.get("password", "")),
-            role,
-            display_name=body.get("display_name") or None,
-            items=items,
-            place=body.get("place") or None,
-        )
-    except AccountError as exc:
-        raise _json_error(web.HTTPBadRequest, "bad_field", str(exc)) from None
-    request.app[K.RECORDER].system(
-        "account.created", request[IDENTITY].subject, {"username": user.username, "role": role}
-    )
-    return web.json_response({"username": user.username}, status=201)
 
 
 @routes.get("/healthz")

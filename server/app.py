@@ -12,8 +12,8 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from recording.canonical import make_dirs
+from server import admin_api, archive_routes, ops_routes, pages
 from server import appkeys as K
-from server import archive_routes, ops_routes, pages
 from server.accounts import AccountDB
 from server.api import routes as api_routes
 from server.auth import Authenticator, allow
@@ -21,6 +21,7 @@ from server.catalogue import Catalogue, load_catalogue
 from server.config import Config
 from server.connections import Connections
 from server.data_dir import private_umask, secure_data_dir
+from server.login_audit import RefusalAggregator
 from server.logs import scrub_third_party_loggers
 from server.media.hub import MediaHub
 from server.metrics import Metrics
@@ -28,6 +29,7 @@ from server.middleware import MIDDLEWARES
 from server.queue_service import QueueService
 from server.recorder import SessionRecorder
 from server.session_manager import SessionManager
+from server.socket_guard import CredentialGuard, busy_holders
 from server.store import MemoryStore, Store, make_store
 from server.ws import ws_handler
 
@@ -53,11 +55,15 @@ def create_app(
     )
     app[K.CATALOGUE] = catalogue or load_catalogue()
     app[K.ACCOUNTS] = AccountDB(cfg.data_dir / "accounts.sqlite3")
-    app[K.AUTH] = Authenticator(app[K.STORE], app[K.ACCOUNTS], cfg.auth)
+    app[K.AUTH] = Authenticator(app[K.STORE], app[K.ACCOUNTS], cfg.auth, cfg.server.secret)
     app[K.METRICS] = Metrics()
     app[K.TEMPLATES] = pages.make_templates()
     app[K.RECORDER] = SessionRecorder(cfg.data_dir, cfg.archive.cluster_seconds)
     app[K.CONNECTIONS] = Connections(app[K.STORE])
+    app[K.GUARD] = CredentialGuard(
+        app[K.AUTH], app[K.ACCOUNTS], app[K.CONNECTIONS], cfg.auth.socket_check_seconds
+    )
+    app[K.LOGIN_AUDIT] = RefusalAggregator(app[K.RECORDER].system, cfg.auth.audit_aggregate_seconds)
     app[K.QUEUES] = QueueService(
         app[K.STORE], app[K.CATALOGUE], cfg.queue, app[K.CONNECTIONS], app[K.RECORDER].system
     )
@@ -75,6 +81,7 @@ def create_app(
         display_name=app[K.ACCOUNTS].display_name,
     )
     app.router.add_routes(api_routes)
+    app.router.add_routes(admin_api.routes)
     app.router.add_routes(pages.routes)
     app.router.add_routes(archive_routes.routes)
     app.router.add_routes(ops_routes.routes)
@@ -133,12 +140,15 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     await app[K.CONNECTIONS].start()
     loop = asyncio.get_running_loop()
     tasks = [loop.create_task(_sweeper(app)), loop.create_task(_housekeeping(app))]
+    tasks.append(loop.create_task(app[K.LOGIN_AUDIT].run()))
+    tasks.append(loop.create_task(app[K.GUARD].run(lambda: busy_holders(app[K.SESSIONS]))))
     log.info("server started", extra={"store": type(store).__name__})
     yield
     for task in tasks:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+    app[K.LOGIN_AUDIT].flush()
     await app[K.SESSIONS].close()
     await app[K.MEDIA].close()
     await app[K.RECORDER].stop()

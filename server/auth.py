@@ -1,9 +1,10 @@
 """Who is calling: staff sessions (cookie), kiosk devices (bearer token).
 
 Web sessions live in the Store, so every server process recognises them;
-they expire after `auth.session_idle_minutes` without a request. Failed
-sign-ins are counted per username; `auth.max_failed_logins` in a row lock
-the account for `auth.lockout_minutes`.
+they expire after `auth.session_idle_minutes` without a request (or a
+signaling message other than `ping`, or while in a video session). Failed
+sign-ins are limited per address and per account and address
+(`server.login_limits`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from aiohttp import web
 
 from server.accounts import AccountDB, User
 from server.config import AuthConfig
+from server.login_limits import LoginLimiter, Refusal
 from server.store import Store
 
 COOKIE = "rw_session"
@@ -52,44 +54,50 @@ class Identity:
         return data
 
 
-class LoginLocked(Exception):
-    def __init__(self, retry_after: int) -> None:
-        super().__init__("account locked")
-        self.retry_after = retry_after
+class LoginRefused(Exception):
+    """The attempt was refused by a limit (`refusal.kind`: throttled or locked)."""
+
+    def __init__(self, refusal: Refusal) -> None:
+        super().__init__(f"sign-in {refusal.kind}")
+        self.refusal = refusal
+        self.retry_after = refusal.retry_after
 
 
 class Authenticator:
-    def __init__(self, store: Store, accounts: AccountDB, cfg: AuthConfig) -> None:
+    def __init__(self, store: Store, accounts: AccountDB, cfg: AuthConfig, secret: str) -> None:
         self.store = store
         self.accounts = accounts
         self.cfg = cfg
+        self.limits = LoginLimiter(store, cfg, secret)
 
     @property
     def idle_seconds(self) -> float:
         return self.cfg.session_idle_minutes * 60
 
-    async def login(self, username: str, password: str) -> tuple[Identity | None, str]:
-        """Check a password; returns (identity, outcome) where outcome is
-        "ok", "bad_credentials" or raises LoginLocked."""
-        lock_key = f"login:lock:{username}"
-        if await self.store.kv_get(lock_key):
-            raise LoginLocked(self.cfg.lockout_minutes * 60)
+    async def login(self, username: str, password: str, bucket: str) -> Identity | None:
+        """Check a password from an address bucket: the identity, None when wrong,
+        or LoginRefused (before checking when a limit already holds, or when this
+        failure set one: then `refusal.new`)."""
+        refusal = await self.limits.check(username, bucket)
+        if refusal is not None:
+            raise LoginRefused(refusal)
         user = await asyncio.to_thread(self.accounts.check_password, username, password)
-        fail_key = f"login:fail:{username}"
         if user is None:
-            failures = await self.store.kv_incr(fail_key, self.cfg.lockout_minutes * 60)
-            if failures >= self.cfg.max_failed_logins:
-                await self.store.kv_set(lock_key, "1", self.cfg.lockout_minutes * 60)
-                await self.store.kv_delete(fail_key)
-                raise LoginLocked(self.cfg.lockout_minutes * 60)
-            return None, "bad_credentials"
-        await self.store.kv_delete(fail_key)
-        return await self._open_session(user), "ok"
+            refusal = await self.limits.failed(username, bucket)
+            if refusal is not None:
+                raise LoginRefused(refusal)
+            return None
+        await self.limits.succeeded(username, bucket)
+        return await self._open_session(user)
 
     async def _open_session(self, user: User) -> Identity:
         sid = secrets.token_urlsafe(32)
         ident = _staff_identity(user, sid, secrets.token_urlsafe(24))
-        payload = {"username": user.username, "csrf": ident.csrf}
+        payload = {
+            "username": user.username,
+            "csrf": ident.csrf,
+            "pw": self.accounts.password_stamp(user.username),
+        }
         await self.store.kv_set(f"websess:{sid}", json.dumps(payload), self.idle_seconds)
         return ident
 
@@ -97,13 +105,26 @@ class Authenticator:
         if ident.session_id:
             await self.store.kv_delete(f"websess:{ident.session_id}")
 
+    async def session_alive(self, sid: str) -> bool:
+        """The web session exists and was opened with the account's current password."""
+        raw = await self.store.kv_get(f"websess:{sid}")
+        if raw is None:
+            return False
+        payload = json.loads(raw)
+        return payload.get("pw") == self.accounts.password_stamp(payload["username"])
+
+    async def touch(self, sid: str) -> None:
+        """Count as activity: the session's idle time starts again."""
+        await self.store.kv_expire(f"websess:{sid}", self.idle_seconds)
+
     async def from_cookie(self, sid: str) -> Identity | None:
         raw = await self.store.kv_get(f"websess:{sid}")
         if raw is None:
             return None
         payload = json.loads(raw)
         user = self.accounts.get_user(payload["username"])
-        if user is None or user.disabled:
+        stale = payload.get("pw") != self.accounts.password_stamp(payload["username"])
+        if user is None or user.disabled or stale:  # gone, disabled, or password reset
             await self.store.kv_delete(f"websess:{sid}")
             return None
         await self.store.kv_expire(f"websess:{sid}", self.idle_seconds)
@@ -111,7 +132,7 @@ class Authenticator:
 
     def from_token(self, token: str) -> Identity | None:
         kiosk = self.accounts.kiosk_by_token(token)
-        if kiosk is None:
+        if kiosk is None or kiosk.expired(self.cfg.kiosk_token_days):
             return None
         return Identity(subject=kiosk.id, role="kiosk", name=kiosk.name, place=kiosk.place)
 

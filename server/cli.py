@@ -60,6 +60,21 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--config")
     add.add_argument("--data-dir")
 
+    for name, text in (
+        ("disable", "disable an account (its sign-ins and sockets end)"),
+        ("enable", "enable a disabled account"),
+        ("passwd", "set a new password, read from standard input"),
+    ):
+        one = user_sub.add_parser(name, help=text)
+        one.add_argument("username")
+        if name == "passwd":
+            one.add_argument("--password-stdin", action="store_true", required=True)
+        one.add_argument("--config")
+        one.add_argument("--data-dir")
+    ulist = user_sub.add_parser("list", help="list staff accounts")
+    ulist.add_argument("--config")
+    ulist.add_argument("--data-dir")
+
     kiosk = sub.add_parser("kiosk", help="kiosk devices")
     kiosk_sub = kiosk.add_subparsers(dest="kiosk_command", required=True)
     kadd = kiosk_sub.add_parser("add", help="register a kiosk; prints its token last")
@@ -67,6 +82,15 @@ def _parser() -> argparse.ArgumentParser:
     kadd.add_argument("--place", required=True)
     kadd.add_argument("--config")
     kadd.add_argument("--data-dir")
+    klist = kiosk_sub.add_parser("list", help="list kiosks (id, place, state, name)")
+    klist.add_argument("--config")
+    klist.add_argument("--data-dir")
+    krevoke = kiosk_sub.add_parser(
+        "revoke", help="revoke a kiosk's token for good; its sockets close"
+    )
+    krevoke.add_argument("kiosk", metavar="NAME-or-ID")
+    krevoke.add_argument("--config")
+    krevoke.add_argument("--data-dir")
 
     verify = sub.add_parser("verify", help="check a session folder or archive tree")
     verify.add_argument("path")
@@ -166,6 +190,67 @@ def _seed_demo(cfg: Config) -> list[str]:
     return lines
 
 
+def _user_command(cfg: Config, args: argparse.Namespace) -> None:
+    db = AccountDB(cfg.data_dir / "accounts.sqlite3")
+    try:
+        if args.user_command == "add":
+            password = sys.stdin.readline().rstrip("\n")
+            items = [c for c in args.items.split(",") if c]
+            unknown = [c for c in items if c not in load_catalogue().items]
+            if unknown:
+                raise AccountError("items", "unknown", f"unknown codes {', '.join(unknown)}")
+            user = db.add_user(
+                args.username,
+                password,
+                args.role,
+                display_name=args.name,
+                items=items,
+                place=args.place,
+                level=args.level,
+            )
+            _audit(cfg, "account.created", {"username": user.username, "role": user.role})
+            print(f"created {user.role} {user.username}")
+        elif args.user_command in ("disable", "enable"):
+            disabled = args.user_command == "disable"
+            _, changed = db.update_user(args.username, disabled=disabled)
+            if changed:
+                _audit(cfg, f"account.{args.user_command}d", {"username": args.username})
+            print(f"{args.username}: {'disabled' if disabled else 'enabled'}")
+        elif args.user_command == "passwd":
+            db.set_password(args.username, sys.stdin.readline().rstrip("\n"))
+            _audit(cfg, "account.password_reset", {"username": args.username})
+            print(f"{args.username}: password set")
+        elif args.user_command == "list":
+            for u in db.users():
+                state = "disabled" if u.disabled else "active"
+                print(f"{u.username}\t{u.role}\t{state}\t{u.place or '-'}\t{u.display_name}")
+    finally:
+        db.close()
+
+
+def _kiosk_command(cfg: Config, args: argparse.Namespace) -> None:
+    db = AccountDB(cfg.data_dir / "accounts.sqlite3")
+    try:
+        if args.kiosk_command == "add":
+            if args.place not in load_catalogue().places:
+                raise AccountError("place", "unknown", f"unknown place code {args.place!r}")
+            kiosk, token = db.add_kiosk(args.name, args.place)
+            _audit(cfg, "kiosk.created", {"kiosk": kiosk.id, "place": kiosk.place})
+            print(f"created kiosk {kiosk.id} at {kiosk.place}; device token:")
+            print(token)
+        elif args.kiosk_command == "list":
+            for k in db.kiosks():
+                print(f"{k.id}\t{k.place}\t{'revoked' if k.revoked else 'active'}\t{k.name}")
+        elif args.kiosk_command == "revoke":
+            kiosk, changed = db.revoke_kiosk(db.find_kiosk(args.kiosk).id)
+            if changed:
+                _audit(cfg, "kiosk.revoked", {"kiosk": kiosk.id, "place": kiosk.place})
+            # A running server closes the kiosk's sockets at its next credential check.
+            print(f"kiosk {kiosk.id} ({kiosk.name}) revoked")
+    finally:
+        db.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     private_umask()  # whatever this command creates in the data dir is the owner's alone
@@ -178,35 +263,9 @@ def main(argv: list[str] | None = None) -> int:
             cfg = _config(args, demo=True)
             _serve(cfg, banner="\n".join(_seed_demo(cfg)))
         elif args.command == "user":
-            cfg = _config(args, demo=True)
-            password = sys.stdin.readline().rstrip("\n")
-            items = [c for c in args.items.split(",") if c]
-            unknown = [c for c in items if c not in load_catalogue().items]
-            if unknown:
-                raise AccountError(f"items: unknown codes {', '.join(unknown)}")
-            db = AccountDB(cfg.data_dir / "accounts.sqlite3")
-            user = db.add_user(
-                args.username,
-                password,
-                args.role,
-                display_name=args.name,
-                items=items,
-                place=args.place,
-                level=args.level,
-            )
-            db.close()
-            _audit(cfg, "account.created", {"username": user.username, "role": user.role})
-            print(f"created {user.role} {user.username}")
+            _user_command(_config(args, demo=True), args)
         elif args.command == "kiosk":
-            cfg = _config(args, demo=True)
-            if args.place not in load_catalogue().places:
-                raise AccountError(f"place: unknown place code {args.place!r}")
-            db = AccountDB(cfg.data_dir / "accounts.sqlite3")
-            kiosk, token = db.add_kiosk(args.name, args.place)
-            db.close()
-            _audit(cfg, "kiosk.created", {"kiosk": kiosk.id, "place": kiosk.place})
-            print(f"created kiosk {kiosk.id} at {kiosk.place}; device token:")
-            print(token)
+            _kiosk_command(_config(args, demo=True), args)
         elif args.command == "verify":
             from recording.verify import main as verify_main
 

@@ -49,6 +49,14 @@ class AuthConfig:
     session_idle_minutes: float = 30
     max_failed_logins: int = 5
     lockout_minutes: int = 15
+    lockout_base_seconds: float = 30
+    address_max_failures: int = 20
+    address_window_seconds: float = 300
+    account_lock_addresses: int = 3
+    audit_aggregate_seconds: float = 60
+    socket_check_seconds: float = 5
+    trusted_proxies: list[str] = field(default_factory=list)
+    kiosk_token_days: float = 0
 
 
 @dataclass(frozen=True)
@@ -128,6 +136,12 @@ _POSITIVE = {
     "auth.session_idle_minutes",
     "auth.max_failed_logins",
     "auth.lockout_minutes",
+    "auth.lockout_base_seconds",
+    "auth.address_max_failures",
+    "auth.address_window_seconds",
+    "auth.account_lock_addresses",
+    "auth.audit_aggregate_seconds",
+    "auth.socket_check_seconds",
     "queue.default_handling_seconds",
     "queue.handling_window",
     "signaling.max_message_bytes",
@@ -233,6 +247,10 @@ def _validate(cfg: Config) -> None:
                 )
             if key in _POSITIVE and value <= 0:
                 raise ConfigError(f"{key}: expected a value above 0, got {value!r}")
+    if cfg.auth.kiosk_token_days < 0:
+        raise ConfigError(
+            f"auth.kiosk_token_days: expected 0 (never) or more, got {cfg.auth.kiosk_token_days}"
+        )
     if cfg.queue.grace_seconds < 0:
         raise ConfigError(f"queue.grace_seconds: expected 0 or more, got {cfg.queue.grace_seconds}")
     if cfg.media.reviewer_rejoin_seconds < 0:

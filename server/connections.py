@@ -21,6 +21,16 @@ from signaling.messages import Message
 
 log = logging.getLogger(__name__)
 BUS = "bus"
+# Close code for a socket whose credentials stopped being valid while it was
+# open (see signaling/PROTOCOL.md); the reason says why.
+CLOSE_CREDENTIALS = 4401
+CLOSE_SIGNED_OUT = "signed_out"
+CLOSE_SESSION_EXPIRED = "session_expired"
+CLOSE_ACCOUNT_DISABLED = "account_disabled"
+CLOSE_ACCOUNT_CHANGED = "account_changed"
+CLOSE_KIOSK_REVOKED = "kiosk_revoked"
+CLOSE_KIOSK_EXPIRED = "kiosk_expired"
+CLOSE_PASSWORD_RESET = "password_reset"
 QueuesChanged = Callable[[set[str]], Awaitable[None]]
 
 
@@ -31,6 +41,20 @@ class Connection:
         self.ident = ident
         self.ws = ws
         self.id = conn_id
+
+    def matches(self, holder: str | None, account: str | None, web_session: str | None) -> bool:
+        ident = self.ident
+        return (
+            (holder is not None and ident.holder == holder)
+            or (account is not None and ident.role != "kiosk" and ident.subject == account)
+            or (web_session is not None and ident.session_id == web_session)
+        )
+
+    async def close_for(self, reason: str) -> None:
+        """Close because the credentials ended (code 4401, the reason as text)."""
+        if not self.ws.closed:
+            log.info("ws closed: credentials ended", extra={"conn": self.id, "reason": reason})
+            await self.ws.close(code=CLOSE_CREDENTIALS, message=reason.encode())
 
     async def send(self, message: Message | dict[str, Any]) -> None:
         if self.ws.closed:
@@ -91,6 +115,27 @@ class Connections:
     def on_queues_changed(self, listener: QueuesChanged) -> None:
         self._queue_listeners.append(listener)
 
+    async def close_sockets(
+        self,
+        reason: str,
+        *,
+        holder: str | None = None,
+        account: str | None = None,
+        web_session: str | None = None,
+    ) -> None:
+        """Close, in every process, the sockets of a holder (kiosk device or staff
+        role:username), of a staff account whatever its role, or of one web session."""
+        await self.store.publish(
+            BUS,
+            {
+                "kind": "close",
+                "reason": reason,
+                "holder": holder,
+                "account": account,
+                "web_session": web_session,
+            },
+        )
+
     # -- publishing --------------------------------------------------------
     async def to_holder(self, holder: str, message: Message) -> None:
         """Deliver to every connection of a holder, wherever it is connected."""
@@ -104,6 +149,11 @@ class Connections:
         if kind == "to":
             for conn in self.local(event["holder"]):
                 await conn.send(event["msg"])
+        elif kind == "close":
+            args = (event.get("holder"), event.get("account"), event.get("web_session"))
+            for conn in self.all():
+                if conn.matches(*args):
+                    await conn.close_for(str(event.get("reason")))
         elif kind == "queues":
             queues = set(event["queues"])
             for listener in self._queue_listeners:

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import logging
 import secrets
+from urllib.parse import quote
 
 from aiohttp import web
 
 from server import appkeys as K
 from server.auth import CSRF_HEADER, IDENTITY, PUBLIC, Handler, allowed_roles
 from server.logs import request_id
+from server.pages import forbidden_page
 
 log = logging.getLogger(__name__)
 
@@ -85,11 +87,13 @@ async def authorise(request: web.Request, handler: Handler) -> web.StreamRespons
         return await handler(request)
     if ident is None:
         if _wants_html(request):
-            raise web.HTTPFound(f"/login?next={request.path}")
+            raise web.HTTPFound(f"/login?next={quote(request.path, safe='/')}")
         raise web.HTTPUnauthorized(
             text='{"error":"unauthenticated"}', content_type="application/json"
         )
     if ident.role not in roles:
+        if _wants_html(request) and ident.role != "kiosk":
+            return forbidden_page(request)  # zh-CN page with a link home
         raise web.HTTPForbidden(text='{"error":"forbidden"}', content_type="application/json")
     if request.method not in SAFE_METHODS and ident.session_id is not None:
         # Cookie-authenticated writes must echo the session's CSRF token.

@@ -12,6 +12,7 @@ from aiohttp import web
 from server import CLIENT_DIR
 from server import appkeys as K
 from server.auth import IDENTITY, PUBLIC, allow
+from server.landing import home_of, landing_for, nav_for, safe_next
 
 routes = web.RouteTableDef()
 STATIC_DIR = (CLIENT_DIR / "static").resolve()
@@ -36,16 +37,20 @@ def _lang(request: web.Request) -> str:
     return chosen if chosen in LANGS else "zh-CN"
 
 
-def render(request: web.Request, name: str, **context: Any) -> web.Response:
+def render(request: web.Request, name: str, *, status: int = 200, **context: Any) -> web.Response:
     env = request.app[K.TEMPLATES]
     ident = request.get(IDENTITY)
+    staff = ident is not None and ident.role != "kiosk"
     html = env.get_template(name).render(
         lang=_lang(request),
         user=ident.public() if ident else None,
         csrf=ident.csrf if ident else None,
+        nav=nav_for(request.app, ident.role) if staff else [],
+        home=home_of(ident.role) if staff else "/",
+        current=request.path,
         **context,
     )
-    response = web.Response(text=html, content_type="text/html", charset="utf-8")
+    response = web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -59,10 +64,17 @@ async def index(request: web.Request) -> web.Response:
 @routes.get("/login")
 @allow(PUBLIC)
 async def login_page(request: web.Request) -> web.Response:
-    target = request.query.get("next", "/desk")
-    if not target.startswith("/") or target.startswith("//"):
-        target = "/desk"
-    return render(request, "login.html", next=target)
+    """The sign-in form; `next` is kept only when it is a same-origin path."""
+    raw = request.query.get("next")
+    ident = request[IDENTITY]
+    if ident is not None and ident.role != "kiosk":
+        raise web.HTTPFound(landing_for(request.app, ident.role, raw))
+    return render(request, "login.html", next=safe_next(raw) or "")
+
+
+def forbidden_page(request: web.Request) -> web.Response:
+    """What a browser gets for a page its role may not open (APIs answer JSON)."""
+    return render(request, "forbidden.html", status=403)
 
 
 @routes.get("/kiosk")
@@ -77,6 +89,21 @@ async def kiosk_page(request: web.Request) -> web.Response:
 @allow("reviewer")
 async def desk_page(request: web.Request) -> web.Response:
     return render(request, "desk.html", catalogue=request.app[K.CATALOGUE])
+
+
+@routes.get("/agent")
+@allow("agent")
+async def agent_page(request: web.Request) -> web.Response:
+    """The assisting agent's page: what it can do today (more comes with its issue)."""
+    catalogue = request.app[K.CATALOGUE]
+    ident = request[IDENTITY]
+    return render(
+        request,
+        "agent.html",
+        catalogue=catalogue,
+        place=catalogue.places.get(ident.place or ""),
+        items=[i for i in catalogue.items.values() if "assisted" in i.modes],
+    )
 
 
 @routes.get("/admin")

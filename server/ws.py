@@ -132,6 +132,8 @@ async def _read_loop(app: web.Application, conn: Connection) -> None:
             await conn.send(error(ErrorCode.RATE_LIMITED, "too many messages; slow down"))
             continue
         strikes = 0
+        if not await app[K.GUARD].admit(conn, msg.data if msg.type == WSMsgType.TEXT else None):
+            return  # credentials ended (signed out, expired, disabled, revoked): closed
         if msg.type != WSMsgType.TEXT:
             await conn.send(error(ErrorCode.BINARY_NOT_ALLOWED, "send JSON text frames"))
             continue

@@ -48,6 +48,7 @@ const DICT = {
     "login.bad": "用户名或密码不正确。",
     "login.locked": "登录失败次数过多，账户已暂时锁定，请 {n} 分钟后再试。",
     "login.failed": "登录失败，请稍后再试。",
+    "login.throttled": "本机登录尝试过于频繁，请 {n} 分钟后再试。",
 
     "kiosk.title": "远程虚拟窗口 · 自助办理",
     "kiosk.unregistered.title": "本机尚未登记",
@@ -246,6 +247,7 @@ const DICT = {
     "login.bad": "Wrong username or password.",
     "login.locked": "Too many failed attempts. The account is locked; try again in {n} minutes.",
     "login.failed": "Sign-in failed. Please try again later.",
+    "login.throttled": "Too many sign-in attempts from this address; try again in {n} minutes.",
 
     "kiosk.title": "Virtual Remote Window · Self-service",
     "kiosk.unregistered.title": "This kiosk is not registered",

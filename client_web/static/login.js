@@ -1,4 +1,5 @@
-// login.js — staff sign-in: POST /api/login as JSON, then go to `next`.
+// login.js — staff sign-in: POST /api/login as JSON, then go where the server says
+// (the `next` page when it is same-origin and the role may open it, else the role's home).
 
 import * as i18n from "./i18n.js";
 
@@ -6,8 +7,16 @@ const form = document.querySelector("#login-form");
 const errorBox = document.querySelector("#login-error");
 const submit = document.querySelector("#login-submit");
 
-function safeNext(raw) {
-  return raw && raw.startsWith("/") && !raw.startsWith("//") ? raw : "/desk";
+// Only a path on this origin, read as the browser reads it (tabs/newlines dropped,
+// backslashes as slashes): anything else goes home.
+function sameOrigin(raw) {
+  if (typeof raw !== "string" || !raw.startsWith("/") || /[\\\s]/.test(raw)) return "/";
+  try {
+    const url = new URL(raw, location.origin);
+    return url.origin === location.origin ? url.pathname + url.search + url.hash : "/";
+  } catch {
+    return "/";
+  }
 }
 
 function fail(key, vars) {
@@ -31,16 +40,18 @@ form.addEventListener("submit", async (ev) => {
       method: "POST",
       credentials: "same-origin",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ username, password }),
+      body: JSON.stringify({ username, password, next: form.dataset.next || null }),
     });
     if (resp.ok) {
-      location.assign(safeNext(form.dataset.next));
+      const body = await resp.json().catch(() => ({}));
+      location.assign(sameOrigin(body.next));
       return;
     }
     if (resp.status === 401) fail("login.bad");
-    else if (resp.status === 423) {
+    else if (resp.status === 423 || resp.status === 429) {
       const body = await resp.json().catch(() => ({}));
-      fail("login.locked", { n: Math.max(1, Math.ceil((body.retry_after_s || 900) / 60)) });
+      const n = Math.max(1, Math.ceil((body.retry_after_s || 900) / 60));
+      fail(resp.status === 429 ? "login.throttled" : "login.locked", { n });
     } else fail("login.failed");
   } catch {
     fail("login.failed");

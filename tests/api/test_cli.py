@@ -102,3 +102,55 @@ def test_demo_starts_and_prints_urls(tmp_path: Path) -> None:
         proc.terminate()
         proc.wait(timeout=20)
         proc.stdout.close()
+
+
+def test_kiosk_list_and_revoke_and_user_disable(tmp_path: Path) -> None:
+    data = str(tmp_path / "data")
+    tokens = []
+    for name in ("城关镇 1 号窗口", "城关镇 2 号窗口", "城关镇 2 号窗口"):
+        done = _run("kiosk", "add", name, "--place", "QH-CG", "--data-dir", data)
+        assert done.returncode == 0, done.stderr
+        tokens.append(done.stdout.strip().splitlines()[-1])
+    listed = _run("kiosk", "list", "--data-dir", data)
+    rows = [line.split("\t") for line in listed.stdout.strip().splitlines()]
+    assert len(rows) == 3 and {r[2] for r in rows} == {"active"}
+    assert not any(t in listed.stdout for t in tokens)
+    # A name two kiosks share is ambiguous: the error lists their ids.
+    ambiguous = _run("kiosk", "revoke", "城关镇 2 号窗口", "--data-dir", data)
+    assert ambiguous.returncode == 2 and "several kiosks" in ambiguous.stderr
+    assert _run("kiosk", "revoke", "nope", "--data-dir", data).returncode == 2
+    first = next(r for r in rows if r[3] == "城关镇 1 号窗口")
+    assert _run("kiosk", "revoke", "城关镇 1 号窗口", "--data-dir", data).returncode == 0
+    second = next(r for r in rows if r[3] == "城关镇 2 号窗口")
+    assert _run("kiosk", "revoke", second[0], "--data-dir", data).returncode == 0
+    states = {
+        line.split("\t")[0]: line.split("\t")[2]
+        for line in _run("kiosk", "list", "--data-dir", data).stdout.strip().splitlines()
+    }
+    assert states[first[0]] == states[second[0]] == "revoked"
+    assert list(states.values()).count("active") == 1
+
+    add = ("user", "add", "li", "--role", "supervisor", "--password-stdin", "--data-dir", data)
+    assert _run(*add, stdin="first-password\n").returncode == 0
+    assert _run("user", "disable", "li", "--data-dir", data).returncode == 0
+    assert "disabled" in _run("user", "list", "--data-dir", data).stdout
+    assert _run("user", "enable", "li", "--data-dir", data).returncode == 0
+    passwd = ("user", "passwd", "li", "--password-stdin", "--data-dir", data)
+    assert _run(*passwd, stdin="short\n").returncode == 2
+    assert _run(*passwd, stdin="second-password\n").returncode == 0
+    assert _run("user", "disable", "nobody", "--data-dir", data).returncode == 2
+
+    db = AccountDB(Path(data) / "accounts.sqlite3")
+    try:
+        assert db.kiosk_by_token(tokens[0]) is None and db.kiosk_by_token(tokens[1]) is None
+        assert db.kiosk_by_token(tokens[2]) is not None
+        assert db.check_password("li", "second-password") is not None
+    finally:
+        db.close()
+    logged = [
+        json.loads(line)["type"]
+        for f in (Path(data) / "archive" / "system").glob("*.jsonl")
+        for line in f.read_text().splitlines()
+    ]
+    assert logged.count("kiosk.revoked") == 2
+    assert {"account.disabled", "account.enabled", "account.password_reset"} <= set(logged)

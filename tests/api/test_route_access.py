@@ -37,9 +37,19 @@ async def _status(
         return resp.status
 
 
+# Routes added with the admin, landing and revocation work: the walks below cover them.
+NEWER_ROUTES = {
+    ("GET", "/agent"),
+    ("PATCH", "/api/admin/users/x"),
+    ("POST", "/api/admin/users/x/password"),
+    ("POST", "/api/admin/kiosks/x/revoke"),
+}
+
+
 async def test_every_route_is_marked_and_anonymous_is_refused(running: RunningServer) -> None:
     routes = _routes(running)
     assert len(routes) >= 10
+    assert NEWER_ROUTES <= {(m, p) for m, p, _ in routes}
     anon, _ = await running.http()
     for method, path, roles in routes:
         status = await _status(anon, method, path, {})
@@ -96,3 +106,28 @@ async def test_security_headers_on_pages_and_errors(running: RunningServer) -> N
             assert resp.headers["X-Content-Type-Options"] == "nosniff"
             assert resp.headers["Referrer-Policy"] == "no-referrer"
             assert "default-src 'self'" in resp.headers["Content-Security-Policy"]
+
+
+async def test_a_browser_gets_a_page_for_a_page_its_role_may_not_open(
+    running: RunningServer,
+) -> None:
+    homes = {"reviewer": "/desk", "supervisor": "/cases", "admin": "/admin", "agent": "/agent"}
+    pages = set(homes.values())
+    for role, username in STAFF.items():
+        session, _ = await running.http(username)
+        for page in pages - {homes[role]}:
+            allowed = page == "/cases" and role == "reviewer"  # a reviewer's own cases
+            async with session.get(page, headers={"Accept": "text/html"}) as resp:
+                if allowed:
+                    assert resp.status == 200
+                    continue
+                html = await resp.text()
+                assert resp.status == 403 and resp.content_type == "text/html", (role, page)
+            assert "无权打开此页面" in html and f'id="go-home" href="{homes[role]}"' in html
+            async with session.get(page, headers={"Accept": "application/json"}) as resp:
+                assert resp.status == 403 and (await resp.json()) == {"error": "forbidden"}
+        # The nav lists exactly the pages the role may open.
+        async with session.get(homes[role], headers={"Accept": "text/html"}) as resp:
+            shown = set(re.findall(r'data-nav="([^"]+)"', await resp.text()))
+        expected = {homes[role]} | ({"/cases"} if role == "reviewer" else set())
+        assert shown == expected, (role, shown)

@@ -66,3 +66,49 @@ def test_duplicate_username(tmp_path: Path) -> None:
     with pytest.raises(AccountError, match="already exists"):
         db.add_user("zhao", "password-2", "admin")
     db.close()
+
+
+def test_kiosk_revocation_and_lookup_by_name(tmp_path: Path) -> None:
+    db = AccountDB(tmp_path / "a.sqlite3")
+    one, token = db.add_kiosk("城关镇 1 号窗口", "QH-CG")
+    db.add_kiosk("柳林镇 1 号窗口", "QH-LL")
+    db.add_kiosk("柳林镇 1 号窗口", "QH-LL")
+    assert db.find_kiosk("城关镇 1 号窗口") == one == db.find_kiosk(one.id)
+    with pytest.raises(AccountError, match="several kiosks") as ambiguous:
+        db.find_kiosk("柳林镇 1 号窗口")
+    assert ambiguous.value.code == "ambiguous"
+    revoked, changed = db.revoke_kiosk(one.id)
+    assert changed and revoked.revoked
+    assert db.revoke_kiosk(one.id)[1] is False
+    assert db.kiosk_by_token(token) is None
+    db.close()
+
+
+def test_a_database_from_before_revocation_is_upgraded(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    raw = sqlite3.connect(path)
+    raw.execute(
+        "CREATE TABLE kiosks (id TEXT PRIMARY KEY, name TEXT NOT NULL, place TEXT NOT NULL,"
+        " token_sha256 TEXT NOT NULL UNIQUE, created_at REAL NOT NULL)"
+    )
+    raw.execute("INSERT INTO kiosks VALUES ('k-1', 'old', 'QH-CG', 'abc', 0)")
+    raw.commit()
+    raw.close()
+    db = AccountDB(path)
+    assert [k.revoked for k in db.kiosks()] == [False]
+    assert db.revoke_kiosk("k-1")[0].revoked
+    db.close()
+
+
+def test_update_user_checks_what_the_role_needs(tmp_path: Path) -> None:
+    db = AccountDB(tmp_path / "a.sqlite3")
+    db.add_user("wang", "password-1", "reviewer", items=["SCJG-001"])
+    with pytest.raises(AccountError, match="items") as missing:
+        db.update_user("wang", items=[])
+    assert (missing.value.field, missing.value.code) == ("items", "required")
+    user, changed = db.update_user("wang", role="agent", place="QH-LL-DC")
+    assert (user.role, user.place, changed) == ("agent", "QH-LL-DC", ["role", "place"])
+    assert db.update_user("wang")[1] == []
+    with pytest.raises(AccountError, match="no account"):
+        db.update_user("nobody", disabled=True)
+    db.close()

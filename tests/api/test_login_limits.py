@@ -1,0 +1,264 @@
+"""Sign-in from outside: redirects, landing pages, guessing limits, what the audit log keeps."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from server import appkeys as K
+from tests.conftest import PASSWORD, RunningServer, make_config, start_server
+
+EVIL = [
+    "/%5Cevil.example",
+    "/%09/evil.example",
+    "//evil.example",
+    "/%2F/evil.example",
+    "/%252F%252Fevil.example",
+    "%2F%2Fevil.example",
+    "https://evil.example/",
+    "/%0A/evil.example",
+    "/%5C%5Cevil.example",
+    "/\\/evil.example",
+]
+
+
+def _from(running: RunningServer, address: str) -> aiohttp.ClientSession:
+    """An HTTP session whose connections come from another loopback address."""
+    session = aiohttp.ClientSession(
+        base_url=running.url,
+        connector=aiohttp.TCPConnector(local_addr=(address, 0)),
+        cookie_jar=aiohttp.CookieJar(unsafe=True),
+    )
+    running.sessions.append(session)
+    return session
+
+
+async def _login(
+    session: aiohttp.ClientSession, username: str, password: str, **extra: object
+) -> tuple[int, dict]:
+    async with session.post(
+        "/api/login", json={"username": username, "password": password, **extra}
+    ) as resp:
+        return resp.status, await resp.json()
+
+
+async def _system_events(running: RunningServer) -> list[dict]:
+    recorder = running.app[K.RECORDER]
+    await recorder.flushed()
+    files = sorted((recorder.root / "system").glob("*.jsonl"))
+    return [json.loads(line) for f in files for line in f.read_text().splitlines()]
+
+
+@pytest.mark.parametrize("target", EVIL)
+async def test_login_page_never_keeps_an_offsite_next(running: RunningServer, target: str) -> None:
+    session, _ = await running.http()
+    async with session.get(f"/login?next={target}") as resp:
+        html = await resp.text()
+    kept = re.search(r'data-next="([^"]*)"', html)
+    assert kept is not None and kept.group(1) == "", (target, kept.group(1) if kept else None)
+    # The API, given the same target, sends the browser home instead.
+    status, body = await _login(session, "reviewer", PASSWORD, next=target.replace("%5C", "\\"))
+    assert status == 200 and body["next"] == "/desk"
+
+
+async def test_a_same_origin_next_is_kept_when_the_role_may_open_it(
+    running: RunningServer,
+) -> None:
+    session, _ = await running.http()
+    async with session.get("/login?next=/cases") as resp:
+        assert 'data-next="/cases"' in await resp.text()
+    status, body = await _login(session, "supervisor", PASSWORD, next="/cases")
+    assert (status, body["next"]) == (200, "/cases")
+    # A page the role may not open is not a landing place.
+    other, _ = await running.http()
+    status, body = await _login(other, "supervisor", PASSWORD, next="/admin")
+    assert (status, body["next"]) == (200, "/cases")
+    # Nor is an API, even one the role may call.
+    for api in ("/api/cases", "/ws", "/metrics"):
+        status, body = await _login(other, "supervisor", PASSWORD, next=api)
+        assert (status, body["next"]) == (200, "/cases")
+
+
+@pytest.mark.parametrize(
+    ("username", "home"),
+    [("reviewer", "/desk"), ("supervisor", "/cases"), ("admin", "/admin"), ("agent", "/agent")],
+)
+async def test_each_role_lands_on_its_own_page(
+    running: RunningServer, username: str, home: str
+) -> None:
+    session, _ = await running.http()
+    status, body = await _login(session, username, PASSWORD)
+    assert (status, body["next"]) == (200, home)
+    async with session.get(home, headers={"Accept": "text/html"}) as resp:
+        assert resp.status == 200, home
+    # Signed in, /login goes straight home.
+    async with session.get("/login", allow_redirects=False) as resp:
+        assert resp.status == 302 and resp.headers["Location"] == home
+
+
+async def test_one_address_cannot_lock_the_owner_out(running: RunningServer) -> None:
+    stranger = _from(running, "127.0.0.1")
+    for _ in range(12):
+        status, _body = await _login(stranger, "admin", "wrong-password")
+        assert status in (401, 423)
+    assert status == 423  # the stranger's address is locked out of this account...
+    owner = _from(running, "127.0.0.2")
+    status, body = await _login(owner, "admin", PASSWORD)
+    assert status == 200, body  # ...the owner, elsewhere, is not
+
+
+async def test_an_address_guessing_many_accounts_is_throttled(
+    tmp_path: Path, accounts_template: tuple[Path, dict[str, str]]
+) -> None:
+    cfg = make_config(
+        tmp_path / "d", auth={"address_max_failures": 6, "address_window_seconds": 120}
+    )
+    srv = await start_server(cfg, accounts_template)
+    try:
+        guesser = _from(srv, "127.0.0.3")
+        statuses = [(await _login(guesser, f"user-{n}", "wrong-password"))[0] for n in range(8)]
+        assert statuses[:5] == [401] * 5 and statuses[5:] == [429] * 3
+        status, _ = await _login(guesser, "reviewer", PASSWORD)
+        assert status == 429  # not even checked
+        status, _ = await _login(_from(srv, "127.0.0.4"), "reviewer", PASSWORD)
+        assert status == 200
+        for n in range(50):
+            assert (await _login(guesser, f"other-{n}", "wrong-password"))[0] == 429
+    finally:
+        await srv.close()
+    events = [
+        json.loads(line)
+        for f in sorted((cfg.data_dir / "archive" / "system").glob("*.jsonl"))
+        for line in f.read_text().splitlines()
+    ]
+    assert [e["data"]["ip"] for e in events if e["type"] == "auth.address_throttled"] == [
+        "127.0.0.3"
+    ]
+    aggregates = [e["data"] for e in events if e["type"] == "login.refused_aggregate"]
+    # One count for the address, whatever usernames it tried: 2 + 1 + 50 refused.
+    assert [(a["reason"], a["username"], a["address"], a["count"]) for a in aggregates] == [
+        ("throttled", None, "127.0.0.3", 53)
+    ]
+
+
+async def test_locks_grow_with_each_new_lock(
+    tmp_path: Path, accounts_template: tuple[Path, dict[str, str]]
+) -> None:
+    cfg = make_config(
+        tmp_path / "d", auth={"lockout_base_seconds": 0.5, "address_max_failures": 100}
+    )
+    srv = await start_server(cfg, accounts_template)
+    try:
+        session, _ = await srv.http()
+        retry = []
+        for _ in range(3):
+            status = 401
+            while status == 401:
+                status, body = await _login(session, "supervisor", "wrong-password")
+            assert status == 423
+            retry.append(body["retry_after_s"])
+            while status == 423:  # wait until this lock has run out
+                status, body = await _login(session, "supervisor", PASSWORD)
+            assert status == 200  # the right password works again after the lock
+        # 0.5 s, 1 s, 2 s: rounded up to whole seconds.
+        assert retry == [1, 1, 2]
+    finally:
+        await srv.close()
+
+
+async def test_many_addresses_lock_the_account_for_everyone(
+    tmp_path: Path, accounts_template: tuple[Path, dict[str, str]]
+) -> None:
+    cfg = make_config(tmp_path / "d", auth={"account_lock_addresses": 3})
+    srv = await start_server(cfg, accounts_template)
+    try:
+        for n in range(3):
+            attacker = _from(srv, f"127.0.1.{n + 1}")
+            for _ in range(5):
+                status, _ = await _login(attacker, "city", "wrong-password")
+            assert status == 423
+        status, _ = await _login(_from(srv, "127.0.2.1"), "city", PASSWORD)
+        assert status == 423
+    finally:
+        await srv.close()
+
+
+async def test_refused_attempts_are_counted_not_written_one_by_one(
+    tmp_path: Path, accounts_template: tuple[Path, dict[str, str]]
+) -> None:
+    cfg = make_config(tmp_path / "d")
+    srv = await start_server(cfg, accounts_template)
+    attempts = 400
+    try:
+        session, _ = await srv.http()
+        for _ in range(5):
+            await _login(session, "reviewer", "wrong-password")
+        before = len(await _system_events(srv))
+        for _ in range(attempts):
+            status, _ = await _login(session, "reviewer", "wrong-password")
+            assert status == 423
+        assert len(await _system_events(srv)) == before  # nothing written per attempt
+    finally:
+        await srv.close()  # shutdown flushes the counts
+    files = sorted((cfg.data_dir / "archive" / "system").glob("*.jsonl"))
+    events = [json.loads(line) for f in files for line in f.read_text().splitlines()]
+    aggregates = [e for e in events if e["type"] == "login.refused_aggregate"]
+    assert sum(e["data"]["count"] for e in aggregates) == attempts
+    assert {(e["data"]["reason"], e["data"]["username"]) for e in aggregates} == {
+        ("locked", "reviewer")
+    }
+    assert len(events) < 20
+
+
+async def test_unknown_usernames_are_never_logged_in_clear(running: RunningServer) -> None:
+    typed = ["110101199003077777", "my-secret-pass-1", "wrong-user"]
+    session, _ = await running.http()
+    for text in typed:
+        status, _ = await _login(session, text, "whatever-pw")
+        assert status == 401
+    status, _ = await _login(session, "reviewer", "wrong-password")
+    assert status == 401
+    events = await _system_events(running)
+    failed = [e for e in events if e["type"] == "auth.failed"]
+    dump = json.dumps(events, ensure_ascii=False)
+    for text in typed:
+        assert text not in dump
+    actors = [e["actor"] for e in failed]
+    assert actors[-1] == "reviewer"  # an existing account's name is kept
+    masked = actors[:3]
+    assert all(a.startswith("unknown:") for a in masked) and len(set(masked)) == 3
+
+
+async def test_forwarded_addresses_count_only_behind_a_trusted_proxy(
+    tmp_path: Path, accounts_template: tuple[Path, dict[str, str]]
+) -> None:
+    async def attempts(srv: RunningServer, forwarded: str, password: str) -> int:
+        session, _ = await srv.http()
+        async with session.post(
+            "/api/login",
+            json={"username": "supervisor", "password": password},
+            headers={"X-Forwarded-For": f"10.9.9.9, {forwarded}"},
+        ) as resp:
+            return resp.status
+
+    trusting = await start_server(
+        make_config(tmp_path / "a", auth={"trusted_proxies": ["127.0.0.1"]}), accounts_template
+    )
+    try:
+        statuses = [await attempts(trusting, "198.51.100.7", "wrong-password") for _ in range(5)]
+        assert statuses[-1] == 423
+        assert await attempts(trusting, "198.51.100.8", PASSWORD) == 200
+    finally:
+        await trusting.close()
+    # Without a trusted proxy the header is the caller's say-so: ignored.
+    plain = await start_server(make_config(tmp_path / "b"), accounts_template)
+    try:
+        statuses = [await attempts(plain, "198.51.100.7", "wrong-password") for _ in range(5)]
+        assert statuses[-1] == 423
+        assert await attempts(plain, "198.51.100.8", PASSWORD) == 423
+    finally:
+        await plain.close()
