@@ -1,0 +1,231 @@
+"""Layout of every page, measured in the real rendered page (getBoundingClientRect)
+at a 1280x800 kiosk/desktop screen, a 1080x1920 portrait kiosk and a 390x844 phone:
+nothing wider than the viewport, no text squeezed to fewer than two characters a
+line, every button, link and checkbox at least 44x44 px, and on the kiosk the main
+action and its confirm dialogs on screen without scrolling.
+
+Screenshots of each page and state go to /tmp/shots/layout/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Page, expect
+
+from tests.api.test_archive_routes import record_session
+from tests.browser.conftest import Pages, kiosk_join
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.browser
+
+SHOTS = Path("/tmp/shots/layout")
+VIEWPORTS = {
+    "desktop": {"width": 1280, "height": 800},
+    "portrait": {"width": 1080, "height": 1920},
+    "phone": {"width": 390, "height": 844},
+}
+MIN_TARGET = 44
+
+# Function strings only: a bare expression makes Playwright eval(), which the CSP forbids.
+# Returns a list of problems, each naming the element.
+MEASURE_JS = """(minTarget) => {
+  const vw = document.documentElement.clientWidth;
+  const problems = [];
+  const name = (el) => {
+    let s = el.tagName.toLowerCase();
+    if (el.id) s += "#" + el.id;
+    const cls = typeof el.className === "string" ? el.className.trim() : "";
+    if (cls) s += "." + cls.split(/\\s+/).join(".");
+    const text = (el.textContent || "").trim().replace(/\\s+/g, " ").slice(0, 24);
+    return text ? `${s} "${text}"` : s;
+  };
+  const shown = (el) => {
+    if (!el.checkVisibility({ visibilityProperty: true })) return false;
+    const r = el.getBoundingClientRect();
+    return r.width > 0 && r.height > 0;
+  };
+  const lines = (node) => {
+    const range = document.createRange();
+    range.selectNodeContents(node);
+    return new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size;
+  };
+  if (document.documentElement.scrollWidth > vw) {
+    problems.push(`page scrolls sideways: ${document.documentElement.scrollWidth} > ${vw}`);
+  }
+  for (const el of document.body.querySelectorAll("*")) {
+    if (!shown(el)) continue;
+    const r = el.getBoundingClientRect();
+    if (r.left < -0.5 || r.right > vw + 0.5) {
+      problems.push(`outside the viewport: ${name(el)} x ${Math.round(r.left)}..${Math.round(r.right)}`);
+    }
+    const texts = [...el.childNodes].filter((n) => n.nodeType === 3 && n.textContent.trim());
+    if (texts.length) {
+      const fs = parseFloat(getComputedStyle(el).fontSize);
+      const chars = texts.map((n) => n.textContent.trim()).join("").length;
+      const wraps = texts.some((n) => lines(n) > 1);
+      if (r.width < 2 * fs - 0.5 && (wraps || chars > 2)) {
+        problems.push(`text narrower than two characters: ${name(el)} ${Math.round(r.width)}px at ${fs}px`);
+      }
+    }
+  }
+  const targets = "button, a[href], input:not([type=hidden]), select, textarea, summary";
+  for (const el of document.body.querySelectorAll(targets)) {
+    if (!shown(el)) continue;
+    // A checkbox or radio inside its <label>: the label is the target (it toggles it).
+    const box = el.matches("[type=checkbox], [type=radio]") && el.closest("label");
+    const r = (box || el).getBoundingClientRect();
+    if (r.width < minTarget - 0.5 || r.height < minTarget - 0.5) {
+      problems.push(`target under ${minTarget}px: ${name(box || el)} ${Math.round(r.width)}x${Math.round(r.height)}`);
+    }
+  }
+  return problems;
+}"""
+
+# Problems for elements (by selector) not fully inside the viewport as it is scrolled now.
+IN_VIEW_JS = """(selectors) => {
+  const out = [];
+  for (const sel of selectors) {
+    const els = [...document.querySelectorAll(sel)].filter((e) => e.checkVisibility());
+    if (!els.length) out.push(`not shown: ${sel}`);
+    for (const el of els) {
+      const r = el.getBoundingClientRect();
+      if (r.top < -0.5 || r.left < -0.5 || r.bottom > innerHeight + 0.5 || r.right > innerWidth + 0.5) {
+        out.push(`${sel} not in view: ${Math.round(r.left)},${Math.round(r.top)} .. ${Math.round(r.right)},${Math.round(r.bottom)} of ${innerWidth}x${innerHeight}`);
+      }
+    }
+  }
+  return out;
+}"""
+
+# How far down the viewport the shown screen's content reaches (0..1).
+FILLED_JS = """() => {
+  const screen = [...document.querySelectorAll("section.screen")].find((s) => !s.hidden);
+  let bottom = 0;
+  for (const el of screen.querySelectorAll("*")) {
+    if (el.checkVisibility()) bottom = Math.max(bottom, el.getBoundingClientRect().bottom);
+  }
+  return bottom / innerHeight;
+}"""
+
+
+async def measure(page: Page, label: str) -> list[str]:
+    """Save a screenshot, then return the page's layout problems, prefixed with label."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SHOTS / f"{label}.png"), full_page=True)
+    problems = await page.evaluate(MEASURE_JS, MIN_TARGET)
+    return [f"{label}: {p}" for p in problems]
+
+
+async def in_view(page: Page, label: str, *selectors: str) -> list[str]:
+    return [f"{label}: {p}" for p in await page.evaluate(IN_VIEW_JS, list(selectors))]
+
+
+async def sign_in(pages: Pages, path: str, username: str, viewport: dict) -> Page:
+    """Through the real login page, landing on path."""
+    page = await pages.open(path, viewport=viewport)
+    await page.wait_for_url(f"**/login?next={path}")
+    await page.fill("#username", username)
+    await page.fill("#password", PASSWORD)
+    await page.click("#login-submit")
+    await page.wait_for_url(f"**{path}")
+    return page
+
+
+ITEMS_ACTIONS = (".item-btn:not([hidden])", "#page-next", "#page-prev")
+
+
+async def kiosk_states(pages: Pages, view: str, viewport: dict) -> list[str]:
+    """Choosing an item, waiting in line with the leave dialog, in a call with the end dialog."""
+    page = await pages.kiosk("kiosk-1", viewport=viewport)
+    problems = await measure(page, f"{view}-kiosk-items")
+    whole_screen = view != "phone"
+    if whole_screen:
+        problems += await in_view(page, f"{view}-kiosk-items", *ITEMS_ACTIONS)
+    if view == "portrait" and (filled := await page.evaluate(FILLED_JS)) < 0.8:
+        problems.append(f"{view}-kiosk-items: content ends at {filled:.0%} of the height")
+
+    await kiosk_join(page)
+    await expect(page.locator("#place")).to_have_text("1")
+    label = f"{view}-kiosk-waiting"
+    problems += await measure(page, label)
+    if whole_screen:
+        problems += await in_view(page, label, "#place-box", "#leave")
+    if view == "portrait" and (filled := await page.evaluate(FILLED_JS)) < 0.8:
+        problems.append(f"{label}: content ends at {filled:.0%} of the height")
+    # Pressed where it is: a person does not scroll first.
+    await page.locator("#leave").dispatch_event("click")
+    await expect(page.locator("#leave-confirm")).to_be_visible()
+    problems += await measure(page, f"{label}-confirm")
+    problems += await in_view(page, f"{label}-confirm", "#leave-confirm", "#leave-yes", "#leave-no")
+    await page.locator("#leave-no").dispatch_event("click")
+    await expect(page.locator("#leave-confirm")).to_be_hidden()
+
+    reviewer = await pages.server.staff("reviewer")
+    await reviewer.send({"type": "desk.call_next"})
+    await expect(page.locator('section[data-screen="call"]')).to_be_visible()
+    label = f"{view}-kiosk-call"
+    problems += await measure(page, label)
+    problems += await in_view(page, label, "#end-call", "#toggle-audio", "#toggle-video")
+    await page.locator("#end-call").dispatch_event("click")
+    await expect(page.locator("#end-confirm")).to_be_visible()
+    problems += await measure(page, f"{label}-confirm")
+    problems += await in_view(page, f"{label}-confirm", "#end-confirm", "#end-yes", "#end-no")
+    return problems
+
+
+async def desk_states(pages: Pages, view: str, viewport: dict) -> list[str]:
+    """The signed-in desk: its queues with someone waiting, then in a call."""
+    kiosk = await pages.server.kiosk("kiosk-1")
+    await kiosk.send({"type": "queue.join", "item": "SCJG-001", "recording_notice_shown": True})
+    await kiosk.expect("queue.status")
+    page = await pages.desk("reviewer", viewport=viewport)
+    await expect(page.locator("#call-next")).to_be_enabled()
+    problems = await measure(page, f"{view}-desk")
+    await page.click("#call-next")
+    await expect(page.locator("#call-view")).to_be_visible()
+    await expect(page.locator("#call-item")).to_have_text("个体工商户设立登记")
+    problems += await measure(page, f"{view}-desk-call")
+    return problems
+
+
+async def archive_states(pages: Pages, view: str, viewport: dict) -> list[str]:
+    """/cases with one recorded case, then its replay page."""
+    folder = await record_session(pages.server, frames=45)
+    page = await sign_in(pages, "/cases", "supervisor", viewport)
+    await expect(page.locator(f'tr[data-session="{folder.name}"] a.case-link')).to_be_visible()
+    problems = await measure(page, f"{view}-cases")
+    await page.click(f'tr[data-session="{folder.name}"] a.case-link')
+    await page.wait_for_url(f"**/cases/{folder.name}")
+    await expect(page.locator(".tl-event").first).to_be_visible()
+    await page.check("#show-tech")
+    problems += await measure(page, f"{view}-replay")
+    return problems
+
+
+async def admin_state(pages: Pages, view: str, viewport: dict) -> list[str]:
+    page = await sign_in(pages, "/admin", "admin", viewport)
+    await expect(page.locator('#users-rows tr[data-username="reviewer"]')).to_be_visible()
+    return await measure(page, f"{view}-admin")
+
+
+async def login_state(pages: Pages, view: str, viewport: dict) -> list[str]:
+    page = await pages.open("/login", viewport=viewport)
+    await expect(page.locator("#login-form")).to_be_visible()
+    return await measure(page, f"{view}-login")
+
+
+STATES = {
+    "kiosk": kiosk_states,
+    "desk": desk_states,
+    "archive": archive_states,
+    "admin": admin_state,
+    "login": login_state,
+}
+
+
+@pytest.mark.parametrize("view", list(VIEWPORTS))
+@pytest.mark.parametrize("where", list(STATES))
+async def test_layout_fits_the_screen(pages: Pages, where: str, view: str) -> None:
+    problems = await STATES[where](pages, view, VIEWPORTS[view])
+    assert not problems, "\n".join(problems)
