@@ -414,16 +414,37 @@ function actorText(actor) {
   return actor;
 }
 
+/** A session.state reason in words: known reasons, outcomes, "<role> failed|closed". */
+function reasonText(reason) {
+  if (!reason) return "";
+  if (has(`reason.${reason}`)) return i18n.pick(L(`reason.${reason}`));
+  if (i18n.has(`outcome.${reason}`)) return i18n.t(`outcome.${reason}`);
+  const link = /^(\w+) (failed|closed)$/.exec(reason);
+  if (link) return i18n.pick(L("reason.link", { role: roleNames(link[1]), link: L(`link.${link[2]}`) }));
+  return reason;
+}
+
+function linkText(value) {
+  return has(`link.${value}`) ? i18n.pick(L(`link.${value}`)) : value || "";
+}
+
+/** A participant id (e.g. in segment events) as the role of its lane. */
+function participantText(id) {
+  const lane = state.data.lanes.find((l) => l.participant === id);
+  return lane ? i18n.pick(roleNames(lane.role)) : id || "";
+}
+
 function detailText(e) {
   const d = e.data || {};
   const pick = (key) => i18n.pick(L(key));
+  const paren = (text) => (!text ? "" : i18n.lang() === "en" ? ` (${text})` : `（${text}）`);
   switch (e.type) {
     case "session.state":
-      return `${stateName(d.from)} → ${stateName(d.to)}${d.reason ? ` (${d.reason})` : ""}`;
+      return `${stateName(d.from)} → ${stateName(d.to)}${paren(reasonText(d.reason))}`;
     case "participant.joined":
     case "participant.left":
     case "participant.dropped":
-      return [i18n.pick(roleNames(d.role)), d.name !== d.account ? d.name : "", d.state]
+      return [i18n.pick(roleNames(d.role)), d.name !== d.account ? d.name : "", linkText(d.state)]
         .filter(Boolean)
         .join(" · ");
     case "media.state":
@@ -432,8 +453,22 @@ function detailText(e) {
         `${pick("mic")} ${pick(d.audio ? "on" : "off")}`,
       ].join(i18n.lang() === "en" ? ", " : "，");
     case "segment.opened":
-    case "segment.closed":
-      return `${d.participant} ${d.kind} #${d.segment}`;
+    case "segment.closed": {
+      const kind = has(`kind.${d.kind}`) ? pick(`kind.${d.kind}`) : d.kind;
+      const seg = i18n.pick(L("player.segment", { n: d.segment }));
+      return [participantText(d.participant), kind, seg].filter(Boolean).join(" · ");
+    }
+    case "archive.opened": {
+      const info = d.info || {};
+      const names = state.data.case.item_names;
+      const item = names && info.item === state.data.case.item ? i18n.pick(names) : info.item;
+      const priority = info.priority_class && info.priority_class !== "normal";
+      return [`${pick("fact.item")} ${item || ""}`, priority ? pick("opened.priority") : ""]
+        .filter(Boolean)
+        .join(" · ");
+    }
+    case "recovered":
+      return pick("recovered.detail");
     case "recording.notice_shown":
       return d.text || "";
     case "archive.finalized":
