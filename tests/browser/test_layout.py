@@ -57,7 +57,8 @@ MEASURE_JS = """(minTarget) => {
     if (!shown(el)) continue;
     const r = el.getBoundingClientRect();
     if (r.left < -0.5 || r.right > vw + 0.5) {
-      problems.push(`outside the viewport: ${name(el)} x ${Math.round(r.left)}..${Math.round(r.right)}`);
+      const x = `${Math.round(r.left)}..${Math.round(r.right)}`;
+      problems.push(`outside the viewport: ${name(el)} x ${x}`);
     }
     const texts = [...el.childNodes].filter((n) => n.nodeType === 3 && n.textContent.trim());
     if (texts.length) {
@@ -65,7 +66,8 @@ MEASURE_JS = """(minTarget) => {
       const chars = texts.map((n) => n.textContent.trim()).join("").length;
       const wraps = texts.some((n) => lines(n) > 1);
       if (r.width < 2 * fs - 0.5 && (wraps || chars > 2)) {
-        problems.push(`text narrower than two characters: ${name(el)} ${Math.round(r.width)}px at ${fs}px`);
+        const w = Math.round(r.width);
+        problems.push(`text narrower than two characters: ${name(el)} ${w}px at ${fs}px`);
       }
     }
   }
@@ -76,7 +78,8 @@ MEASURE_JS = """(minTarget) => {
     const box = el.matches("[type=checkbox], [type=radio]") && el.closest("label");
     const r = (box || el).getBoundingClientRect();
     if (r.width < minTarget - 0.5 || r.height < minTarget - 0.5) {
-      problems.push(`target under ${minTarget}px: ${name(box || el)} ${Math.round(r.width)}x${Math.round(r.height)}`);
+      const size = `${Math.round(r.width)}x${Math.round(r.height)}`;
+      problems.push(`target under ${minTarget}px: ${name(box || el)} ${size}`);
     }
   }
   return problems;
@@ -90,8 +93,10 @@ IN_VIEW_JS = """(selectors) => {
     if (!els.length) out.push(`not shown: ${sel}`);
     for (const el of els) {
       const r = el.getBoundingClientRect();
-      if (r.top < -0.5 || r.left < -0.5 || r.bottom > innerHeight + 0.5 || r.right > innerWidth + 0.5) {
-        out.push(`${sel} not in view: ${Math.round(r.left)},${Math.round(r.top)} .. ${Math.round(r.right)},${Math.round(r.bottom)} of ${innerWidth}x${innerHeight}`);
+      const out_x = r.left < -0.5 || r.right > innerWidth + 0.5;
+      if (out_x || r.top < -0.5 || r.bottom > innerHeight + 0.5) {
+        const box = [r.left, r.top, r.right, r.bottom].map(Math.round).join(",");
+        out.push(`${sel} not in view: ${box} of ${innerWidth}x${innerHeight}`);
       }
     }
   }
@@ -108,10 +113,36 @@ FILLED_JS = """() => {
   return bottom / innerHeight;
 }"""
 
+# Contrast ratio (WCAG) of each timeline marker's visible mark against what is behind it.
+MARKER_CONTRAST_JS = """() => {
+  const rgb = (c) => c.match(/[\\d.]+/g).map(Number);
+  const lum = (c) => {
+    const [r, g, b] = c.slice(0, 3).map((v) => {
+      v /= 255;
+      return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const opaque = (c) => c.length < 4 || c[3] > 0;
+  const behind = (el) => {
+    for (let e = el; e; e = e.parentElement) {
+      const c = rgb(getComputedStyle(e).backgroundColor);
+      if (opaque(c)) return c;
+    }
+    return [255, 255, 255];
+  };
+  return [...document.querySelectorAll(".tl-event")].map((m) => {
+    const before = rgb(getComputedStyle(m, "::before").backgroundColor);
+    const fill = opaque(before) ? before : rgb(getComputedStyle(m).backgroundColor);
+    const [hi, lo] = [lum(fill), lum(behind(m.parentElement))].sort((a, b) => b - a);
+    return (hi + 0.05) / (lo + 0.05);
+  });
+}"""
+MIN_CONTRAST = 4.5
+
 
 async def measure(page: Page, label: str) -> list[str]:
     """Save a screenshot, then return the page's layout problems, prefixed with label."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(SHOTS / f"{label}.png"), full_page=True)
     problems = await page.evaluate(MEASURE_JS, MIN_TARGET)
     return [f"{label}: {p}" for p in problems]
@@ -200,6 +231,13 @@ async def archive_states(pages: Pages, view: str, viewport: dict) -> list[str]:
     await expect(page.locator(".tl-event").first).to_be_visible()
     await page.check("#show-tech")
     problems += await measure(page, f"{view}-replay")
+    ratios = await page.evaluate(MARKER_CONTRAST_JS)
+    assert ratios, "no timeline markers"
+    problems += [
+        f"{view}-replay: timeline marker contrast {r:.1f}:1 < {MIN_CONTRAST}:1"
+        for r in ratios
+        if r < MIN_CONTRAST
+    ]
     return problems
 
 

@@ -41,18 +41,21 @@ CASE_EVENT_TYPES = [
 # For each type: [zh, en] from replay_strings.js, or null when it has none.
 STRINGS_JS = """async (types) => {
   const { L, has } = await import("/static/replay_strings.js");
-  return Object.fromEntries(types.map((t) => [t, has(`ev.${t}`) ? [L(`ev.${t}`).zh, L(`ev.${t}`).en] : null]));
+  const words = (t) => (has(`ev.${t}`) ? [L(`ev.${t}`).zh, L(`ev.${t}`).en] : null);
+  return Object.fromEntries(types.map((t) => [t, words(t)]));
 }"""
 
 # The text of the replay page with every identifier of the case taken out.
 WORDS_JS = """() => {
   const data = window.rwReplay.data();
   const ids = new Set([data.case.id, data.case.item, data.case.place]);
-  for (const lane of data.lanes) [lane.participant, lane.account, lane.name].forEach((v) => ids.add(v));
+  for (const lane of data.lanes) {
+    [lane.participant, lane.account, lane.name].forEach((v) => ids.add(v));
+  }
   for (const p of data.case.participants || []) [p.account, p.name].forEach((v) => ids.add(v));
   for (const e of data.events) {
     for (const part of (e.actor || "").split(":")) ids.add(part);
-    for (const key of ["participant", "account", "name", "file", "session", "ticket", "queue", "item"]) {
+    for (const key of ["participant", "account", "name", "file", "session", "ticket"]) {
       if (typeof e.data?.[key] === "string") ids.add(e.data[key]);
     }
   }
