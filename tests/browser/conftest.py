@@ -89,9 +89,15 @@ class Pages:
         await expect(page.locator('section[data-screen="items"]')).to_be_visible()
         return page
 
-    async def desk(self, username: str = "reviewer", *, viewport: dict | None = None) -> Page:
+    async def desk(
+        self,
+        username: str = "reviewer",
+        *,
+        init_script: str | None = None,
+        viewport: dict | None = None,
+    ) -> Page:
         """Sign in through the real login page and land on the desk."""
-        page = await self.open("/desk", viewport=viewport)
+        page = await self.open("/desk", init_script=init_script, viewport=viewport)
         await page.wait_for_url("**/login?next=/desk")
         await page.fill("#username", username)
         await page.fill("#password", PASSWORD)
