@@ -50,6 +50,17 @@ function takeToken() {
   }
 }
 
+// -- the kiosk never leaves the kiosk page ------------------------------------
+// Back (a key, a mouse button, a swipe) would go to whatever came before. Keep an
+// entry of our own on top and put it back when it is popped: back changes nothing.
+// A touch pushes it too, in case the browser skipped one pushed without a touch.
+const TOP = { rwKiosk: "top" };
+function holdHistory() {
+  if (history.state?.rwKiosk !== TOP.rwKiosk) history.pushState(TOP, "", location.href);
+}
+window.addEventListener("popstate", holdHistory);
+document.addEventListener("pointerdown", holdHistory, true);
+
 // -- screens ---------------------------------------------------------------
 function show(name) {
   state.screen = name;
@@ -307,6 +318,7 @@ $("#again").addEventListener("click", () => {
 
 // -- the connection ------------------------------------------------------------------
 const token = takeToken();
+holdHistory();
 const client = new RwClient({ token });
 window.rw = client; // for tests and the curious: window.rw.pc, window.rw.quality()
 

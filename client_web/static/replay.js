@@ -11,6 +11,7 @@
 
 import * as i18n from "./i18n.js";
 import { L, has } from "./replay_strings.js";
+import { actorText, clockText, detailText, eventNames, roleNames } from "./replay_text.js";
 import { bindLogout } from "./staff.js";
 
 const $ = (sel) => document.querySelector(sel);
@@ -43,13 +44,6 @@ function text(tag, cls, value) {
   return node;
 }
 
-function clockText(seconds) {
-  const s = Math.max(0, seconds || 0);
-  const m = Math.floor(s / 60);
-  const rest = Math.floor(s % 60);
-  return `${String(m).padStart(2, "0")}:${String(rest).padStart(2, "0")}`;
-}
-
 function offsetText(seconds) {
   const s = Math.max(0, seconds || 0);
   return `${clockText(s)}.${Math.floor((s % 1) * 10)}`;
@@ -62,14 +56,6 @@ function wallTime(iso, withDate = false) {
   const opts = { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false };
   if (withDate) Object.assign(opts, { year: "numeric", month: "2-digit", day: "2-digit" });
   return when.toLocaleString(lang, opts);
-}
-
-function roleNames(role) {
-  return has(`role.${role}`) ? L(`role.${role}`) : { zh: role || "", en: role || "" };
-}
-
-function eventNames(type) {
-  return has(`ev.${type}`) ? L(`ev.${type}`) : { zh: type, en: type };
 }
 
 function pct(seconds) {
@@ -404,55 +390,6 @@ function renderTimeline() {
   rows.append(row);
 }
 
-function stateName(value) {
-  return has(`state.${value}`) ? i18n.pick(L(`state.${value}`)) : value || "";
-}
-
-function actorText(actor) {
-  if (!actor) return "";
-  const [role, ...rest] = actor.split(":");
-  if (rest.length && has(`role.${role}`)) return `${i18n.pick(L(`role.${role}`))} ${rest.join(":")}`;
-  return actor;
-}
-
-function detailText(e) {
-  const d = e.data || {};
-  const pick = (key) => i18n.pick(L(key));
-  switch (e.type) {
-    case "session.state":
-      return `${stateName(d.from)} → ${stateName(d.to)}${d.reason ? ` (${d.reason})` : ""}`;
-    case "participant.joined":
-    case "participant.left":
-    case "participant.dropped":
-      return [i18n.pick(roleNames(d.role)), d.name !== d.account ? d.name : "", d.state]
-        .filter(Boolean)
-        .join(" · ");
-    case "media.state":
-      return [
-        `${pick("camera")} ${pick(d.video ? "on" : "off")}`,
-        `${pick("mic")} ${pick(d.audio ? "on" : "off")}`,
-      ].join(i18n.lang() === "en" ? ", " : "，");
-    case "segment.opened":
-    case "segment.closed":
-      return `${d.participant} ${d.kind} #${d.segment}`;
-    case "recording.notice_shown":
-      return d.text || "";
-    case "archive.finalized":
-      if (!d.outcome) return "";
-      return i18n.has(`outcome.${d.outcome}`) ? i18n.t(`outcome.${d.outcome}`) : d.outcome;
-    case "session.created":
-      if (d.queue_wait_s === undefined) return "";
-      return `${pick("fact.queue")} ${clockText(d.queue_wait_s)}`;
-    case "document.stored":
-    case "evidence.stored":
-      return d.file || "";
-    default: {
-      const json = JSON.stringify(d);
-      return json === "{}" ? "" : json.slice(0, 160);
-    }
-  }
-}
-
 function renderEvents() {
   const showTech = $("#show-tech").checked;
   const list = $("#events");
@@ -476,7 +413,7 @@ function renderEvents() {
       at,
       el("span", "ev-type", eventNames(e.type)),
       text("span", "ev-actor", actorText(e.actor)),
-      text("span", "ev-detail", detailText(e)),
+      text("span", "ev-detail", detailText(e, state.data)),
     );
     li.addEventListener("click", () => seek(e.offset_s, e.seq));
     list.append(li);

@@ -20,3 +20,25 @@ export function bindLogout(button, beforeLeave = () => {}) {
     }
   });
 }
+
+/**
+ * On a phone the tables stack one block per row (rw.css): each cell shows its
+ * column's heading from data-label. Kept up to date as rows and languages change.
+ */
+function labelCells(table) {
+  const heads = [...table.querySelectorAll("thead th")].map((th) => th.textContent.trim());
+  for (const row of table.querySelectorAll("tbody tr")) {
+    [...row.cells].forEach((td, i) => {
+      if (heads[i] !== undefined && td.dataset.label !== heads[i]) td.dataset.label = heads[i];
+    });
+  }
+}
+
+for (const table of document.querySelectorAll("table.table")) {
+  labelCells(table);
+  new MutationObserver(() => labelCells(table)).observe(table, {
+    childList: true,
+    subtree: true,
+    characterData: true,
+  });
+}

@@ -59,8 +59,10 @@ class Pages:
     contexts: list[BrowserContext] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
-    async def open(self, path: str, *, init_script: str | None = None) -> Page:
-        context = await self.browser.new_context(viewport=VIEWPORT, locale="zh-CN")
+    async def open(
+        self, path: str, *, init_script: str | None = None, viewport: dict | None = None
+    ) -> Page:
+        context = await self.browser.new_context(viewport=viewport or VIEWPORT, locale="zh-CN")
         context.set_default_timeout(TIMEOUT_MS)
         if init_script:
             await context.add_init_script(init_script)
@@ -76,16 +78,26 @@ class Pages:
         if msg.type == "error" and ("Content Security Policy" in text or "SyntaxError" in text):
             self.problems.append(f"console: {text}")
 
-    async def kiosk(self, name: str, *, init_script: str | None = None) -> Page:
+    async def kiosk(
+        self, name: str, *, init_script: str | None = None, viewport: dict | None = None
+    ) -> Page:
         page = await self.open(
-            f"/kiosk?token={self.server.kiosk_tokens[name]}", init_script=init_script
+            f"/kiosk?token={self.server.kiosk_tokens[name]}",
+            init_script=init_script,
+            viewport=viewport,
         )
         await expect(page.locator('section[data-screen="items"]')).to_be_visible()
         return page
 
-    async def desk(self, username: str = "reviewer") -> Page:
+    async def desk(
+        self,
+        username: str = "reviewer",
+        *,
+        init_script: str | None = None,
+        viewport: dict | None = None,
+    ) -> Page:
         """Sign in through the real login page and land on the desk."""
-        page = await self.open("/desk")
+        page = await self.open("/desk", init_script=init_script, viewport=viewport)
         await page.wait_for_url("**/login?next=/desk")
         await page.fill("#username", username)
         await page.fill("#password", PASSWORD)
