@@ -11,6 +11,7 @@ from aiohttp import web
 from server import appkeys as K
 from server.accounts import STAFF_ROLES, AccountError
 from server.auth import COOKIE, IDENTITY, PUBLIC, LoginLocked, allow
+from server.origin import origin_allowed
 
 routes = web.RouteTableDef()
 
@@ -35,13 +36,7 @@ async def _json_body(request: web.Request, max_bytes: int = 16_384) -> dict[str,
 
 
 def _same_origin(request: web.Request) -> bool:
-    origin = request.headers.get("Origin")
-    cfg = request.app[K.CONFIG]
-    return (
-        origin is None
-        or origin == f"{request.scheme}://{request.host}"
-        or (origin in cfg.server.allowed_origins)
-    )
+    return origin_allowed(request, request.app[K.CONFIG].server)
 
 
 @routes.post("/api/login")

@@ -132,6 +132,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         with contextlib.suppress(asyncio.CancelledError):
             await task
     await app[K.SESSIONS].close()
+    await app[K.QUEUES].close()
     await app[K.MEDIA].close()
     await app[K.RECORDER].stop()
     await app[K.CONNECTIONS].close()
