@@ -6,7 +6,8 @@ the rest kiosks with their own device tokens), puts half the kiosks in line,
 then for `--seconds` makes `--changes` queue changes a second (a random kiosk
 joins or leaves). It prints the pushes the clients received (queue.status,
 desk.queues, queue.left), the server's CPU seconds and the median /healthz
-latency during that window.
+latency during that window (polled from a third process, so the clients' own
+work is not counted in it).
 
 The child is `python -m server.bench.fanout serve ...`; the module only uses
 what the server has had since the first capabilities, so the same file can
@@ -119,14 +120,34 @@ class Socket:
         await self.ws.send_str(json.dumps(message))
 
 
-async def _healthz(base: str, stop: asyncio.Event, samples: list[float]) -> None:
+async def _poll_healthz(base: str, seconds: float) -> list[float]:
+    """GET /healthz one after another, at random gaps; latencies in ms."""
+    rng, samples = random.Random(3), []
     async with aiohttp.ClientSession() as http:
-        while not stop.is_set():
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
             t0 = time.perf_counter()
             async with http.get(f"{base}/healthz") as resp:
                 await resp.read()
             samples.append((time.perf_counter() - t0) * 1000)
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(rng.uniform(0.02, 0.08))  # no phase-lock with timers
+    return samples
+
+
+def poll(args: argparse.Namespace) -> None:
+    """The /healthz poller, in its own process so the clients' work is not in its times."""
+    print(json.dumps(asyncio.run(_poll_healthz(args.base, args.seconds))), flush=True)
+
+
+async def _start_poller(base: str, seconds: float) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "server.bench.fanout",
+        "poll",
+        *("--base", base, "--seconds", str(seconds)),
+        stdout=asyncio.subprocess.PIPE,
+    )
 
 
 async def _toggle(sock: Socket, item: str) -> None:
@@ -178,8 +199,7 @@ async def run(sockets: int, seconds: float, changes: float, data_dir: Path) -> d
             await asyncio.wait_for(sock.status.wait(), 30)
         await asyncio.sleep(1.0)  # let the pushes of the warm-up drain
         counts.clear()
-        stop, samples = asyncio.Event(), []
-        poller = asyncio.get_running_loop().create_task(_healthz(base, stop, samples))
+        poller = await _start_poller(base, seconds)
         cpu0, t0 = _cpu_seconds(proc.pid), time.monotonic()
         made = 0
         while (elapsed := time.monotonic() - t0) < seconds:
@@ -188,8 +208,8 @@ async def run(sockets: int, seconds: float, changes: float, data_dir: Path) -> d
             await asyncio.sleep(max(0.0, made / changes - elapsed))
         await asyncio.sleep(0.5)  # pushes of the last changes arrive
         cpu1, wall = _cpu_seconds(proc.pid), time.monotonic() - t0
-        stop.set()
-        await poller
+        out, _ = await poller.communicate()
+        samples = json.loads(out)
         return {
             "sockets": len(socks) + len(desks),
             "kiosks": len(socks),
@@ -219,6 +239,9 @@ def _parser() -> argparse.ArgumentParser:
     child.add_argument("--data-dir", required=True)
     child.add_argument("--kiosks", type=int, required=True)
     child.add_argument("--reviewers", type=int, required=True)
+    poller = sub.add_parser("poll")
+    poller.add_argument("--base", required=True)
+    poller.add_argument("--seconds", type=float, required=True)
     add_arguments(p)
     return p
 
@@ -254,6 +277,9 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "serve":
         serve(args)
+        return 0
+    if args.command == "poll":
+        poll(args)
         return 0
     return run_bench(args)
 
