@@ -204,3 +204,23 @@ async def test_public_url_origin_is_allowed(
         assert exc.value.status == 403
     finally:
         await srv.close()
+
+
+def test_protocol_page_examples_match_the_message_classes() -> None:
+    """Every JSON example of a message in PROTOCOL.md is accepted by its class."""
+    import re
+
+    from signaling.messages import INBOUND, OUTBOUND, parse_inbound
+
+    page = (Path(__file__).parents[2] / "signaling" / "PROTOCOL.md").read_text()
+    seen = set()
+    for block in re.findall(r"```json\n(.*?)```", page, re.S):
+        example = json.loads(block)
+        mtype = example.pop("type")
+        if mtype in OUTBOUND:
+            assert OUTBOUND[mtype](**example).to_wire() == {"type": mtype, **example}
+        else:
+            role = sorted(INBOUND[mtype].roles)[0]
+            parse_inbound(json.dumps({"type": mtype, **example}), role)
+        seen.add(mtype)
+    assert seen == set(INBOUND) | set(OUTBOUND)
