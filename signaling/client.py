@@ -44,8 +44,13 @@ class SignalingClient:
                 await self.inbox.put(message)
             elif msg.type == aiohttp.WSMsgType.CLOSE:
                 self.close_reason = msg.extra
-            elif msg.type in (aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR):
                 return
+            elif msg.type in (
+                aiohttp.WSMsgType.CLOSING,
+                aiohttp.WSMsgType.CLOSED,
+                aiohttp.WSMsgType.ERROR,
+            ):
+                return  # CLOSING: our own close() is reading the server's reply
 
     async def send(self, message: dict[str, Any]) -> None:
         await self.ws.send_str(json.dumps(message))
