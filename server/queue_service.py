@@ -171,14 +171,23 @@ class QueueService:
             await self.connections.queues_changed({ticket.queue})
         return ticket
 
-    async def finish(self, ticket_id: str, handling_seconds: float | None) -> None:
-        """The session for this ticket is over; its handling time feeds estimates."""
+    async def finish(
+        self, ticket_id: str, handling_seconds: float | None, reviewer: str | None = None
+    ) -> None:
+        """The session for this ticket is over; its handling time feeds estimates.
+
+        The reviewer's desk (holder `reviewer`) gets a fresh desk.queues even if
+        it looks the same: it is the cue that the desk is free for the next call."""
         ticket = await self.store.leave(ticket_id)
-        if ticket is not None and handling_seconds is not None:
+        if ticket is None:
+            return
+        if handling_seconds is not None:
             await self.store.add_handling_time(
                 ticket.queue, handling_seconds, self.cfg.handling_window
             )
-            await self.connections.queues_changed({ticket.queue})
+        for conn in self.connections.local(reviewer or ""):
+            conn.last_push.pop("desk.queues", None)
+        await self.connections.queues_changed({ticket.queue})
 
     async def reviewer_online(self, reviewer: Identity, online: bool) -> None:
         for q in self.queues_of(reviewer):

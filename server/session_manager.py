@@ -296,7 +296,9 @@ class SessionManager:
         if requeue:
             await self.queues.requeue(session.ticket_id)
         else:
-            await self.queues.finish(session.ticket_id, session.handling_seconds())
+            await self.queues.finish(
+                session.ticket_id, session.handling_seconds(), session.reviewer.holder
+            )
         await self.recorder.close(session)
         log.info(
             "session ended",
