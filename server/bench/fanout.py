@@ -106,7 +106,15 @@ class Socket:
         self.counts = counts
         self.waiting = False
         self.status = asyncio.Event()
-        self.task = asyncio.get_running_loop().create_task(self._read())
+        loop = asyncio.get_running_loop()
+        self.task = loop.create_task(self._read())
+        self.pinger = loop.create_task(self._ping())
+
+    async def _ping(self) -> None:
+        """Like the pages: an app-level ping every 15 s, or the server closes it as idle."""
+        while not self.ws.closed:
+            await asyncio.sleep(15)
+            await self.send({"type": "ping"})
 
     async def _read(self) -> None:
         async for msg in self.ws:
@@ -174,6 +182,7 @@ async def run(sockets: int, seconds: float, changes: float, data_dir: Path) -> d
     base = f"http://127.0.0.1:{port}"
     https: list[aiohttp.ClientSession] = []
     socks: list[Socket] = []
+    desks: list[Socket] = []
     counts: Counter[str] = Counter()
     try:
         assert proc.stdout is not None
@@ -186,7 +195,6 @@ async def run(sockets: int, seconds: float, changes: float, data_dir: Path) -> d
         https.append(kiosk_http)
         for token in accounts["kiosks"]:
             socks.append(Socket(await kiosk_http.ws_connect(f"/ws?token={token}"), counts))
-        desks = []
         for name in accounts["reviewers"]:
             http = aiohttp.ClientSession(base, cookie_jar=aiohttp.CookieJar(unsafe=True))
             https.append(http)
@@ -223,8 +231,9 @@ async def run(sockets: int, seconds: float, changes: float, data_dir: Path) -> d
             "healthz_samples": len(samples),
         }
     finally:
-        for sock in socks:
+        for sock in socks + desks:
             sock.task.cancel()
+            sock.pinger.cancel()
         for http in https:
             await http.close()
         proc.terminate()
