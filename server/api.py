@@ -14,6 +14,7 @@ from server.connections import CLOSE_SIGNED_OUT
 from server.landing import home_of, landing_for
 from server.login_audit import username_label
 from server.login_limits import address_bucket, client_address
+from server.origin import origin_allowed
 
 routes = web.RouteTableDef()
 
@@ -43,13 +44,7 @@ async def json_body(request: web.Request, max_bytes: int = 16_384) -> dict[str, 
 
 
 def _same_origin(request: web.Request) -> bool:
-    origin = request.headers.get("Origin")
-    cfg = request.app[K.CONFIG]
-    return (
-        origin is None
-        or origin == f"{request.scheme}://{request.host}"
-        or (origin in cfg.server.allowed_origins)
-    )
+    return origin_allowed(request, request.app[K.CONFIG].server)
 
 
 @routes.post("/api/login")

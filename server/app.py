@@ -150,6 +150,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
             await task
     app[K.LOGIN_AUDIT].flush()
     await app[K.SESSIONS].close()
+    await app[K.QUEUES].close()
     await app[K.MEDIA].close()
     await app[K.RECORDER].stop()
     await app[K.CONNECTIONS].close()

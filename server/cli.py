@@ -115,6 +115,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("--json")
     bench.add_argument("--data-dir")
+
+    fanout = sub.add_parser("bench-fanout", help="measure queue pushes with many sockets")
+    from server.bench.fanout import add_arguments
+
+    add_arguments(fanout)
     return p
 
 
@@ -274,6 +279,10 @@ def main(argv: list[str] | None = None) -> int:
             from server.bench.runner import run_bench
 
             return run_bench(args)
+        elif args.command == "bench-fanout":
+            from server.bench.fanout import run_bench as run_fanout
+
+            return run_fanout(args)
     except (ConfigError, AccountError, JournalError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

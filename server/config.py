@@ -33,6 +33,9 @@ class ServerConfig:
     data_dir: str = "./data"
     secret: str = DEMO_SECRET
     allowed_origins: list[str] = field(default_factory=list)
+    # The address browsers use, e.g. "https://window.example.gov.cn": its origin
+    # may open /ws and sign in even when the Host is a DNS name.
+    public_url: str = ""
     tls: bool = False
 
 
@@ -64,6 +67,7 @@ class QueueConfig:
     grace_seconds: float = 60
     default_handling_seconds: float = 300
     handling_window: int = 20
+    push_coalesce_ms: float = 100
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,8 @@ class SignalingConfig:
     rate_burst: int = 40
     heartbeat_seconds: float = 15
     idle_timeout_seconds: float = 45
+    max_connections: int = 2000
+    max_connections_per_account: int = 3
 
 
 @dataclass(frozen=True)
@@ -149,6 +155,8 @@ _POSITIVE = {
     "signaling.rate_burst",
     "signaling.heartbeat_seconds",
     "signaling.idle_timeout_seconds",
+    "signaling.max_connections",
+    "signaling.max_connections_per_account",
     "media.keyframe_interval_ms",
     "media.silence_seconds",
     "media.subscriber_queue_frames",
@@ -250,6 +258,14 @@ def _validate(cfg: Config) -> None:
     if cfg.auth.kiosk_token_days < 0:
         raise ConfigError(
             f"auth.kiosk_token_days: expected 0 (never) or more, got {cfg.auth.kiosk_token_days}"
+        )
+    if cfg.server.public_url and not cfg.server.public_url.startswith(("http://", "https://")):
+        raise ConfigError(
+            f"server.public_url: expected an http:// or https:// URL, got {cfg.server.public_url!r}"
+        )
+    if cfg.queue.push_coalesce_ms < 0:
+        raise ConfigError(
+            f"queue.push_coalesce_ms: expected 0 or more, got {cfg.queue.push_coalesce_ms}"
         )
     if cfg.queue.grace_seconds < 0:
         raise ConfigError(f"queue.grace_seconds: expected 0 or more, got {cfg.queue.grace_seconds}")

@@ -17,6 +17,7 @@ from aiohttp import web
 
 from server.auth import Identity
 from server.store import Store, Subscription
+from signaling.errors import CloseCode
 from signaling.messages import Message
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,8 @@ CLOSE_ACCOUNT_CHANGED = "account_changed"
 CLOSE_KIOSK_REVOKED = "kiosk_revoked"
 CLOSE_KIOSK_EXPIRED = "kiosk_expired"
 CLOSE_PASSWORD_RESET = "password_reset"
+# Roles whose credential is one device: a newer socket replaces the older one.
+TAKEOVER_ROLES = frozenset({"kiosk"})
 QueuesChanged = Callable[[set[str]], Awaitable[None]]
 
 
@@ -41,6 +44,20 @@ class Connection:
         self.ident = ident
         self.ws = ws
         self.id = conn_id
+        self.awaiting_pong = False
+        # The latest queue push of each type, so an unchanged one is not sent again.
+        self.last_push: dict[str, Message] = {}
+
+    async def close(self, code: int, reason: str) -> None:
+        await self.ws.close(code=code, message=reason.encode())
+
+    async def push(self, message: Message) -> bool:
+        """Send unless it equals the last push of its type; True when sent."""
+        if self.last_push.get(message.type) == message:
+            return False
+        self.last_push[message.type] = message
+        await self.send(message)
+        return True
 
     def matches(self, holder: str | None, account: str | None, web_session: str | None) -> bool:
         ident = self.ident
@@ -85,10 +102,26 @@ class Connections:
             await self._subscription.close()
         for conns in list(self._by_holder.values()):
             for conn in list(conns):
-                await conn.ws.close(code=1001, message=b"server shutting down")
+                await conn.close(CloseCode.GOING_AWAY, "server shutting down")
 
     def add(self, conn: Connection) -> None:
         self._by_holder[conn.ident.holder].append(conn)
+
+    def admit(
+        self, conn: Connection, *, max_total: int, max_per_account: int
+    ) -> tuple[CloseCode, str] | None:
+        """Add a new connection, or say why not: (close code, reason).
+
+        A kiosk's connection is always admitted (it replaces the older one,
+        which the caller closes); a staff account may have max_per_account."""
+        mine = self._by_holder.get(conn.ident.holder, [])
+        replaced = len(mine) if conn.ident.role in TAKEOVER_ROLES else 0
+        if sum(map(len, self._by_holder.values())) - replaced >= max_total:
+            return CloseCode.SERVER_FULL, "server full, try again later"
+        if not replaced and len(mine) >= max_per_account:
+            return CloseCode.TOO_MANY_CONNECTIONS, "too many connections for this account"
+        self.add(conn)
+        return None
 
     def remove(self, conn: Connection) -> bool:
         """Forget a connection; True when it was the holder's last one."""
@@ -105,6 +138,9 @@ class Connections:
 
     def all(self) -> list[Connection]:
         return [c for conns in self._by_holder.values() for c in conns]
+
+    def with_role(self, role: str) -> list[Connection]:
+        return [c for conns in self._by_holder.values() for c in conns if c.ident.role == role]
 
     def count_by_role(self) -> dict[str, int]:
         counts: dict[str, int] = defaultdict(int)

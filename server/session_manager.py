@@ -71,6 +71,8 @@ class SessionManager:
         self._sessions: dict[str, VideoSession] = {}
         self._by_holder: dict[str, str] = {}
         self._rejoin_timers: dict[str, asyncio.Task[None]] = {}
+        # The last session.state pushed to each holder: each state is pushed once.
+        self._last_state: dict[str, SessionState] = {}
 
     # -- lookup ------------------------------------------------------------
     def of(self, holder: str) -> VideoSession | None:
@@ -159,21 +161,23 @@ class SessionManager:
                     ticket_number=session.ticket_number,
                 ),
             )
-        await self._push_state(session)
+        await self._push_state(session, again=only)
 
-    async def _push_state(self, session: VideoSession) -> None:
+    async def _push_state(self, session: VideoSession, again: str | None = None) -> None:
+        """Tell each side what changed; `again` (a reconnected holder) gets it anyway."""
         for p in session.participants:
             other = session.other(p.holder)
-            await self.connections.to_holder(
-                p.holder,
-                SessionState(
-                    session_id=session.id,
-                    state=session.state.value,
-                    peer_connection=other.link.value,
-                    peer_media={"audio": other.audio, "video": other.video},
-                    notice=notice_for(other, session.reviewer),
-                ),
+            state = SessionState(
+                session_id=session.id,
+                state=session.state.value,
+                peer_connection=other.link.value,
+                peer_media={"audio": other.audio, "video": other.video},
+                notice=notice_for(other, session.reviewer),
             )
+            if self._last_state.get(p.holder) == state and p.holder != again:
+                continue
+            self._last_state[p.holder] = state
+            await self.connections.to_holder(p.holder, state)
 
     # -- media -------------------------------------------------------------
     async def offer(self, ident: Identity, sdp: str) -> RtcAnswer:
@@ -238,7 +242,7 @@ class SessionManager:
         if not session.started and participant is session.reviewer:
             # The reviewer vanished before the session started: the applicant
             # goes back to the head of the line.
-            await self._end(session, "reviewer_left", ident.subject, requeue=True)
+            await self._end(session, "reviewer_left", ident.subject, requeue=True)  # by server
             return
         if participant.link in (Link.WAITING, Link.CONNECTING) or participant is session.reviewer:
             # A reviewer whose page closed mid-call: its media stops too (the
@@ -287,12 +291,20 @@ class SessionManager:
 
     # -- ending ------------------------------------------------------------
     async def end(self, ident: Identity, outcome: str) -> None:
-        session, _ = self._require(ident)
-        await self._end(session, outcome, ident.subject, requeue=False)
+        session, participant = self._require(ident)
+        by = "reviewer" if participant is session.reviewer else "applicant"
+        await self._end(session, outcome, ident.subject, requeue=False, by=by)
 
     async def _end(
-        self, session: VideoSession, outcome: str, actor: str | None, *, requeue: bool
+        self,
+        session: VideoSession,
+        outcome: str,
+        actor: str | None,
+        *,
+        requeue: bool,
+        by: str = "server",
     ) -> None:
+        """`actor` is the account for the audit trail; `by` the side told (PROTOCOL.md)."""
         if session.state == State.ENDED:
             return
         session.outcome = outcome
@@ -302,9 +314,9 @@ class SessionManager:
         for p in session.participants:
             self._cancel_timer(p.holder)
             self._by_holder.pop(p.holder, None)
+            self._last_state.pop(p.holder, None)
         self._sessions.pop(session.id, None)
         await self.media.close_session(session.id)
-        by = actor or "server"
         for p in session.participants:
             await self.connections.to_holder(
                 p.holder, SessionEnded(session_id=session.id, outcome=outcome, by=by)
@@ -312,7 +324,9 @@ class SessionManager:
         if requeue:
             await self.queues.requeue(session.ticket_id)
         else:
-            await self.queues.finish(session.ticket_id, session.handling_seconds())
+            await self.queues.finish(
+                session.ticket_id, session.handling_seconds(), session.reviewer.holder
+            )
         await self.recorder.close(session)
         log.info(
             "session ended",

@@ -14,12 +14,13 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 
-from aiohttp import WSCloseCode, WSMsgType, web
+from aiohttp import WSMsgType, web
 
 from server import appkeys as K
 from server.auth import IDENTITY, Identity
-from server.connections import Connection
-from signaling.errors import ErrorCode, ProtocolError
+from server.connections import TAKEOVER_ROLES, Connection
+from server.origin import origin_allowed
+from signaling.errors import CloseCode, ErrorCode, ProtocolError
 from signaling.messages import (
     PROTOCOL_VERSION,
     CallNext,
@@ -35,6 +36,7 @@ from signaling.messages import (
     Welcome,
     error,
     parse_inbound,
+    peek_type,
 )
 
 log = logging.getLogger(__name__)
@@ -60,29 +62,32 @@ class TokenBucket:
         return False
 
 
-def origin_allowed(request: web.Request, allowed: list[str]) -> bool:
-    """Same-origin browsers, configured origins, and non-browser clients."""
-    origin = request.headers.get("Origin")
-    if origin is None:
-        return True  # not a browser (kiosk shell, aiortc tools); credentials still apply
-    own = f"{request.scheme}://{request.host}"
-    return origin == own or origin in allowed
-
-
 async def ws_handler(request: web.Request) -> web.StreamResponse:
     app = request.app
     cfg = app[K.CONFIG]
     ident: Identity = request[IDENTITY]
-    if not origin_allowed(request, cfg.server.allowed_origins):
+    if not origin_allowed(request, cfg.server):
         raise web.HTTPForbidden(text="origin not allowed")
     ws = web.WebSocketResponse(
-        heartbeat=cfg.signaling.heartbeat_seconds,
-        max_msg_size=cfg.signaling.max_message_bytes,
+        autoping=False,  # pings and pongs are ours: see _heartbeat and _read_loop
+        # aiohttp refuses a frame of max_msg_size bytes; the limit is inclusive.
+        max_msg_size=cfg.signaling.max_message_bytes + 1,
     )
     await ws.prepare(request)
     conn = Connection(ident, ws, secrets.token_hex(6))
     connections = app[K.CONNECTIONS]
-    connections.add(conn)
+    refused = connections.admit(
+        conn,
+        max_total=cfg.signaling.max_connections,
+        max_per_account=cfg.signaling.max_connections_per_account,
+    )
+    if refused is not None:
+        log.info("ws refused", extra={"role": ident.role, "code": int(refused[0])})
+        await conn.close(*refused)
+        return ws
+    for old in connections.local(ident.holder):
+        if old is not conn and ident.role in TAKEOVER_ROLES:
+            await old.close(CloseCode.REPLACED, "replaced by a newer connection")
     app[K.METRICS].ws_opened(ident.role)
     log.info("ws open", extra={"conn": conn.id, "role": ident.role})
     try:
@@ -107,37 +112,68 @@ async def ws_handler(request: web.Request) -> web.StreamResponse:
     return ws
 
 
+async def _heartbeat(conn: Connection, every: float) -> None:
+    """Ping every `every` seconds; a ping still unanswered at the next one closes."""
+    while not conn.ws.closed:
+        await asyncio.sleep(every)
+        if conn.awaiting_pong:
+            await conn.close(CloseCode.GOING_AWAY, "no pong")
+            return
+        conn.awaiting_pong = True
+        try:
+            await conn.ws.ping()
+        except (ConnectionError, RuntimeError):
+            return
+
+
 async def _read_loop(app: web.Application, conn: Connection) -> None:
     cfg = app[K.CONFIG].signaling
     bucket = TokenBucket(cfg.rate_per_second, cfg.rate_burst)
     strikes = 0
     ws = conn.ws
-    while not ws.closed:
-        try:
-            msg = await ws.receive(timeout=cfg.idle_timeout_seconds)
-        except TimeoutError:
-            await ws.close(code=WSCloseCode.GOING_AWAY, message=b"idle")
-            return
-        if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED):
-            return
-        if msg.type == WSMsgType.ERROR:
-            # Oversized frames land here; aiohttp has already closed with 1009.
-            return
-        if not bucket.take():
-            strikes += 1
-            app[K.METRICS].ws_error(ErrorCode.RATE_LIMITED)
-            if strikes >= MAX_RATE_STRIKES:
-                await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"rate limit")
+    pinger = asyncio.get_running_loop().create_task(_heartbeat(conn, cfg.heartbeat_seconds))
+    last_message = time.monotonic()
+    try:
+        while not ws.closed:
+            # Only messages count as activity; answering WebSocket pings does not.
+            remaining = cfg.idle_timeout_seconds - (time.monotonic() - last_message)
+            if remaining <= 0:
+                await conn.close(CloseCode.GOING_AWAY, "idle")
                 return
-            await conn.send(error(ErrorCode.RATE_LIMITED, "too many messages; slow down"))
-            continue
-        strikes = 0
-        if not await app[K.GUARD].admit(conn, msg.data if msg.type == WSMsgType.TEXT else None):
-            return  # credentials ended (signed out, expired, disabled, revoked): closed
-        if msg.type != WSMsgType.TEXT:
-            await conn.send(error(ErrorCode.BINARY_NOT_ALLOWED, "send JSON text frames"))
-            continue
-        await handle_text(app, conn, msg.data)
+            try:
+                msg = await ws.receive(timeout=remaining)
+            except TimeoutError:
+                continue
+            if msg.type == WSMsgType.PING:
+                await ws.pong(msg.data)
+                continue
+            if msg.type == WSMsgType.PONG:
+                conn.awaiting_pong = False
+                continue
+            if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED):
+                return
+            if msg.type == WSMsgType.ERROR:
+                # Oversized frames land here; aiohttp has already closed with 1009.
+                return
+            last_message = time.monotonic()
+            if not bucket.take():
+                strikes += 1
+                app[K.METRICS].ws_error(ErrorCode.RATE_LIMITED)
+                if strikes >= MAX_RATE_STRIKES:
+                    await conn.close(CloseCode.POLICY_VIOLATION, "rate limit")
+                    return
+                ref = peek_type(msg.data) if msg.type == WSMsgType.TEXT else None
+                await conn.send(error(ErrorCode.RATE_LIMITED, "too many messages; slow down", ref))
+                continue
+            strikes = 0
+            if not await app[K.GUARD].admit(conn, msg.data if msg.type == WSMsgType.TEXT else None):
+                return  # credentials ended (signed out, expired, disabled, revoked): closed
+            if msg.type != WSMsgType.TEXT:
+                await conn.send(error(ErrorCode.BINARY_NOT_ALLOWED, "send JSON text frames"))
+                continue
+            await handle_text(app, conn, msg.data)
+    finally:
+        pinger.cancel()
 
 
 async def handle_text(app: web.Application, conn: Connection, text: str) -> None:
@@ -172,10 +208,11 @@ async def _on_open(app: web.Application, conn: Connection) -> None:
     if ident.role in ("kiosk", "agent"):
         if await app[K.SESSIONS].ws_opened(ident):
             return
-        await app[K.QUEUES].reconnected(ident)
+        if await app[K.QUEUES].reconnected(ident) is None:
+            await app[K.QUEUES].tell_if_expired(conn)
     elif ident.role == "reviewer":
         await app[K.QUEUES].reviewer_online(ident, True)
-        await conn.send(await app[K.QUEUES].desk_view(ident))
+        await conn.push(await app[K.QUEUES].desk_view(ident))
         await app[K.SESSIONS].ws_opened(ident)
 
 
@@ -199,13 +236,15 @@ async def _ping(app: web.Application, conn: Connection, msg: ClientMessage) -> N
 
 async def _queue_join(app: web.Application, conn: Connection, msg: ClientMessage) -> None:
     assert isinstance(msg, QueueJoin)
+    queues = app[K.QUEUES]
+    # Field values first (bad_field, then not_found), then state (wrong_state).
+    queues.check_join(msg.item, msg.priority_class)
     if not msg.recording_notice_shown:
         raise ProtocolError(
             ErrorCode.WRONG_STATE, "show the recording notice before joining", msg.type
         )
     if app[K.SESSIONS].of(conn.ident.holder) is not None:
         raise ProtocolError(ErrorCode.WRONG_STATE, "already in a session", msg.type)
-    queues = app[K.QUEUES]
     ticket = await queues.join(conn.ident, msg.item, msg.priority_class)
     if ticket.queue.split("@")[0] != msg.item:
         status: QueueStatus = await queues.status(ticket)

@@ -20,6 +20,8 @@ class SignalingClient:
         self.inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.welcome: dict[str, Any] | None = None
         self.last: dict[str, dict[str, Any]] = {}  # the latest message of each type
+        self.history: list[dict[str, Any]] = []  # every message, in order
+        self.close_reason: str | None = None  # the reason of the server's close frame
         self._reader = asyncio.get_running_loop().create_task(self._read())
 
     @classmethod
@@ -33,11 +35,22 @@ class SignalingClient:
         return client
 
     async def _read(self) -> None:
-        async for msg in self.ws:
+        while True:
+            msg = await self.ws.receive()
             if msg.type == aiohttp.WSMsgType.TEXT:
                 message = json.loads(msg.data)
                 self.last[str(message.get("type"))] = message
+                self.history.append(message)
                 await self.inbox.put(message)
+            elif msg.type == aiohttp.WSMsgType.CLOSE:
+                self.close_reason = msg.extra
+                return
+            elif msg.type in (
+                aiohttp.WSMsgType.CLOSING,
+                aiohttp.WSMsgType.CLOSED,
+                aiohttp.WSMsgType.ERROR,
+            ):
+                return  # CLOSING: our own close() is reading the server's reply
 
     async def send(self, message: dict[str, Any]) -> None:
         await self.ws.send_str(json.dumps(message))
@@ -55,7 +68,7 @@ class SignalingClient:
 
     @property
     def done(self) -> asyncio.Task[None]:
-        """Finishes when the server closes the socket."""
+        """Finishes when the socket is closed (`ws.close_code`, `close_reason` then say why)."""
         return self._reader
 
     async def close(self) -> None:

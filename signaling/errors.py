@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 
 
 class ErrorCode(StrEnum):
@@ -27,3 +27,14 @@ class ProtocolError(Exception):
         self.code = code
         self.message = message
         self.ref = ref
+
+
+class CloseCode(IntEnum):
+    """WebSocket close codes the server uses (documented in PROTOCOL.md)."""
+
+    GOING_AWAY = 1001  # idle, no pong, or the server is shutting down
+    POLICY_VIOLATION = 1008  # kept flooding past the rate limit
+    MESSAGE_TOO_BIG = 1009  # a frame over signaling.max_message_bytes
+    SERVER_FULL = 1013  # signaling.max_connections reached: try again later
+    REPLACED = 4001  # a newer connection with the same kiosk token took over
+    TOO_MANY_CONNECTIONS = 4002  # signaling.max_connections_per_account reached

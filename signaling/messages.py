@@ -32,6 +32,11 @@ PARTICIPANT_ROLES = frozenset({KIOSK, AGENT, REVIEWER, INSPECTOR})
 
 DEFAULT_MAX_STR = 256
 MAX_SDP = 60_000
+# Deepest nesting of arrays/objects accepted anywhere in a frame (the top
+# object is level 1). Deeper frames are `bad_json`, checked without recursion.
+MAX_DEPTH = 32
+# How much of an unreadable or unknown type is echoed back in `error.ref`.
+MAX_REF = 64
 
 
 @dataclass(frozen=True)
@@ -284,12 +289,50 @@ def _check_value(name: str, value: Any, tp: Any, limit: int) -> Any:
     raise ProtocolError(ErrorCode.BAD_FIELD, f"field {name!r} cannot be sent by clients")
 
 
-def parse_inbound(raw: str | bytes, role: str) -> ClientMessage:
-    """Parse and validate one inbound frame; raise ProtocolError with a code."""
+def _depth(value: Any) -> int:
+    """Nesting depth of a parsed JSON value (a scalar is 0), without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, dict | list):
+            deepest = max(deepest, level)
+            if level > MAX_DEPTH:
+                break
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
+def load_frame(raw: str | bytes) -> Any:
+    """json.loads with the nesting limit; ProtocolError(bad_json) otherwise."""
     try:
         data = json.loads(raw)
+    except RecursionError:
+        data = None
     except (ValueError, UnicodeDecodeError):
         raise ProtocolError(ErrorCode.BAD_JSON, "message is not valid JSON") from None
+    else:
+        if _depth(data) <= MAX_DEPTH:
+            return data
+    raise ProtocolError(ErrorCode.BAD_JSON, f"message nests deeper than {MAX_DEPTH} levels")
+
+
+def peek_type(raw: str | bytes) -> str | None:
+    """The frame's `type` when it can be read (for `error.ref`), else None."""
+    try:
+        data = load_frame(raw)
+    except ProtocolError:
+        return None
+    mtype = data.get("type") if isinstance(data, dict) else None
+    return mtype[:MAX_REF] if isinstance(mtype, str) else None
+
+
+def parse_inbound(raw: str | bytes, role: str) -> ClientMessage:
+    """Parse and validate one inbound frame; raise ProtocolError with a code.
+
+    Checks run in the documented order: JSON, object with a string type,
+    known type, role, fields. State is the handler's business."""
+    data = load_frame(raw)
     if not isinstance(data, dict):
         raise ProtocolError(ErrorCode.BAD_MESSAGE, "message must be a JSON object")
     mtype = data.get("type")
@@ -297,7 +340,9 @@ def parse_inbound(raw: str | bytes, role: str) -> ClientMessage:
         raise ProtocolError(ErrorCode.BAD_MESSAGE, "message has no string 'type'")
     cls = INBOUND.get(mtype)
     if cls is None:
-        raise ProtocolError(ErrorCode.UNKNOWN_TYPE, f"unknown message type {mtype[:40]!r}")
+        raise ProtocolError(
+            ErrorCode.UNKNOWN_TYPE, f"unknown message type {mtype[:40]!r}", mtype[:MAX_REF]
+        )
     if role not in cls.roles:
         raise ProtocolError(ErrorCode.FORBIDDEN, f"role {role} may not send {mtype}", mtype)
     hints = typing.get_type_hints(cls)
@@ -331,4 +376,5 @@ __all__ = [
     "ClientMessage",
     "Message",
     "parse_inbound",
+    "peek_type",
 ]

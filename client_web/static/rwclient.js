@@ -17,6 +17,9 @@
 // new offer (aiortc has no ICE restart).
 
 const PING_MS = 15_000;
+// Close codes after which reconnecting would only fight another tab or device
+// (PROTOCOL.md): 4001 replaced by a newer socket, 4002 too many for the account.
+const NO_RETRY = new Set([4001, 4002]);
 const ICE_GATHER_TIMEOUT_MS = 5_000;
 const DISCONNECTED_GRACE_MS = 6_000;
 const VIDEO_CONSTRAINTS = { width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 25 } };
@@ -136,6 +139,7 @@ export class RwClient {
       this.ws = null;
       this._stopPing();
       this._pending = []; // answers to offers on the old socket will not come
+      if (NO_RETRY.has(ev.code)) this.wanted = false;
       this.emit("close", { code: ev.code, opened });
       if (this.wanted) this._scheduleReconnect();
     };

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from aiortc import RTCIceServer, RTCPeerConnection, RTCRtpSender
+from aiortc import RTCIceServer, RTCPeerConnection, RTCRtpSender, sdp
 
 IceServerLike = RTCIceServer | Mapping[str, Any]
 
@@ -30,6 +30,28 @@ def offered_kinds(sdp: str) -> list[str]:
             if kind in ("audio", "video"):
                 kinds.append(kind)
     return kinds
+
+
+def check_offer(offer_sdp: str) -> None:
+    """Raise ValueError when an offer cannot be answered, before anything is torn down.
+
+    Needs at least one audio/video m-line, VP8 on every video and Opus on every
+    audio m-line, and ICE credentials and a DTLS fingerprint for each."""
+    try:
+        parsed = sdp.SessionDescription.parse(offer_sdp)
+    except Exception as exc:  # aiortc's parser raises whatever the text provokes
+        raise ValueError(f"malformed SDP ({type(exc).__name__})") from None
+    media = [m for m in parsed.media if m.kind in _CODECS]
+    if not media:
+        raise ValueError("the offer has no audio or video m-line")
+    for m in media:
+        wanted = _CODECS[m.kind][0]
+        if not any(c.mimeType.lower() == wanted for c in m.rtp.codecs):
+            raise ValueError(f"the {m.kind} m-line does not offer {wanted}")
+        if not (m.ice.usernameFragment and m.ice.password):
+            raise ValueError(f"the {m.kind} m-line has no ICE credentials")
+        if m.dtls is None or not m.dtls.fingerprints:
+            raise ValueError(f"the {m.kind} m-line has no DTLS fingerprint")
 
 
 def repair_bundle(pc: RTCPeerConnection, offer_sdp: str) -> None:

@@ -41,6 +41,7 @@ from . import passthrough
 from .forwarding import ForwardTrack, InboundStream
 from .negotiation import (
     IceServerLike,
+    check_offer,
     codec_preferences,
     ice_server,
     offered_kinds,
@@ -153,10 +154,16 @@ class MediaSession:
     async def accept_offer(
         self, participant_id: str, offer_sdp: str, ice_servers: Iterable[IceServerLike] = ()
     ) -> str:
-        """Answer a participant's offer with a new pc (closing any previous one)."""
+        """Answer a participant's offer with a new pc (closing any previous one).
+
+        An offer that fails `check_offer` changes nothing: the current pc carries on."""
         async with self._locks.setdefault(participant_id, asyncio.Lock()):
             if self.closed:
                 raise SessionClosedError(self.session_id)
+            try:
+                check_offer(offer_sdp)
+            except ValueError as exc:
+                raise MediaNegotiationError(f"{participant_id}: {exc}") from None
             participant = self.participants.get(participant_id)
             if participant is None:
                 if len(self.participants) >= self.max_participants:
