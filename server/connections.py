@@ -71,7 +71,7 @@ class Connection:
         """Close because the credentials ended (code 4401, the reason as text)."""
         if not self.ws.closed:
             log.info("ws closed: credentials ended", extra={"conn": self.id, "reason": reason})
-            await self.ws.close(code=CLOSE_CREDENTIALS, message=reason.encode())
+            await self.close(CLOSE_CREDENTIALS, reason)
 
     async def send(self, message: Message | dict[str, Any]) -> None:
         if self.ws.closed:
