@@ -10,6 +10,7 @@ import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
+from sqlalchemy.engine import make_url
 
 from recording.canonical import make_dirs
 from server import admin_api, archive_routes, ops_routes, pages
@@ -102,6 +103,8 @@ def config_summary(cfg: Config) -> dict[str, object]:
         for key in ("secret", "turn_secret", "token"):
             if items.get(key):
                 items[key] = "sha256:" + hashlib.sha256(items[key].encode()).hexdigest()[:12]
+        if section.name == "database" and items.get("url"):
+            items["url"] = make_url(items["url"]).render_as_string(hide_password=True)
         summary[section.name] = items
     return summary
 
