@@ -29,12 +29,15 @@ from server.metrics import Metrics
 from server.middleware import MIDDLEWARES
 from server.queue_service import QueueService
 from server.recorder import SessionRecorder
+from server.register.legacy import Migrated
+from server.register.startup import MIGRATED_EVENT, open_register
 from server.session_manager import SessionManager
 from server.socket_guard import CredentialGuard, busy_holders
 from server.store import MemoryStore, Store, make_store
 from server.ws import ws_handler
 
 log = logging.getLogger(__name__)
+_MIGRATED = web.AppKey("accounts_migrated", Migrated | None)
 SWEEP_SECONDS = 1.0
 HOUSEKEEPING_SECONDS = 24 * 3600
 
@@ -55,7 +58,10 @@ def create_app(
         cfg.store, redis_url, data_dir=cfg.data_dir, restart_grace=cfg.queue.grace_seconds
     )
     app[K.CATALOGUE] = catalogue or load_catalogue()
-    app[K.ACCOUNTS] = AccountDB(cfg.data_dir / "accounts.sqlite3")
+    # Opened here, before the loop runs (tools seed accounts right after create_app).
+    app[K.REGISTER], migrated = open_register(cfg)
+    app[_MIGRATED] = migrated
+    app[K.ACCOUNTS] = AccountDB(app[K.REGISTER])
     app[K.AUTH] = Authenticator(app[K.STORE], app[K.ACCOUNTS], cfg.auth, cfg.server.secret)
     app[K.METRICS] = Metrics()
     app[K.TEMPLATES] = pages.make_templates()
@@ -138,6 +144,8 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     await store.start()
     await app[K.RECORDER].start()
     app[K.RECORDER].system("server.started", None, config_summary(app[K.CONFIG]))
+    if app[_MIGRATED] is not None:
+        app[K.RECORDER].system(MIGRATED_EVENT, None, app[_MIGRATED].to_json())
     if isinstance(store, MemoryStore) and store.restored:
         app[K.RECORDER].system("queue.restored", None, {"places": store.restored})
     await app[K.CONNECTIONS].start()
@@ -157,4 +165,4 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     await app[K.RECORDER].stop()
     await app[K.CONNECTIONS].close()
     await store.close()
-    app[K.ACCOUNTS].close()
+    app[K.REGISTER].close()
