@@ -13,7 +13,7 @@ from aiohttp import web
 from sqlalchemy.engine import make_url
 
 from recording.canonical import make_dirs
-from server import admin_api, archive_routes, ops_routes, pages
+from server import admin_api, archive_routes, case_api, ops_routes, pages
 from server import appkeys as K
 from server.accounts import AccountDB
 from server.api import routes as api_routes
@@ -29,6 +29,8 @@ from server.metrics import Metrics
 from server.middleware import MIDDLEWARES
 from server.queue_service import QueueService
 from server.recorder import SessionRecorder
+from server.register.calendar import load_calendar
+from server.register.cases import CaseService
 from server.register.legacy import Migrated
 from server.register.startup import MIGRATED_EVENT, open_register
 from server.session_manager import SessionManager
@@ -58,6 +60,7 @@ def create_app(
         cfg.store, redis_url, data_dir=cfg.data_dir, restart_grace=cfg.queue.grace_seconds
     )
     app[K.CATALOGUE] = catalogue or load_catalogue()
+    calendar = load_calendar(cfg.cases.holidays or None)
     # Opened here, before the loop runs (tools seed accounts right after create_app).
     app[K.REGISTER], migrated = open_register(cfg)
     app[_MIGRATED] = migrated
@@ -66,6 +69,12 @@ def create_app(
     app[K.METRICS] = Metrics()
     app[K.TEMPLATES] = pages.make_templates()
     app[K.RECORDER] = SessionRecorder(cfg.data_dir, cfg.archive.cluster_seconds)
+    app[K.CASES] = CaseService(
+        app[K.REGISTER],
+        app[K.CATALOGUE],
+        calendar,
+        app[K.RECORDER].system,
+    )
     app[K.CONNECTIONS] = Connections(app[K.STORE])
     app[K.GUARD] = CredentialGuard(
         app[K.AUTH], app[K.ACCOUNTS], app[K.CONNECTIONS], cfg.auth.socket_check_seconds
@@ -91,6 +100,7 @@ def create_app(
     app.router.add_routes(admin_api.routes)
     app.router.add_routes(pages.routes)
     app.router.add_routes(archive_routes.routes)
+    app.router.add_routes(case_api.routes)
     app.router.add_routes(ops_routes.routes)
     app.router.add_get("/ws", allow("kiosk", "agent", "reviewer", "supervisor")(ws_handler))
     app.cleanup_ctx.append(_lifecycle)
