@@ -6,10 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 
 from server.accounts import AccountDB, AccountError
 from server.register.db import Register, RegisterError
 from server.register.legacy import migrate_accounts_file
+from server.register.models import Base
 from tests.api.test_accounts_migration import USERS, write_legacy_file
 from tests.conftest import PASSWORD
 
@@ -55,3 +58,10 @@ def test_the_accounts_file_moves_in_once(register: Register, tmp_path: Path) -> 
     with pytest.raises(RegisterError, match="already has a different user 'li'"):
         migrate_accounts_file(register, again)
     assert again.exists() and db.check_password("wang", PASSWORD) is not None
+
+
+def test_the_migrations_match_the_models(register: Register) -> None:
+    """A model change without its Alembic migration fails here."""
+    with register.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []

@@ -212,3 +212,23 @@ def test_parallel_creates_get_distinct_consecutive_numbers(cases: Cases) -> None
         numbers = list(pool.map(create, range(40)))
     assert sorted(numbers) == [f"QH-2026-{n:06d}" for n in range(1, 41)]
     assert _rows(cases.service.register)[0] == 40
+
+
+def test_concurrent_decisions_on_one_case_one_wins(cases: Cases) -> None:
+    number = cases.create().number
+    cases.service.transition(REVIEWER, number, "in_review")
+
+    def decide(to: str) -> str:
+        try:
+            cases.service.transition(REVIEWER, number, to, "理由")
+        except InvalidTransition:
+            return "refused"
+        return to
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        outcomes = sorted(pool.map(decide, ["approved", "rejected"] * 4))
+    winners = [o for o in outcomes if o != "refused"]
+    assert len(winners) == 1
+    case = cases.service.get(SUPERVISOR, number)
+    assert case.state == winners[0]
+    assert [h["to"] for h in case.history] == ["received", "in_review", winners[0]]
