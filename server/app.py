@@ -32,6 +32,7 @@ from server.recorder import SessionRecorder
 from server.register.calendar import load_calendar
 from server.register.cases import CaseService
 from server.register.legacy import Migrated
+from server.register.sealing import IdSealer
 from server.register.startup import MIGRATED_EVENT, open_register
 from server.session_manager import SessionManager
 from server.socket_guard import CredentialGuard, busy_holders
@@ -73,6 +74,7 @@ def create_app(
         app[K.REGISTER],
         app[K.CATALOGUE],
         calendar,
+        IdSealer.load_or_create(cfg.data_dir),
         app[K.RECORDER].system,
     )
     app[K.CONNECTIONS] = Connections(app[K.STORE])

@@ -58,6 +58,7 @@ from server.register.models import (
     CaseRow,
     CaseSession,
 )
+from server.register.sealing import IdSealer
 
 log = logging.getLogger(__name__)
 Audit = Callable[[str, str | None, dict[str, Any]], None]
@@ -79,12 +80,14 @@ class CaseService:
         register: Register,
         catalogue: Catalogue,
         calendar: WorkCalendar,
+        sealer: IdSealer,
         audit: Audit | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.register = register
         self.catalogue = catalogue
         self.calendar = calendar
+        self._sealer = sealer
         self._audit = audit or (lambda *_: None)
         self._clock = clock
 
@@ -153,7 +156,8 @@ class CaseService:
             ]
             s.add(row)
             s.flush()
-            s.add(CaseIdentity(case_id=row.id, id_number=id_number))
+            sealed = self._sealer.seal(id_number, row.number)
+            s.add(CaseIdentity(case_id=row.id, id_number=sealed))
             event = self._history(s, row, actor, "created", None, row.state, "", {"mode": mode})
             detail = self._detail(row)
         log.info("case received", extra={"case": row.number, "item": item, "place": where})
@@ -251,7 +255,7 @@ class CaseService:
                 raise CaseForbidden("only a reviewer of the item sees the full ID number")
             full = s.get(CaseIdentity, row.id)
             assert full is not None
-            value = full.id_number
+            value = self._sealer.open(full.id_number, row.number)
         self._audit("case.id_number_viewed", actor.ref, {"case": number})
         return value
 

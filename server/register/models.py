@@ -114,14 +114,15 @@ class CaseRow(Base):
 
 
 class CaseIdentity(Base):
-    """The applicant's full ID number: read only for the case page of its reviewer."""
+    """The applicant's full ID number, sealed (server/register/sealing.py): read only
+    for the case page of its reviewer."""
 
     __tablename__ = "case_identities"
 
     case_id: Mapped[int] = mapped_column(
         ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True
     )
-    id_number: Mapped[str] = mapped_column(String(32))
+    id_number: Mapped[str] = mapped_column(String(128))
 
 
 class CaseEvent(Base):

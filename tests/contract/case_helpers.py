@@ -15,6 +15,7 @@ from server.register.calendar import load_calendar
 from server.register.case_types import Actor
 from server.register.cases import CaseService
 from server.register.db import Register
+from server.register.sealing import IdSealer
 
 AGENT = Actor("agent", "agent", place="QH-LL-DC")
 OTHER_AGENT = Actor("agent2", "agent", place="QH-CG")
@@ -68,5 +69,6 @@ class Cases:
 def make_cases(register: Register, tmp: Path) -> Cases:
     clock = Clock()
     audit = SystemAuditLog(tmp / "archive", clock=clock)
-    service = CaseService(register, load_catalogue(), load_calendar(), audit.append, clock)
+    sealer = IdSealer.load_or_create(tmp)
+    service = CaseService(register, load_catalogue(), load_calendar(), sealer, audit.append, clock)
     return Cases(service, clock, audit)

@@ -106,7 +106,7 @@ def upgrade() -> None:
     op.create_table(
         "case_identities",
         sa.Column("case_id", sa.Integer(), nullable=False),
-        sa.Column("id_number", sa.String(length=32), nullable=False),
+        sa.Column("id_number", sa.String(length=128), nullable=False),
         sa.ForeignKeyConstraint(["case_id"], ["cases.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("case_id"),
     )
