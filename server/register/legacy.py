@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from server.register.db import Register, RegisterError
 from server.register.models import KioskRow, UserRow
 
@@ -57,11 +59,16 @@ def migrate_accounts_file(register: Register, path: Path) -> Migrated | None:
         return None
     users, kiosks = _read(path)
     skipped = 0
-    with register.write() as s:
-        for values in users:
-            skipped += _put(s, UserRow, values["username"], values)
-        for values in kiosks:
-            skipped += _put(s, KioskRow, values["id"], values)
+    try:
+        with register.write() as s:
+            for values in users:
+                skipped += _put(s, UserRow, values["username"], values)
+            for values in kiosks:
+                skipped += _put(s, KioskRow, values["id"], values)
+    except SQLAlchemyError as exc:
+        raise RegisterError(
+            f"cannot migrate {path.name} into the register (nothing was changed): {exc}"
+        ) from exc
     target = path.with_name(path.name + MIGRATED_SUFFIX)
     path.rename(target)
     for side in ("-wal", "-shm"):

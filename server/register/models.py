@@ -40,8 +40,8 @@ class UserRow(Base):
     display_name: Mapped[str] = mapped_column(String(64))
     password_hash: Mapped[str] = mapped_column(Text)
     items: Mapped[list[str]] = mapped_column(JSON, default=list)
-    place: Mapped[str | None] = mapped_column(String(64))
-    level: Mapped[str | None] = mapped_column(String(16))
+    place: Mapped[str | None] = mapped_column(Text)  # unchecked by `user add`: no limit
+    level: Mapped[str | None] = mapped_column(Text)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[float] = mapped_column(Float)
 
@@ -51,7 +51,7 @@ class KioskRow(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     name: Mapped[str] = mapped_column(String(100), index=True)
-    place: Mapped[str] = mapped_column(String(64))
+    place: Mapped[str] = mapped_column(Text)
     token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[float] = mapped_column(Float)
     revoked_at: Mapped[float | None] = mapped_column(Float)
