@@ -5,8 +5,10 @@ register, nothing lost, and everyone signs in as before."""
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import stat
+import subprocess
 import time
 from pathlib import Path
 
@@ -16,8 +18,10 @@ from sqlalchemy import select
 from server import appkeys as K
 from server.accounts import token_digest
 from server.register.models import KioskRow, UserRow
+from tests.api.serve_proc import CLI, SECRET
 from tests.api.test_system_audit import _system_events
 from tests.conftest import PASSWORD, RunningServer, make_config, start_server
+from tests.ports import free_port
 
 # Verbatim from server/accounts.py at the branch start (the file's current format).
 LEGACY_SCHEMA = """
@@ -152,3 +156,22 @@ async def _check_everything_is_there(srv: RunningServer, hashes: dict[str, str])
         "revoked_kiosks": 1,
         "skipped": 0,
     }
+
+
+def test_an_unreadable_accounts_file_stops_the_start_and_stays(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    junk = b"not a database, but someone's only copy" * 50
+    (data / "accounts.sqlite3").write_bytes(junk)
+    env = {**os.environ, "RW_SERVER__SECRET": SECRET}
+    done = subprocess.run(
+        [*CLI, "serve", "--port", str(free_port()), "--data-dir", str(data)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "cannot migrate accounts.sqlite3" in done.stderr and "left as it was" in done.stderr
+    assert (data / "accounts.sqlite3").read_bytes() == junk
