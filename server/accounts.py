@@ -1,21 +1,26 @@
-"""Staff accounts and kiosk devices, kept in SQLite in the data dir.
+"""Staff accounts and kiosk devices, kept in the register (server/register/).
 
 Passwords are hashed with Argon2id (memory-hard). Kiosk device tokens are
 random and stored only as SHA-256 digests; the plain token is shown once.
+Each method is one short transaction of its own, safe from any thread.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import secrets
-import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from server.register.db import Register, sqlite_url
+from server.register.models import KioskRow, UserRow
 
 STAFF_ROLES = ("reviewer", "supervisor", "agent", "admin")
 USERNAME_MAX = 64
@@ -81,30 +86,6 @@ class Kiosk:
         return (now if now is not None else time.time()) > self.created_at + max_days * 86400
 
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS users (
-    username TEXT PRIMARY KEY,
-    role TEXT NOT NULL,
-    display_name TEXT NOT NULL,
-    password_hash TEXT NOT NULL,
-    items TEXT NOT NULL DEFAULT '[]',
-    place TEXT,
-    level TEXT,
-    disabled INTEGER NOT NULL DEFAULT 0,
-    created_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS kiosks (
-    id TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
-    place TEXT NOT NULL,
-    token_sha256 TEXT NOT NULL UNIQUE,
-    created_at REAL NOT NULL,
-    revoked_at REAL
-);
-"""
-_KIOSK_COLS = "id, name, place, revoked_at, created_at"
-
-
 def check_username(username: str) -> None:
     if not username or len(username) > USERNAME_MAX or not username.isprintable():
         raise AccountError("username", "invalid", f"1 to {USERNAME_MAX} printable characters")
@@ -141,19 +122,19 @@ def token_digest(token: str) -> str:
 
 
 class AccountDB:
-    """A small SQLite database; safe to share between processes (WAL)."""
+    """Accounts in a register: one given (shared with the cases), or a SQLite
+    register file of its own when given a path (tests, tools)."""
 
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(_SCHEMA)
-        columns = {r[1] for r in self._db.execute("PRAGMA table_info(kiosks)")}
-        if "revoked_at" not in columns:  # databases made before kiosks could be revoked
-            self._db.execute("ALTER TABLE kiosks ADD COLUMN revoked_at REAL")
+    def __init__(self, target: Register | Path, *, own: bool = False) -> None:
+        if isinstance(target, Register):
+            self.register, self._owned = target, own
+        else:
+            self.register, self._owned = Register(sqlite_url(target)), True
+            self.register.prepare()
 
     def close(self) -> None:
-        self._db.close()
+        if self._owned:
+            self.register.close()
 
     # -- staff -------------------------------------------------------------
     def add_user(
@@ -172,40 +153,35 @@ class AccountDB:
         check_password_rules(password)
         if display_name is not None:
             check_display_name(display_name)
+        row = UserRow(
+            username=username,
+            role=role,
+            display_name=display_name or username,
+            password_hash=_hasher.hash(password),
+            items=list(items),
+            place=place,
+            level=level,
+            disabled=False,
+            created_at=time.time(),
+        )
         try:
-            self._db.execute(
-                "INSERT INTO users (username, role, display_name, password_hash, items, place,"
-                " level, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    username,
-                    role,
-                    display_name or username,
-                    _hasher.hash(password),
-                    json.dumps(list(items)),
-                    place,
-                    level,
-                    time.time(),
-                ),
-            )
-        except sqlite3.IntegrityError:
+            with self.register.write() as s:
+                s.add(row)
+                s.flush()
+                user = _user(row)
+        except IntegrityError:
             raise AccountError("username", "exists", f"{username!r} already exists") from None
-        user = self.get_user(username)
-        assert user is not None
         return user
 
     def set_password(self, username: str, password: str) -> None:
         check_password_rules(password)
-        self._require(username)
-        self._db.execute(
-            "UPDATE users SET password_hash = ? WHERE username = ?",
-            (_hasher.hash(password), username),
-        )
+        digest = _hasher.hash(password)
+        with self.register.write() as s:
+            self._row(s, username).password_hash = digest
 
     def set_disabled(self, username: str, disabled: bool) -> None:
-        self._require(username)
-        self._db.execute(
-            "UPDATE users SET disabled = ? WHERE username = ?", (int(disabled), username)
-        )
+        with self.register.write() as s:
+            self._row(s, username).disabled = disabled
 
     def update_user(
         self,
@@ -218,80 +194,65 @@ class AccountDB:
         disabled: bool | None = None,
     ) -> tuple[User, list[str]]:
         """Change the given fields (None/UNSET: keep); returns the user and what changed."""
-        old = self._require(username)
-        new = User(
-            username=old.username,
-            role=role if role is not None else old.role,
-            display_name=display_name if display_name is not None else old.display_name,
-            items=tuple(items) if items is not None else old.items,
-            place=old.place if isinstance(place, Unset) else place,
-            level=old.level,
-            disabled=disabled if disabled is not None else old.disabled,
-        )
-        check_role_fields(new.role, new.items, new.place)
-        check_display_name(new.display_name)
-        changed = [
-            f
-            for f in ("role", "display_name", "items", "place", "disabled")
-            if getattr(old, f) != getattr(new, f)
-        ]
-        self._db.execute(
-            "UPDATE users SET role = ?, display_name = ?, items = ?, place = ?, disabled = ?"
-            " WHERE username = ?",
-            (
-                new.role,
-                new.display_name,
-                json.dumps(list(new.items)),
-                new.place,
-                int(new.disabled),
-                username,
-            ),
-        )
+        with self.register.write() as s:
+            row = self._row(s, username)
+            old = _user(row)
+            new = User(
+                username=old.username,
+                role=role if role is not None else old.role,
+                display_name=display_name if display_name is not None else old.display_name,
+                items=tuple(items) if items is not None else old.items,
+                place=old.place if isinstance(place, Unset) else place,
+                level=old.level,
+                disabled=disabled if disabled is not None else old.disabled,
+            )
+            check_role_fields(new.role, new.items, new.place)
+            check_display_name(new.display_name)
+            changed = [
+                f
+                for f in ("role", "display_name", "items", "place", "disabled")
+                if getattr(old, f) != getattr(new, f)
+            ]
+            row.role, row.display_name, row.items = new.role, new.display_name, list(new.items)
+            row.place, row.disabled = new.place, new.disabled
         return new, changed
 
-    def _require(self, username: str) -> User:
-        user = self.get_user(username)
-        if user is None:
+    @staticmethod
+    def _row(s: Session, username: str) -> UserRow:
+        row = s.get(UserRow, username, with_for_update=True)
+        if row is None:
             raise AccountError("username", "not_found", f"no account {username!r}")
-        return user
+        return row
 
     def get_user(self, username: str) -> User | None:
-        row = self._db.execute(
-            "SELECT username, role, display_name, items, place, level, disabled FROM users"
-            " WHERE username = ?",
-            (username,),
-        ).fetchone()
-        return _user(row) if row else None
+        with self.register.read() as s:
+            row = s.get(UserRow, username)
+            return _user(row) if row else None
 
     def users(self) -> list[User]:
-        rows = self._db.execute(
-            "SELECT username, role, display_name, items, place, level, disabled FROM users"
-            " ORDER BY role, username"
-        ).fetchall()
-        return [_user(r) for r in rows]
+        with self.register.read() as s:
+            rows = s.scalars(select(UserRow).order_by(UserRow.role, UserRow.username))
+            return [_user(r) for r in rows]
 
     def password_stamp(self, username: str) -> str | None:
         """A short fingerprint of the stored hash: it changes when the password does,
         so sign-ins made before a reset can be told apart."""
-        row = self._db.execute(
-            "SELECT password_hash FROM users WHERE username = ?", (username,)
-        ).fetchone()
-        return hashlib.sha256(row[0].encode()).hexdigest()[:16] if row else None
+        with self.register.read() as s:
+            stored = s.scalar(select(UserRow.password_hash).where(UserRow.username == username))
+        return hashlib.sha256(stored.encode()).hexdigest()[:16] if stored else None
 
     def check_password(self, username: str, password: str) -> User | None:
         """The user when the password matches and the account is enabled."""
         if len(password) > PASSWORD_MAX:
             return None  # no account has one this long; do not spend a hash on it
-        row = self._db.execute(
-            "SELECT password_hash FROM users WHERE username = ?", (username,)
-        ).fetchone()
+        with self.register.read() as s:
+            row = s.get(UserRow, username)
+            user = _user(row) if row else None
+            stored = row.password_hash if row else _DUMMY_HASH
         try:
-            _hasher.verify(row[0] if row else _DUMMY_HASH, password)
+            _hasher.verify(stored, password)
         except (VerificationError, InvalidHashError):
             return None
-        if row is None:
-            return None
-        user = self.get_user(username)
         return user if user and not user.disabled else None
 
     # -- kiosks ------------------------------------------------------------
@@ -303,79 +264,94 @@ class AccountDB:
         kiosk = Kiosk(
             id="k-" + secrets.token_hex(6), name=name, place=place, created_at=time.time()
         )
-        self._db.execute(
-            "INSERT INTO kiosks (id, name, place, token_sha256, created_at) VALUES (?, ?, ?, ?, ?)",
-            (kiosk.id, name, place, token_digest(token), kiosk.created_at),
-        )
+        with self.register.write() as s:
+            s.add(
+                KioskRow(
+                    id=kiosk.id,
+                    name=name,
+                    place=place,
+                    token_sha256=token_digest(token),
+                    created_at=kiosk.created_at,
+                )
+            )
         return kiosk, token
 
     def kiosk_by_token(self, token: str) -> Kiosk | None:
         """The kiosk the token belongs to, unless it was revoked."""
-        row = self._db.execute(
-            f"SELECT {_KIOSK_COLS} FROM kiosks WHERE token_sha256 = ? AND revoked_at IS NULL",
-            (token_digest(token),),
-        ).fetchone()
-        return Kiosk(*row) if row else None
+        query = select(KioskRow).where(
+            KioskRow.token_sha256 == token_digest(token), KioskRow.revoked_at.is_(None)
+        )
+        with self.register.read() as s:
+            row = s.scalar(query)
+            return _kiosk(row) if row else None
 
     def get_kiosk(self, kiosk_id: str) -> Kiosk | None:
-        row = self._db.execute(
-            f"SELECT {_KIOSK_COLS} FROM kiosks WHERE id = ?", (kiosk_id,)
-        ).fetchone()
-        return Kiosk(*row) if row else None
+        with self.register.read() as s:
+            row = s.get(KioskRow, kiosk_id)
+            return _kiosk(row) if row else None
 
     def find_kiosk(self, name_or_id: str) -> Kiosk:
         """One kiosk by id, or by name when that name is unique."""
         found = self.get_kiosk(name_or_id)
         if found is not None:
             return found
-        rows = self._db.execute(
-            f"SELECT {_KIOSK_COLS} FROM kiosks WHERE name = ?", (name_or_id,)
-        ).fetchall()
+        with self.register.read() as s:
+            rows = [
+                _kiosk(r) for r in s.scalars(select(KioskRow).where(KioskRow.name == name_or_id))
+            ]
         if not rows:
             raise AccountError("kiosk", "not_found", f"no kiosk with id or name {name_or_id!r}")
         if len(rows) > 1:
-            ids = ", ".join(r[0] for r in rows)
+            ids = ", ".join(sorted(k.id for k in rows))
             raise AccountError(
                 "kiosk", "ambiguous", f"several kiosks are named {name_or_id!r}: {ids}"
             )
-        return Kiosk(*rows[0])
+        return rows[0]
 
     def revoke_kiosk(self, kiosk_id: str) -> tuple[Kiosk, bool]:
         """Revoke a kiosk's token for good; returns it and whether it was active until now."""
-        kiosk = self.get_kiosk(kiosk_id)
-        if kiosk is None:
-            raise AccountError("kiosk", "not_found", f"no kiosk {kiosk_id!r}")
-        if kiosk.revoked:
-            return kiosk, False
-        self._db.execute(
-            "UPDATE kiosks SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
-            (time.time(), kiosk_id),
-        )
-        updated = self.get_kiosk(kiosk_id)
-        assert updated is not None
-        return updated, True
+        with self.register.write() as s:
+            row = s.get(KioskRow, kiosk_id, with_for_update=True)
+            if row is None:
+                raise AccountError("kiosk", "not_found", f"no kiosk {kiosk_id!r}")
+            if row.revoked_at is not None:
+                return _kiosk(row), False
+            row.revoked_at = time.time()
+            return _kiosk(row), True
 
     def display_name(self, holder: str) -> str:
         """A person-facing name for a queue holder (`kiosk:<id>` or `agent:<user>`)."""
         role, _, subject = holder.partition(":")
         if role == "kiosk":
-            row = self._db.execute("SELECT name FROM kiosks WHERE id = ?", (subject,)).fetchone()
-            return row[0] if row else subject
+            with self.register.read() as s:
+                name = s.scalar(select(KioskRow.name).where(KioskRow.id == subject))
+            return name or subject
         user = self.get_user(subject)
         return user.display_name if user else subject
 
     def kiosks(self) -> list[Kiosk]:
-        rows = self._db.execute(f"SELECT {_KIOSK_COLS} FROM kiosks ORDER BY place, name")
-        return [Kiosk(*r) for r in rows.fetchall()]
+        with self.register.read() as s:
+            rows = s.scalars(select(KioskRow).order_by(KioskRow.place, KioskRow.name))
+            return [_kiosk(r) for r in rows]
 
 
-def _user(row: tuple) -> User:
+def _user(row: UserRow) -> User:
     return User(
-        username=row[0],
-        role=row[1],
-        display_name=row[2],
-        items=tuple(json.loads(row[3])),
-        place=row[4],
-        level=row[5],
-        disabled=bool(row[6]),
+        username=row.username,
+        role=row.role,
+        display_name=row.display_name,
+        items=tuple(row.items),
+        place=row.place,
+        level=row.level,
+        disabled=bool(row.disabled),
+    )
+
+
+def _kiosk(row: KioskRow) -> Kiosk:
+    return Kiosk(
+        id=row.id,
+        name=row.name,
+        place=row.place,
+        revoked_at=row.revoked_at,
+        created_at=row.created_at,
     )

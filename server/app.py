@@ -10,9 +10,10 @@ import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
+from sqlalchemy.engine import make_url
 
 from recording.canonical import make_dirs
-from server import admin_api, archive_routes, ops_routes, pages
+from server import admin_api, archive_routes, case_api, ops_routes, pages
 from server import appkeys as K
 from server.accounts import AccountDB
 from server.api import routes as api_routes
@@ -28,12 +29,18 @@ from server.metrics import Metrics
 from server.middleware import MIDDLEWARES
 from server.queue_service import QueueService
 from server.recorder import SessionRecorder
+from server.register.calendar import load_calendar
+from server.register.cases import CaseService
+from server.register.legacy import Migrated
+from server.register.sealing import IdSealer
+from server.register.startup import MIGRATED_EVENT, open_register
 from server.session_manager import SessionManager
 from server.socket_guard import CredentialGuard, busy_holders
 from server.store import MemoryStore, Store, make_store
 from server.ws import ws_handler
 
 log = logging.getLogger(__name__)
+_MIGRATED = web.AppKey("accounts_migrated", Migrated | None)
 SWEEP_SECONDS = 1.0
 HOUSEKEEPING_SECONDS = 24 * 3600
 
@@ -54,11 +61,22 @@ def create_app(
         cfg.store, redis_url, data_dir=cfg.data_dir, restart_grace=cfg.queue.grace_seconds
     )
     app[K.CATALOGUE] = catalogue or load_catalogue()
-    app[K.ACCOUNTS] = AccountDB(cfg.data_dir / "accounts.sqlite3")
+    calendar = load_calendar(cfg.cases.holidays or None)
+    # Opened here, before the loop runs (tools seed accounts right after create_app).
+    app[K.REGISTER], migrated = open_register(cfg)
+    app[_MIGRATED] = migrated
+    app[K.ACCOUNTS] = AccountDB(app[K.REGISTER])
     app[K.AUTH] = Authenticator(app[K.STORE], app[K.ACCOUNTS], cfg.auth, cfg.server.secret)
     app[K.METRICS] = Metrics()
     app[K.TEMPLATES] = pages.make_templates()
     app[K.RECORDER] = SessionRecorder(cfg.data_dir, cfg.archive.cluster_seconds)
+    app[K.CASES] = CaseService(
+        app[K.REGISTER],
+        app[K.CATALOGUE],
+        calendar,
+        IdSealer.load_or_create(cfg.data_dir),
+        app[K.RECORDER].system,
+    )
     app[K.CONNECTIONS] = Connections(app[K.STORE])
     app[K.GUARD] = CredentialGuard(
         app[K.AUTH], app[K.ACCOUNTS], app[K.CONNECTIONS], cfg.auth.socket_check_seconds
@@ -84,6 +102,7 @@ def create_app(
     app.router.add_routes(admin_api.routes)
     app.router.add_routes(pages.routes)
     app.router.add_routes(archive_routes.routes)
+    app.router.add_routes(case_api.routes)
     app.router.add_routes(ops_routes.routes)
     app.router.add_get("/ws", allow("kiosk", "agent", "reviewer", "supervisor")(ws_handler))
     app.cleanup_ctx.append(_lifecycle)
@@ -102,6 +121,8 @@ def config_summary(cfg: Config) -> dict[str, object]:
         for key in ("secret", "turn_secret", "token"):
             if items.get(key):
                 items[key] = "sha256:" + hashlib.sha256(items[key].encode()).hexdigest()[:12]
+        if section.name == "database" and items.get("url"):
+            items["url"] = make_url(items["url"]).render_as_string(hide_password=True)
         summary[section.name] = items
     return summary
 
@@ -135,6 +156,8 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     await store.start()
     await app[K.RECORDER].start()
     app[K.RECORDER].system("server.started", None, config_summary(app[K.CONFIG]))
+    if app[_MIGRATED] is not None:
+        app[K.RECORDER].system(MIGRATED_EVENT, None, app[_MIGRATED].to_json())
     if isinstance(store, MemoryStore) and store.restored:
         app[K.RECORDER].system("queue.restored", None, {"places": store.restored})
     await app[K.CONNECTIONS].start()
@@ -155,4 +178,4 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     await app[K.RECORDER].stop()
     await app[K.CONNECTIONS].close()
     await store.close()
-    app[K.ACCOUNTS].close()
+    app[K.REGISTER].close()

@@ -15,6 +15,8 @@ from server.config import Config, ConfigError, load_config
 from server.data_dir import private_umask
 from server.eventloop import new_event_loop
 from server.logs import AccessLogger, setup_logging
+from server.register.db import RegisterError
+from server.register.startup import MIGRATED_EVENT, open_register
 from server.store.journal import JournalError
 
 DEMO_PASSWORD = "demo-pass-2026"
@@ -163,9 +165,17 @@ def _audit(cfg: Config, type_: str, data: dict[str, object]) -> None:
         log.close()
 
 
+def _accounts(cfg: Config) -> AccountDB:
+    """The register's accounts (a first run migrates an old accounts file, audited)."""
+    register, migrated = open_register(cfg)
+    if migrated is not None:
+        _audit(cfg, MIGRATED_EVENT, migrated.to_json())
+    return AccountDB(register, own=True)
+
+
 def _seed_demo(cfg: Config) -> list[str]:
     catalogue = load_catalogue()
-    db = AccountDB(cfg.data_dir / "accounts.sqlite3")
+    db = _accounts(cfg)
     base = f"http://{cfg.server.host}:{cfg.server.port}"
     lines = ["", f"remote-window demo (in-memory store; data in {cfg.data_dir})", ""]
     lines.append(f"Staff sign-in: {base}/login   password for every demo account: {DEMO_PASSWORD}")
@@ -196,7 +206,7 @@ def _seed_demo(cfg: Config) -> list[str]:
 
 
 def _user_command(cfg: Config, args: argparse.Namespace) -> None:
-    db = AccountDB(cfg.data_dir / "accounts.sqlite3")
+    db = _accounts(cfg)
     try:
         if args.user_command == "add":
             password = sys.stdin.readline().rstrip("\n")
@@ -234,7 +244,7 @@ def _user_command(cfg: Config, args: argparse.Namespace) -> None:
 
 
 def _kiosk_command(cfg: Config, args: argparse.Namespace) -> None:
-    db = AccountDB(cfg.data_dir / "accounts.sqlite3")
+    db = _accounts(cfg)
     try:
         if args.kiosk_command == "add":
             if args.place not in load_catalogue().places:
@@ -283,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
             from server.bench.fanout import run_bench as run_fanout
 
             return run_fanout(args)
-    except (ConfigError, AccountError, JournalError) as exc:
+    except (ConfigError, AccountError, JournalError, RegisterError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0

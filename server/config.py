@@ -104,6 +104,16 @@ class ArchiveConfig:
 
 
 @dataclass(frozen=True)
+class DatabaseConfig:
+    url: str = ""  # empty: SQLite in the data dir (register.sqlite3)
+
+
+@dataclass(frozen=True)
+class CasesConfig:
+    holidays: str = ""  # holiday calendar file; empty: config/holidays.toml
+
+
+@dataclass(frozen=True)
 class MetricsConfig:
     token: str = ""  # when set, GET /metrics needs "Authorization: Bearer <token>"
 
@@ -124,6 +134,8 @@ class Config:
     media: MediaConfig = field(default_factory=MediaConfig)
     ice: IceConfig = field(default_factory=IceConfig)
     archive: ArchiveConfig = field(default_factory=ArchiveConfig)
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    cases: CasesConfig = field(default_factory=CasesConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     demo: bool = False

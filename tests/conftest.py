@@ -159,10 +159,12 @@ def accounts_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, d
 
 
 async def start_server(
-    cfg: Config, accounts: tuple[Path, dict[str, str]], **kwargs: Any
+    cfg: Config, accounts: tuple[Path, dict[str, str]], *, _copy: bool = True, **kwargs: Any
 ) -> RunningServer:
+    """`_copy=False`: start on the data dir as it is (no seeded register copied in)."""
     cfg.data_dir.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(accounts[0], cfg.data_dir / "accounts.sqlite3")
+    if _copy:
+        shutil.copyfile(accounts[0], cfg.data_dir / "register.sqlite3")
     tokens = dict(accounts[1])
     app = create_app(cfg, **kwargs)
     server = TestServer(app, host="127.0.0.1")

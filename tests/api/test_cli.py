@@ -61,7 +61,7 @@ def test_user_and_kiosk_add(tmp_path: Path) -> None:
     assert [e["type"] for e in logged] == ["account.created", "kiosk.created"]
     assert logged[0]["data"] == {"username": "wangmin", "role": "reviewer"}
     assert token not in json.dumps(logged)
-    db = AccountDB(Path(data) / "accounts.sqlite3")
+    db = AccountDB(Path(data) / "register.sqlite3")
     try:
         assert db.check_password("wangmin", "a-long-password") is not None
         found = db.kiosk_by_token(token)
@@ -140,7 +140,7 @@ def test_kiosk_list_and_revoke_and_user_disable(tmp_path: Path) -> None:
     assert _run(*passwd, stdin="second-password\n").returncode == 0
     assert _run("user", "disable", "nobody", "--data-dir", data).returncode == 2
 
-    db = AccountDB(Path(data) / "accounts.sqlite3")
+    db = AccountDB(Path(data) / "register.sqlite3")
     try:
         assert db.kiosk_by_token(tokens[0]) is None and db.kiosk_by_token(tokens[1]) is None
         assert db.kiosk_by_token(tokens[2]) is not None

@@ -52,7 +52,7 @@ async def test_a_recorded_session_leaves_only_private_entries(
     finally:
         await srv.close()
     names = {p.name for p in data.rglob("*")}
-    for expected in ("accounts.sqlite3", "events.jsonl", "manifest.json", "manifest.sig"):
+    for expected in ("register.sqlite3", "events.jsonl", "manifest.json", "manifest.sig"):
         assert expected in names
     assert list(folder.glob("media/*.webm")) and list((data / "archive" / "system").iterdir())
     assert _loose(data) == []
@@ -63,13 +63,13 @@ def test_a_start_fixes_world_readable_entries_and_says_so(tmp_path: Path) -> Non
     case = data / "archive" / "2026" / "01" / "02" / "20260102-030405-0a0b0c0d"
     (case / "media").mkdir(parents=True)
     planted = [
-        data / "accounts.sqlite3",
+        data / "register.sqlite3",
         case / "events.jsonl",
         case / "manifest.json",
         case / "media" / "kiosk-k-1-video-1.webm",
     ]
     for path in planted:
-        path.write_bytes(b"x")
+        path.write_bytes(b"" if path.suffix == ".sqlite3" else b"x")  # empty: a new database
         path.chmod(0o644)
     for folder in (data, data / "archive", case, case / "media"):
         folder.chmod(0o755)
@@ -90,7 +90,7 @@ def test_a_start_fixes_world_readable_entries_and_says_so(tmp_path: Path) -> Non
     ]
     assert warning["level"] == "WARNING"
     assert warning["fixed"] >= len(planted) + 1 + 4  # files, the group file, folders
-    assert "archive" in warning["where"] and "accounts.sqlite3" in warning["where"]
+    assert "archive" in warning["where"] and "register.sqlite3" in warning["where"]
     assert case.name not in json.dumps(warning)  # top-level names only, no case ids
     assert _loose(data) == []
     assert stat.S_IMODE(outside.stat().st_mode) == 0o644  # a link's target is left alone

@@ -129,3 +129,6 @@ def redis_spawner() -> Callable[[Path], contextlib.AbstractContextManager[str]]:
 def dead_redis_url() -> str:
     """A URL where nothing listens."""
     return f"redis://127.0.0.1:{free_port()}/0"
+
+
+from tests.contract.register_db import register, register_url  # noqa: E402, F401

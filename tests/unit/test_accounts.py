@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from server.accounts import AccountDB, AccountError
+from server.register.legacy import migrate_accounts_file
 
 
 def test_users_and_kiosks_survive_reopen(tmp_path: Path) -> None:
@@ -84,8 +85,8 @@ def test_kiosk_revocation_and_lookup_by_name(tmp_path: Path) -> None:
     db.close()
 
 
-def test_a_database_from_before_revocation_is_upgraded(tmp_path: Path) -> None:
-    path = tmp_path / "old.sqlite3"
+def test_an_accounts_file_from_before_revocation_is_migrated(tmp_path: Path) -> None:
+    path = tmp_path / "accounts.sqlite3"
     raw = sqlite3.connect(path)
     raw.execute(
         "CREATE TABLE kiosks (id TEXT PRIMARY KEY, name TEXT NOT NULL, place TEXT NOT NULL,"
@@ -94,9 +95,13 @@ def test_a_database_from_before_revocation_is_upgraded(tmp_path: Path) -> None:
     raw.execute("INSERT INTO kiosks VALUES ('k-1', 'old', 'QH-CG', 'abc', 0)")
     raw.commit()
     raw.close()
-    db = AccountDB(path)
+    db = AccountDB(tmp_path / "register.sqlite3")
+    migrated = migrate_accounts_file(db.register, path)
+    assert migrated is not None and (migrated.kiosks, migrated.users) == (1, 0)
     assert [k.revoked for k in db.kiosks()] == [False]
     assert db.revoke_kiosk("k-1")[0].revoked
+    assert not path.exists() and path.with_name("accounts.sqlite3.migrated").exists()
+    assert migrate_accounts_file(db.register, path) is None  # done once
     db.close()
 
 

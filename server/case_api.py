@@ -1,0 +1,150 @@
+"""The case register over HTTP (办件): receive, list, open, move a case.
+
+Under /api/register/cases because /api/cases is the archive's recordings list
+(the replay pages read it). Who may do what is the case service's rule
+(server/register/case_types.py): an agent acts at its own place only, a
+reviewer on its items; a refusal is 403 with the reason, a wrong state 409,
+bad input 400 naming the field; nothing is written then. The register is
+synchronous SQLAlchemy, so every call runs in a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from server import appkeys as K
+from server.auth import IDENTITY, allow
+from server.register.case_queries import CaseFilter
+from server.register.case_types import Actor, CaseError
+
+routes = web.RouteTableDef()
+BASE = "/api/register/cases"
+READERS = ("agent", "reviewer", "supervisor")
+STAFF_WRITERS = ("agent", "reviewer")
+
+
+def _actor(request: web.Request) -> Actor:
+    ident = request[IDENTITY]
+    return Actor(ident.subject, ident.role, place=ident.place, items=tuple(ident.items))
+
+
+def _json(body: Any, status: int = 200) -> web.Response:
+    response = web.json_response(body, status=status)
+    response.headers["Cache-Control"] = "no-store"  # applicant data: never cached
+    return response
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        body = None
+    if not isinstance(body, dict):
+        raise CaseError("body", "invalid", "expected a JSON object")
+    return body
+
+
+def _guarded(handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> Any:
+    async def run(request: web.Request) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except CaseError as exc:
+            return _json(exc.to_json(), status=exc.status)
+
+    run.__name__ = handler.__name__
+    run.__doc__ = handler.__doc__
+    return run
+
+
+def _int(request: web.Request, key: str, default: int | None) -> int | None:
+    raw = request.query.get(key)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise CaseError(key, "invalid", "a whole number") from None
+
+
+def _filter(request: web.Request) -> CaseFilter:
+    q = request.query
+    states = tuple(s for s in q.get("state", "").split(",") if s)
+    return CaseFilter(
+        place=q.get("place") or None,
+        item=q.get("item") or None,
+        state=states,
+        department=q.get("department") or None,
+        overdue=q.get("overdue", "") in ("1", "true", "yes"),
+        due_within=_int(request, "due_within", None),
+        limit=_int(request, "limit", 100) or 0,
+        offset=_int(request, "offset", 0) or 0,
+    ).check()
+
+
+@routes.post(BASE)
+@allow(*STAFF_WRITERS)
+@_guarded
+async def create_case(request: web.Request) -> web.Response:
+    body = await _body(request)
+    fields = ("item", "mode", "applicant_name", "applicant_id", "place")
+    kwargs = {k: body.get(k) for k in fields}
+    for key in fields[:4]:
+        if not isinstance(kwargs[key], str):
+            raise CaseError(key, "required", "a string")
+    if kwargs["place"] is not None and not isinstance(kwargs["place"], str):
+        raise CaseError("place", "invalid", "a place code")
+    service = request.app[K.CASES]
+    case = await asyncio.to_thread(service.create, _actor(request), **kwargs)
+    return _json(case.to_json(), status=201)
+
+
+@routes.get(BASE)
+@allow(*READERS)
+@_guarded
+async def list_cases(request: web.Request) -> web.Response:
+    flt = _filter(request)
+    service, actor = request.app[K.CASES], _actor(request)
+    found = await asyncio.to_thread(service.list_cases, actor, flt)
+    counts = await asyncio.to_thread(service.count_by_state, actor, flt)
+    return _json({"cases": [c.to_json() for c in found], "counts": counts, "limit": flt.limit})
+
+
+@routes.get(BASE + "/{number}")
+@allow(*READERS)
+@_guarded
+async def get_case(request: web.Request) -> web.Response:
+    service = request.app[K.CASES]
+    case = await asyncio.to_thread(service.get, _actor(request), request.match_info["number"])
+    return _json(case.to_json())
+
+
+@routes.get(BASE + "/{number}/id-number")
+@allow("reviewer")
+@_guarded
+async def case_id_number(request: web.Request) -> web.Response:
+    """The full ID number, for the reviewer's case page only (audited)."""
+    service = request.app[K.CASES]
+    number = request.match_info["number"]
+    value = await asyncio.to_thread(service.id_number, _actor(request), number)
+    return _json({"number": number, "id_number": value})
+
+
+@routes.post(BASE + "/{number}/transition")
+@allow(*STAFF_WRITERS)
+@_guarded
+async def transition_case(request: web.Request) -> web.Response:
+    body = await _body(request)
+    to, reason = body.get("to"), body.get("reason", "")
+    if not isinstance(to, str):
+        raise CaseError("to", "required", "the state to move to")
+    if not isinstance(reason, str):
+        raise CaseError("reason", "invalid", "a string")
+    service = request.app[K.CASES]
+    number = request.match_info["number"]
+    case = await asyncio.to_thread(service.transition, _actor(request), number, to, reason)
+    return _json(case.to_json())

@@ -1,0 +1,168 @@
+"""The register's tables as SQLAlchemy 2 typed declarative models.
+
+`users` and `kiosks` keep the columns of the accounts file they replace
+(server/accounts.py reads and writes them). A case (办件) has its history,
+linked video sessions and checklist materials as child rows; the applicant's
+full ID number sits in a table of its own that list queries never touch.
+Times are UTC; deadlines are calendar dates in the catalogue's time zone.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class UserRow(Base):
+    __tablename__ = "users"
+
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))
+    display_name: Mapped[str] = mapped_column(String(64))
+    password_hash: Mapped[str] = mapped_column(Text)
+    items: Mapped[list[str]] = mapped_column(JSON, default=list)
+    place: Mapped[str | None] = mapped_column(Text)  # unchecked by `user add`: no limit
+    level: Mapped[str | None] = mapped_column(Text)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class KioskRow(Base):
+    __tablename__ = "kiosks"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), index=True)
+    place: Mapped[str] = mapped_column(Text)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[float] = mapped_column(Float)
+    revoked_at: Mapped[float | None] = mapped_column(Float)
+
+
+class CaseCounter(Base):
+    """The last case number handed out per county and year (allocated by upsert)."""
+
+    __tablename__ = "case_counters"
+
+    county: Mapped[str] = mapped_column(String(16), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last: Mapped[int] = mapped_column(Integer)
+
+
+class CaseRow(Base):
+    __tablename__ = "cases"
+    __table_args__ = (
+        UniqueConstraint("county", "year", "seq", name="uq_cases_county_year_seq"),
+        Index("ix_cases_state_deadline", "state", "deadline"),
+        Index("ix_cases_place_state", "place", "state"),
+        Index("ix_cases_item_state", "item", "state"),
+        Index("ix_cases_department_state", "department", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    county: Mapped[str] = mapped_column(String(16))
+    year: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(Integer)
+    item: Mapped[str] = mapped_column(String(64))
+    department: Mapped[str] = mapped_column(String(128))
+    level: Mapped[str] = mapped_column(String(16))
+    place: Mapped[str] = mapped_column(String(64))
+    mode: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(32))
+    applicant_name: Mapped[str] = mapped_column(String(64))
+    applicant_id_last4: Mapped[str] = mapped_column(String(4))
+    received_by: Mapped[str] = mapped_column(String(80))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    received_on: Mapped[date] = mapped_column(Date)
+    deadline: Mapped[date] = mapped_column(Date)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    decided_by: Mapped[str | None] = mapped_column(String(80))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decision_reasons: Mapped[str | None] = mapped_column(Text)
+    # 回传批件: the approval document, once issued (archive-relative path and digest).
+    approval_document: Mapped[str | None] = mapped_column(String(255))
+    approval_sha256: Mapped[str | None] = mapped_column(String(64))
+
+    history: Mapped[list[CaseEvent]] = relationship(
+        back_populates="case", order_by="CaseEvent.id", cascade="all, delete-orphan"
+    )
+    sessions: Mapped[list[CaseSession]] = relationship(
+        order_by="CaseSession.id", cascade="all, delete-orphan"
+    )
+    materials: Mapped[list[CaseMaterial]] = relationship(
+        order_by="CaseMaterial.id", cascade="all, delete-orphan"
+    )
+
+
+class CaseIdentity(Base):
+    """The applicant's full ID number, sealed (server/register/sealing.py): read only
+    for the case page of its reviewer."""
+
+    __tablename__ = "case_identities"
+
+    case_id: Mapped[int] = mapped_column(
+        ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True
+    )
+    id_number: Mapped[str] = mapped_column(String(128))
+
+
+class CaseEvent(Base):
+    """One line of a case's own history: every state change, who and why."""
+
+    __tablename__ = "case_history"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(80))
+    type: Mapped[str] = mapped_column(String(32))
+    from_state: Mapped[str | None] = mapped_column(String(32))
+    to_state: Mapped[str | None] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    case: Mapped[CaseRow] = relationship(back_populates="history")
+
+
+class CaseSession(Base):
+    """A video session (its archive folder id) that belongs to the case."""
+
+    __tablename__ = "case_sessions"
+    __table_args__ = (UniqueConstraint("case_id", "session_id", name="uq_case_sessions"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    session_id: Mapped[str] = mapped_column(String(64), index=True)
+    linked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CaseMaterial(Base):
+    """One entry of the item's checklist (材料清单) and where it stands."""
+
+    __tablename__ = "case_materials"
+    __table_args__ = (UniqueConstraint("case_id", "code", name="uq_case_materials"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    code: Mapped[str] = mapped_column(String(128))
+    state: Mapped[str] = mapped_column(String(16))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,74 @@
+"""Shared pieces of the case contract tests: a service on a register, a clock,
+valid ID numbers, the actors."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from recording.audit import SystemAuditLog
+from server.catalogue import load_catalogue
+from server.register.calendar import load_calendar
+from server.register.case_types import Actor
+from server.register.cases import CaseService
+from server.register.db import Register
+from server.register.sealing import IdSealer
+
+AGENT = Actor("agent", "agent", place="QH-LL-DC")
+OTHER_AGENT = Actor("agent2", "agent", place="QH-CG")
+REVIEWER = Actor("reviewer", "reviewer", place="QH-COUNTY", items=("SCJG-001", "RSJ-001"))
+CITY = Actor("city", "reviewer", place="JZ-CITY", items=("RSJ-002",))
+SUPERVISOR = Actor("supervisor", "supervisor")
+_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def id_number(body17: str = "11010519491231002") -> str:
+    """A resident ID number with a correct check digit."""
+    total = sum(int(c) * w for c, w in zip(body17, _WEIGHTS, strict=True))
+    return body17 + "10X98765432"[total % 11]
+
+
+@dataclass
+class Clock:
+    now: datetime = field(default_factory=lambda: datetime(2026, 9, 30, 2, 0, tzinfo=UTC))
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kwargs: float) -> None:
+        self.now += timedelta(**kwargs)
+
+
+@dataclass
+class Cases:
+    service: CaseService
+    clock: Clock
+    audit: SystemAuditLog
+
+    def events(self) -> list[dict[str, Any]]:
+        return [
+            json.loads(line)
+            for f in sorted(self.audit.folder.glob("*.jsonl"))
+            for line in f.read_text().splitlines()
+        ]
+
+    def create(self, actor: Actor = AGENT, **kwargs: Any) -> Any:
+        values = {
+            "item": "SCJG-001",
+            "mode": "assisted",
+            "applicant_name": "张三",
+            "applicant_id": id_number(),
+        }
+        values.update(kwargs)
+        return self.service.create(actor, **values)
+
+
+def make_cases(register: Register, tmp: Path) -> Cases:
+    clock = Clock()
+    audit = SystemAuditLog(tmp / "archive", clock=clock)
+    sealer = IdSealer.load_or_create(tmp)
+    service = CaseService(register, load_catalogue(), load_calendar(), sealer, audit.append, clock)
+    return Cases(service, clock, audit)

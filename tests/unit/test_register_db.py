@@ -1,0 +1,54 @@
+"""The register's database file: migrated at open, private, WAL, foreign keys on."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect, text
+
+from server.app import config_summary
+from server.register.db import Register, RegisterError, register_url
+from tests.conftest import make_config
+
+
+def test_default_url_is_sqlite_in_the_data_dir(tmp_path: Path) -> None:
+    cfg = make_config(tmp_path / "data")
+    assert cfg.database.url == ""
+    assert register_url(cfg.database.url, cfg.data_dir) == (
+        f"sqlite:///{cfg.data_dir / 'register.sqlite3'}"
+    )
+    assert register_url(" postgresql://u@h/db ", cfg.data_dir) == "postgresql://u@h/db"
+
+
+def test_prepare_creates_the_schema_once_in_a_private_file(tmp_path: Path) -> None:
+    path = tmp_path / "data" / "register.sqlite3"
+    reg = Register(f"sqlite:///{path}")
+    reg.prepare()
+    reg.prepare()  # already at head: nothing to do
+    tables = set(inspect(reg.engine).get_table_names())
+    assert {"users", "kiosks", "cases", "case_history", "alembic_version"} <= tables
+    with reg.read() as s:
+        assert s.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert s.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        assert s.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+    reg.close()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "register.sqlite3"
+    path.write_bytes(b"this is not sqlite" * 100)
+    reg = Register(f"sqlite:///{path}")
+    with pytest.raises(RegisterError, match="cannot open the register"):
+        reg.prepare()
+    reg.close()
+    assert path.read_bytes() == b"this is not sqlite" * 100
+
+
+def test_the_audit_summary_hides_a_database_password(tmp_path: Path) -> None:
+    url = "postgresql://rw:s3cret-pass@db.example:5432/rw"
+    cfg = make_config(tmp_path, database={"url": url})
+    summary = str(config_summary(cfg))
+    assert "s3cret-pass" not in summary and "db.example" in summary
