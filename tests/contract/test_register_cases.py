@@ -16,6 +16,7 @@ from server.register.case_types import (
     CaseForbidden,
     CaseNotFound,
     InvalidTransition,
+    MaterialsMissing,
 )
 from server.register.db import Register
 from server.register.models import CaseEvent, CaseIdentity, CaseRow
@@ -103,11 +104,12 @@ def test_the_state_machine_and_its_history(cases: Cases) -> None:
     svc.transition(REVIEWER, number, "in_review")
     svc.transition(REVIEWER, number, "more_materials_requested", "营业执照复印件不清晰")
     svc.transition(AGENT, number, "in_review", "补齐材料")
+    cases.add_pages(number)
     done = svc.transition(REVIEWER, number, "approved", "材料齐全，符合条件")
     assert done.state == "approved" and done.decided_by == "reviewer:reviewer"
     assert done.decision_reasons == "材料齐全，符合条件"
     assert done.summary.remaining_working_days is None and done.summary.decided_at
-    states = [(h["from"], h["to"]) for h in done.history]
+    states = [(h["from"], h["to"]) for h in done.history if h["type"] != "document"]
     assert states == [
         (None, "received"),
         ("received", "in_review"),
@@ -117,6 +119,7 @@ def test_the_state_machine_and_its_history(cases: Cases) -> None:
     ]
     assert done.history[2]["reason"] == "营业执照复印件不清晰"
     logged = [(e["type"], e["data"].get("to")) for e in cases.events()]
+    logged = [x for x in logged if x[0] != "case.document"]
     assert logged[1:] == [
         ("case.state", "in_review"),
         ("case.state", "more_materials_requested"),
@@ -149,6 +152,27 @@ def test_a_refused_change_writes_nothing(
     assert raised.value.code == code
     assert _rows(cases.service.register) == before and len(cases.events()) == events
     assert cases.service.get(SUPERVISOR, number).state == "received"
+
+
+def test_no_approval_while_a_material_has_no_readable_page(cases: Cases) -> None:
+    number = cases.create().number
+    svc = cases.service
+    svc.transition(REVIEWER, number, "in_review")
+    first = cases.documents.add(AGENT, number, "经营者身份证明", b"%PDF-1.4 one")
+    before, events = _rows(svc.register), len(cases.events())
+    with pytest.raises(MaterialsMissing) as err:
+        svc.transition(REVIEWER, number, "approved", "ok")
+    assert err.value.status == 409 and err.value.code == "materials_missing"
+    assert err.value.missing == ["经营场所使用证明", "个体工商户登记申请书"]
+    assert _rows(svc.register) == before and len(cases.events()) == events
+    for code in ("经营场所使用证明", "个体工商户登记申请书"):
+        cases.documents.add(AGENT, number, code, b"%PDF-1.4 page")
+    cases.documents.mark_unreadable(REVIEWER, number, first["id"], "看不清")
+    with pytest.raises(MaterialsMissing, match="经营者身份证明"):
+        svc.transition(REVIEWER, number, "approved", "ok")
+    assert svc.get(REVIEWER, number).state == "in_review"
+    cases.documents.add(AGENT, number, "经营者身份证明", b"%PDF-1.4 again")
+    assert svc.transition(REVIEWER, number, "approved", "ok").state == "approved"
 
 
 def test_a_decided_case_stays_decided(cases: Cases) -> None:
@@ -218,6 +242,7 @@ def test_parallel_creates_get_distinct_consecutive_numbers(cases: Cases) -> None
 def test_concurrent_decisions_on_one_case_one_wins(cases: Cases) -> None:
     number = cases.create().number
     cases.service.transition(REVIEWER, number, "in_review")
+    cases.add_pages(number)
 
     def decide(to: str) -> str:
         try:
@@ -232,4 +257,5 @@ def test_concurrent_decisions_on_one_case_one_wins(cases: Cases) -> None:
     assert len(winners) == 1
     case = cases.service.get(SUPERVISOR, number)
     assert case.state == winners[0]
-    assert [h["to"] for h in case.history] == ["received", "in_review", winners[0]]
+    states = [h["to"] for h in case.history if h["type"] != "document"]
+    assert states == ["received", "in_review", winners[0]]
