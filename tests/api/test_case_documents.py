@@ -3,7 +3,9 @@ write nothing, unreadable pages blocking the approval, audited fetches, verify."
 
 from __future__ import annotations
 
+import io
 import json
+from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import quote
 
@@ -35,7 +37,7 @@ async def _upload(
     params = "".join(f"&{k}={quote(v)}" for k, v in query.items())
     path = f"{BASE}/{number}/documents?material={quote(material)}{params}"
     headers = {**headers, "Content-Type": "image/jpeg"}
-    async with session.post(path, data=data, headers=headers) as resp:
+    async with session.post(path, data=io.BytesIO(data), headers=headers) as resp:
         return resp.status, await resp.json()
 
 
@@ -198,13 +200,27 @@ async def test_verify_catches_a_changed_byte_in_a_stored_page(
 async def test_the_size_limit_comes_from_the_config(
     tmp_path: Path, accounts_template: tuple[Path, dict[str, str]]
 ) -> None:
-    cfg = make_config(tmp_path / "other", cases={"max_document_bytes": 2000})
+    """Above aiohttp's 1 MiB body default and up to the configured limit: accepted."""
+    limit = 2 * 1024 * 1024
+    cfg = make_config(tmp_path / "other", cases={"max_document_bytes": limit})
     srv = await start_server(cfg, accounts_template)
     try:
         agent = await _signed_in(srv, "agent")
         number = (await _post(agent, BASE, NEW))[1]["number"]
-        status, body = await _upload(agent, number, MATERIALS[0], jpeg())  # about 3 kB
-        assert status == 413 and body["code"] == "too_large" and "2000" in body["message"]
-        assert (await _upload(agent, number, MATERIALS[0], b"%PDF-1.4 small"))[0] == 201
+        big = b"%PDF-1.4 " + b"x" * (limit - 9)
+        status, doc = await _upload(agent, number, MATERIALS[0], big)
+        assert status == 201 and doc["size"] == limit, doc
+        status, body = await _upload(agent, number, MATERIALS[0], big + b"x")
+        assert status == 413 and body["code"] == "too_large" and str(limit) in body["message"]
+
+        async def chunks() -> AsyncIterator[bytes]:  # chunked: no Content-Length to refuse by
+            for _ in range(3):
+                yield b"%PDF-1.4 " + b"y" * (1024 * 1024)
+
+        session, headers = agent
+        path = f"{BASE}/{number}/documents?material={quote(MATERIALS[1])}"
+        async with session.post(path, data=chunks(), headers=headers) as resp:
+            assert resp.status == 413 and (await resp.json())["code"] == "too_large"
+        assert len(list((_case_dir(srv, number) / "documents").iterdir())) == 1
     finally:
         await srv.close()
