@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from recording.keys import load_public_key
+from recording.verify import verify_path
 from server.register.case_types import (
     CaseError,
     CaseForbidden,
@@ -259,3 +261,24 @@ def test_concurrent_decisions_on_one_case_one_wins(cases: Cases) -> None:
     assert case.state == winners[0]
     states = [h["to"] for h in case.history if h["type"] != "document"]
     assert states == ["received", "in_review", winners[0]]
+
+
+def test_parallel_pages_of_one_case_get_distinct_files_and_a_valid_case_file(
+    cases: Cases, tmp_path: Path
+) -> None:
+    number = cases.create().number
+
+    def add(n: int) -> str:
+        doc = cases.documents.add(
+            AGENT, number, "经营者身份证明", b"%PDF-1.4 page " + str(n).encode()
+        )
+        return doc["file"]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        files = sorted(pool.map(add, range(16)))
+    assert files == sorted(f"documents/1-{n}.pdf" for n in range(1, 17))
+    pages = [d["page"] for d in cases.documents.list(AGENT, number)]
+    assert pages == list(range(1, 17))
+    key = load_public_key(tmp_path / "keys" / "archive_ed25519.pub.pem")
+    [result] = verify_path(tmp_path / "archive" / "cases" / number, key)
+    assert result.ok, result.problem
