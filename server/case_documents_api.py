@@ -5,8 +5,9 @@ takes the file as the raw request body (a document-camera still or a scanned
 PDF/JPEG/PNG). The body is read up to `cases.max_document_bytes` and no
 further: a larger one is 413 `too_large` before anything is stored. The type
 is taken from the magic bytes (415 `wrong_type`), never from the name or the
-Content-Type. Staff only for now: a reviewer of the item or an agent of the
-case's place (the kiosk's capture comes with the kiosk page).
+Content-Type. Who: a reviewer of the item, an agent of the case's place, or
+a kiosk (device token) whose live video session is linked to the case; a
+kiosk's page is a camera still (`source=camera`, the default for it).
 
 Fetching a page is audited as `access.downloaded` in the case file's chain and
 the system log, as archive downloads are.
@@ -52,7 +53,7 @@ def _doc_id(request: web.Request) -> int:
 
 
 @routes.post(DOCS)
-@allow(*STAFF_WRITERS)
+@allow(*STAFF_WRITERS, "kiosk")
 @_guarded
 async def add_document(request: web.Request) -> web.Response:
     service = request.app[K.DOCUMENTS]
@@ -60,11 +61,23 @@ async def add_document(request: web.Request) -> web.Response:
     if not material:
         raise CaseError("material", "required", "the checklist material this page belongs to")
     page = _int(request, "page", None)
-    source = request.query.get("source", "upload")
+    ident = request[IDENTITY]
+    kiosk_session = None
+    if ident.role == "kiosk":
+        live = request.app[K.SESSIONS].of(ident.holder)
+        kiosk_session = live.id if live is not None else None
+    source = request.query.get("source", "camera" if ident.role == "kiosk" else "upload")
     data = await _read_limited(request, service.max_bytes)
     number = request.match_info["number"]
     doc = await asyncio.to_thread(
-        service.add, _actor(request), number, material, data, page=page, source=source
+        service.add,
+        _actor(request),
+        number,
+        material,
+        data,
+        page=page,
+        source=source,
+        kiosk_session=kiosk_session,
     )
     return _json(doc, status=201)
 

@@ -117,8 +117,14 @@ class DocumentService:
         *,
         page: int | None = None,
         source: str = "upload",
+        kiosk_session: str | None = None,
     ) -> dict[str, Any]:
-        """Store one page of `material`; returns its document record."""
+        """Store one page of `material`; returns its document record.
+
+        A kiosk (role "kiosk") stores camera stills only, and only into a case
+        that its live video session (`kiosk_session`, from the session manager)
+        is linked to.
+        """
         if len(data) > self.max_bytes:
             raise TooLarge(len(data), self.max_bytes)
         if source not in SOURCES:
@@ -128,7 +134,16 @@ class DocumentService:
         ext, stored = clean(data)
         with self.cases.register.write() as s:
             row = self.cases._locked(s, number)
-            check_may_change(actor, row.item, row.place)
+            if actor.role == "kiosk":
+                linked = {x.session_id for x in row.sessions}
+                if kiosk_session is None or kiosk_session not in linked:
+                    raise CaseForbidden(
+                        f"kiosk {actor.username}'s session is not linked to case {number}"
+                    )
+                if source != "camera":
+                    raise CaseError("source", "not_allowed", "a kiosk stores camera stills")
+            else:
+                check_may_change(actor, row.item, row.place)
             if row.state not in OPEN:
                 raise InvalidTransition(row.number, row.state, "take new materials")
             codes = [m.code for m in row.materials]

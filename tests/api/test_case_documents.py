@@ -3,6 +3,7 @@ write nothing, unreadable pages blocking the approval, audited fetches, verify."
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 from collections.abc import AsyncIterator
@@ -224,3 +225,31 @@ async def test_the_size_limit_comes_from_the_config(
         assert len(list((_case_dir(srv, number) / "documents").iterdir())) == 1
     finally:
         await srv.close()
+
+
+async def test_a_kiosk_stores_stills_only_into_the_case_of_its_live_session(
+    running: RunningServer,
+) -> None:
+    agent = await _signed_in(running, "agent")
+    number = (await _post(agent, BASE, NEW))[1]["number"]
+    unlinked = (await _post(agent, BASE, NEW))[1]["number"]
+    token = running.kiosk_tokens["kiosk-1"]
+    kiosk_http, _ = await running.http()
+    kiosk: Caller = (kiosk_http, {"Authorization": f"Bearer {token}"})
+
+    status, body = await _upload(kiosk, number, MATERIALS[0], jpeg())
+    assert status == 403 and "not linked" in body["message"]  # no live session yet
+    await running.pair("kiosk-1")
+    [live] = running.app[K.SESSIONS].active()
+    reviewer = Actor("reviewer", "reviewer", items=("SCJG-001",))
+    await asyncio.to_thread(running.app[K.CASES].link_session, reviewer, number, live.id)
+    before = _stored(running, unlinked)
+
+    status, doc = await _upload(kiosk, number, MATERIALS[0], with_exif(jpeg()))
+    assert status == 201 and doc["source"] == "camera" and doc["stored_by"].startswith("kiosk:")
+    assert (await _upload(kiosk, unlinked, MATERIALS[0], jpeg()))[0] == 403
+    status, body = await _upload(kiosk, number, MATERIALS[0], jpeg(), source="upload")
+    assert status == 400 and body["code"] == "not_allowed"
+    assert _stored(running, unlinked) == before
+    async with kiosk_http.get(f"{BASE}/{number}/documents", headers=kiosk[1]) as resp:
+        assert resp.status == 403  # a kiosk stores, it does not browse the case
