@@ -11,6 +11,9 @@ A folder still carrying the open marker is reported BROKEN ("session still
 open"): it has no signed manifest yet. Recovery (at server start) closes such
 folders; verifying a live session is not supported.
 
+A case file (`cases/<number>/`, recording/case_folder.py) is checked the same
+way; its manifest names the case number instead of a session id.
+
 A `system/` folder of daily logs is checked as one chain across its files. Its
 newest last line can be deleted unnoticed: no manifest covers it.
 """
@@ -33,6 +36,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from recording.audit import check_chain, read_events
 from recording.canonical import ZERO_HASH, sha256_file
+from recording.case_folder import CASE_FORMAT, CASES_DIR
 from recording.keys import (
     KEYS_DIR,
     PUBLIC_KEY_FILE,
@@ -50,7 +54,7 @@ class Result:
     """The verdict on one case folder or one system log folder."""
 
     path: Path
-    kind: Literal["session", "system"]
+    kind: Literal["session", "case", "system"]
     problem: str | None
 
     @property
@@ -87,9 +91,16 @@ def verify_session(folder: Path, public_key: Ed25519PublicKey) -> str | None:
         return f"{SIGNATURE}: signature does not match {MANIFEST}"
     if not isinstance(manifest, dict):
         return f"{MANIFEST}: not a JSON object"
-    if manifest.get("session_id") != folder.name:
-        return f"{MANIFEST}: session id {manifest.get('session_id')!r} is not the folder name"
+    key, what = (
+        ("case_number", "case number") if _is_case(manifest) else ("session_id", "session id")
+    )
+    if manifest.get(key) != folder.name:
+        return f"{MANIFEST}: {what} {manifest.get(key)!r} is not the folder name"
     return _check_events(folder, manifest) or _check_files(folder, manifest)
+
+
+def _is_case(manifest: dict) -> bool:
+    return manifest.get("format") == CASE_FORMAT
 
 
 def _check_events(folder: Path, manifest: dict) -> str | None:
@@ -159,7 +170,8 @@ def verify_path(path: str | os.PathLike[str], public_key: Ed25519PublicKey) -> l
     for dirpath, dirnames, filenames in os.walk(root):
         here, names = Path(dirpath), set(filenames)
         if names & {MANIFEST, EVENTS, OPEN_MARKER}:
-            results.append(Result(here, "session", _guard(verify_session, here, public_key)))
+            kind = "case" if here.parent.name == CASES_DIR else "session"
+            results.append(Result(here, kind, _guard(verify_session, here, public_key)))
             dirnames.clear()
         elif here.name == "system" and any(SYSTEM_DAY.fullmatch(n) for n in names):
             results.append(Result(here, "system", _guard(verify_system_logs, here)))
@@ -188,7 +200,8 @@ def find_public_key(path: str | os.PathLike[str]) -> Path | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """CLI: 0 and `OK <n> session(s) verified`; 1 and `BROKEN: <path>: <what>` lines.
+    """CLI: 0 and `OK <n> session(s) verified` (`, <m> case file(s)` when there are);
+    1 and `BROKEN: <path>: <what>` lines.
 
     2 when no usable public key is found (nothing could be verified).
     """
@@ -218,7 +231,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"BROKEN: {result.path}: {result.problem}")
     if broken:
         return 1
-    print(f"OK {sum(r.kind == 'session' for r in results)} session(s) verified")
+    cases = sum(r.kind == "case" for r in results)
+    also = f", {cases} case file(s)" if cases else ""
+    print(f"OK {sum(r.kind == 'session' for r in results)} session(s) verified{also}")
     return 0
 
 

@@ -13,7 +13,7 @@ from aiohttp import web
 from sqlalchemy.engine import make_url
 
 from recording.canonical import make_dirs
-from server import admin_api, archive_routes, case_api, ops_routes, pages
+from server import admin_api, archive_routes, case_api, case_documents_api, ops_routes, pages
 from server import appkeys as K
 from server.accounts import AccountDB
 from server.api import routes as api_routes
@@ -31,6 +31,7 @@ from server.queue_service import QueueService
 from server.recorder import SessionRecorder
 from server.register.calendar import load_calendar
 from server.register.cases import CaseService
+from server.register.documents import DocumentService
 from server.register.legacy import Migrated
 from server.register.sealing import IdSealer
 from server.register.startup import MIGRATED_EVENT, open_register
@@ -77,6 +78,10 @@ def create_app(
         IdSealer.load_or_create(cfg.data_dir),
         app[K.RECORDER].system,
     )
+    recorder = app[K.RECORDER]
+    app[K.DOCUMENTS] = DocumentService(
+        app[K.CASES], recorder.root, lambda: recorder.signer, cfg.cases.max_document_bytes
+    )
     app[K.CONNECTIONS] = Connections(app[K.STORE])
     app[K.GUARD] = CredentialGuard(
         app[K.AUTH], app[K.ACCOUNTS], app[K.CONNECTIONS], cfg.auth.socket_check_seconds
@@ -103,6 +108,7 @@ def create_app(
     app.router.add_routes(pages.routes)
     app.router.add_routes(archive_routes.routes)
     app.router.add_routes(case_api.routes)
+    app.router.add_routes(case_documents_api.routes)
     app.router.add_routes(ops_routes.routes)
     app.router.add_get("/ws", allow("kiosk", "agent", "reviewer", "supervisor")(ws_handler))
     app.cleanup_ctx.append(_lifecycle)

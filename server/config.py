@@ -111,6 +111,7 @@ class DatabaseConfig:
 @dataclass(frozen=True)
 class CasesConfig:
     holidays: str = ""  # holiday calendar file; empty: config/holidays.toml
+    max_document_bytes: int = 10 * 1024 * 1024  # one stored material page (still, scan)
 
 
 @dataclass(frozen=True)
@@ -175,6 +176,7 @@ _POSITIVE = {
     "ice.turn_ttl_seconds",
     "archive.retention_days",
     "archive.cluster_seconds",
+    "cases.max_document_bytes",
 }
 MAX_TURN_TTL = 24 * 3600
 

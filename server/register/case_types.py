@@ -96,6 +96,23 @@ class InvalidTransition(CaseError):
         self.wanted = wanted
 
 
+class MaterialsMissing(CaseError):
+    """An approval while a checklist material has no readable page."""
+
+    status = 409
+
+    def __init__(self, number: str, missing: list[str]) -> None:
+        super().__init__(
+            "materials",
+            "materials_missing",
+            f"case {number} cannot be approved: no readable page of {', '.join(missing)}",
+        )
+        self.missing = missing
+
+    def to_json(self) -> dict[str, Any]:
+        return {**super().to_json(), "missing": self.missing}
+
+
 class CaseForbidden(CaseError):
     status = 403
 
@@ -240,6 +257,8 @@ class CaseDetail:
     history: list[dict[str, Any]] = field(default_factory=list)
     sessions: list[str] = field(default_factory=list)
     materials: dict[str, str] = field(default_factory=dict)
+    # Per checklist material, in catalogue order: its state, readable pages, captured.
+    checklist: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def number(self) -> str:
@@ -257,4 +276,5 @@ class CaseDetail:
             "history": self.history,
             "sessions": self.sessions,
             "materials": self.materials,
+            "checklist": self.checklist,
         }

@@ -40,6 +40,7 @@ from server.register.case_types import (
     CaseState,
     CaseSummary,
     InvalidTransition,
+    MaterialsMissing,
     MaterialState,
     check_id_number,
     check_may_change,
@@ -175,6 +176,10 @@ class CaseService:
         with self.register.write() as s:
             row = self._locked(s, number)
             check_may_change(actor, row.item, row.place, target)
+            if target is CaseState.APPROVED and target in ALLOWED[CaseState(row.state)]:
+                missing = [c["code"] for c in checklist(row) if not c["captured"]]
+                if missing:
+                    raise MaterialsMissing(row.number, missing)
             event = self._set_state(s, row, target, actor, text)
             detail = self._detail(row)
         self._emit(event)
@@ -350,7 +355,28 @@ class CaseService:
             ],
             sessions=[x.session_id for x in row.sessions],
             materials={m.code: m.state for m in row.materials},
+            checklist=checklist(row),
         )
+
+
+def checklist(row: CaseRow) -> list[dict[str, Any]]:
+    """Each checklist material with its readable pages; captured when it has one.
+
+    Every material of the catalogue's checklist is required.
+    """
+    readable: dict[str, int] = {}
+    for doc in row.documents:
+        if doc.state == "ok":
+            readable[doc.material] = readable.get(doc.material, 0) + 1
+    return [
+        {
+            "code": m.code,
+            "state": m.state,
+            "pages": readable.get(m.code, 0),
+            "captured": readable.get(m.code, 0) > 0,
+        }
+        for m in row.materials
+    ]
 
 
 def _next_number(s: Session, county: str, year: int) -> int:

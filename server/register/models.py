@@ -111,6 +111,9 @@ class CaseRow(Base):
     materials: Mapped[list[CaseMaterial]] = relationship(
         order_by="CaseMaterial.id", cascade="all, delete-orphan"
     )
+    documents: Mapped[list[CaseDocument]] = relationship(
+        order_by="CaseDocument.id", cascade="all, delete-orphan"
+    )
 
 
 class CaseIdentity(Base):
@@ -166,3 +169,26 @@ class CaseMaterial(Base):
     code: Mapped[str] = mapped_column(String(128))
     state: Mapped[str] = mapped_column(String(16))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CaseDocument(Base):
+    """One stored page of a checklist material (archive `cases/<number>/documents/`)."""
+
+    __tablename__ = "case_documents"
+    __table_args__ = (UniqueConstraint("case_id", "file", name="uq_case_documents_file"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    material: Mapped[str] = mapped_column(String(128))
+    page: Mapped[int] = mapped_column(Integer)
+    file: Mapped[str] = mapped_column(String(255))  # relative to the case folder
+    media_type: Mapped[str] = mapped_column(String(32))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16))  # ok | unreadable
+    reason: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(String(16))  # camera | upload
+    stored_by: Mapped[str] = mapped_column(String(80))
+    stored_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    marked_by: Mapped[str | None] = mapped_column(String(80))
+    marked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

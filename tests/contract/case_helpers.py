@@ -10,11 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from recording.audit import SystemAuditLog
+from recording.keys import ArchiveSigner
 from server.catalogue import load_catalogue
 from server.register.calendar import load_calendar
 from server.register.case_types import Actor
 from server.register.cases import CaseService
 from server.register.db import Register
+from server.register.documents import DocumentService
 from server.register.sealing import IdSealer
 
 AGENT = Actor("agent", "agent", place="QH-LL-DC")
@@ -47,6 +49,12 @@ class Cases:
     service: CaseService
     clock: Clock
     audit: SystemAuditLog
+    documents: DocumentService
+
+    def add_pages(self, number: str, actor: Actor = AGENT) -> None:
+        """One readable page (a small PDF) for every checklist material: approvable."""
+        for code in self.service.get(actor, number).materials:
+            self.documents.add(actor, number, code, b"%PDF-1.4 page")
 
     def events(self) -> list[dict[str, Any]]:
         return [
@@ -71,4 +79,6 @@ def make_cases(register: Register, tmp: Path) -> Cases:
     audit = SystemAuditLog(tmp / "archive", clock=clock)
     sealer = IdSealer.load_or_create(tmp)
     service = CaseService(register, load_catalogue(), load_calendar(), sealer, audit.append, clock)
-    return Cases(service, clock, audit)
+    signer = ArchiveSigner.load_or_create(tmp)
+    documents = DocumentService(service, tmp / "archive", lambda: signer, 1024 * 1024)
+    return Cases(service, clock, audit, documents)

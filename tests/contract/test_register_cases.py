@@ -11,11 +11,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from recording.keys import load_public_key
+from recording.verify import verify_path
 from server.register.case_types import (
     CaseError,
     CaseForbidden,
     CaseNotFound,
     InvalidTransition,
+    MaterialsMissing,
 )
 from server.register.db import Register
 from server.register.models import CaseEvent, CaseIdentity, CaseRow
@@ -103,11 +106,12 @@ def test_the_state_machine_and_its_history(cases: Cases) -> None:
     svc.transition(REVIEWER, number, "in_review")
     svc.transition(REVIEWER, number, "more_materials_requested", "营业执照复印件不清晰")
     svc.transition(AGENT, number, "in_review", "补齐材料")
+    cases.add_pages(number)
     done = svc.transition(REVIEWER, number, "approved", "材料齐全，符合条件")
     assert done.state == "approved" and done.decided_by == "reviewer:reviewer"
     assert done.decision_reasons == "材料齐全，符合条件"
     assert done.summary.remaining_working_days is None and done.summary.decided_at
-    states = [(h["from"], h["to"]) for h in done.history]
+    states = [(h["from"], h["to"]) for h in done.history if h["type"] != "document"]
     assert states == [
         (None, "received"),
         ("received", "in_review"),
@@ -117,6 +121,7 @@ def test_the_state_machine_and_its_history(cases: Cases) -> None:
     ]
     assert done.history[2]["reason"] == "营业执照复印件不清晰"
     logged = [(e["type"], e["data"].get("to")) for e in cases.events()]
+    logged = [x for x in logged if x[0] != "case.document"]
     assert logged[1:] == [
         ("case.state", "in_review"),
         ("case.state", "more_materials_requested"),
@@ -149,6 +154,27 @@ def test_a_refused_change_writes_nothing(
     assert raised.value.code == code
     assert _rows(cases.service.register) == before and len(cases.events()) == events
     assert cases.service.get(SUPERVISOR, number).state == "received"
+
+
+def test_no_approval_while_a_material_has_no_readable_page(cases: Cases) -> None:
+    number = cases.create().number
+    svc = cases.service
+    svc.transition(REVIEWER, number, "in_review")
+    first = cases.documents.add(AGENT, number, "经营者身份证明", b"%PDF-1.4 one")
+    before, events = _rows(svc.register), len(cases.events())
+    with pytest.raises(MaterialsMissing) as err:
+        svc.transition(REVIEWER, number, "approved", "ok")
+    assert err.value.status == 409 and err.value.code == "materials_missing"
+    assert err.value.missing == ["经营场所使用证明", "个体工商户登记申请书"]
+    assert _rows(svc.register) == before and len(cases.events()) == events
+    for code in ("经营场所使用证明", "个体工商户登记申请书"):
+        cases.documents.add(AGENT, number, code, b"%PDF-1.4 page")
+    cases.documents.mark_unreadable(REVIEWER, number, first["id"], "看不清")
+    with pytest.raises(MaterialsMissing, match="经营者身份证明"):
+        svc.transition(REVIEWER, number, "approved", "ok")
+    assert svc.get(REVIEWER, number).state == "in_review"
+    cases.documents.add(AGENT, number, "经营者身份证明", b"%PDF-1.4 again")
+    assert svc.transition(REVIEWER, number, "approved", "ok").state == "approved"
 
 
 def test_a_decided_case_stays_decided(cases: Cases) -> None:
@@ -218,6 +244,7 @@ def test_parallel_creates_get_distinct_consecutive_numbers(cases: Cases) -> None
 def test_concurrent_decisions_on_one_case_one_wins(cases: Cases) -> None:
     number = cases.create().number
     cases.service.transition(REVIEWER, number, "in_review")
+    cases.add_pages(number)
 
     def decide(to: str) -> str:
         try:
@@ -232,4 +259,26 @@ def test_concurrent_decisions_on_one_case_one_wins(cases: Cases) -> None:
     assert len(winners) == 1
     case = cases.service.get(SUPERVISOR, number)
     assert case.state == winners[0]
-    assert [h["to"] for h in case.history] == ["received", "in_review", winners[0]]
+    states = [h["to"] for h in case.history if h["type"] != "document"]
+    assert states == ["received", "in_review", winners[0]]
+
+
+def test_parallel_pages_of_one_case_get_distinct_files_and_a_valid_case_file(
+    cases: Cases, tmp_path: Path
+) -> None:
+    number = cases.create().number
+
+    def add(n: int) -> str:
+        doc = cases.documents.add(
+            AGENT, number, "经营者身份证明", b"%PDF-1.4 page " + str(n).encode()
+        )
+        return doc["file"]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        files = sorted(pool.map(add, range(16)))
+    assert files == sorted(f"documents/1-{n}.pdf" for n in range(1, 17))
+    pages = [d["page"] for d in cases.documents.list(AGENT, number)]
+    assert pages == list(range(1, 17))
+    key = load_public_key(tmp_path / "keys" / "archive_ed25519.pub.pem")
+    [result] = verify_path(tmp_path / "archive" / "cases" / number, key)
+    assert result.ok, result.problem

@@ -6,10 +6,12 @@ import stat
 from pathlib import Path
 
 import pytest
+from alembic import command
+from alembic.config import Config as AlembicConfig
 from sqlalchemy import inspect, text
 
 from server.app import config_summary
-from server.register.db import Register, RegisterError, register_url
+from server.register.db import MIGRATIONS, Register, RegisterError, register_url
 from tests.conftest import make_config
 
 
@@ -28,11 +30,18 @@ def test_prepare_creates_the_schema_once_in_a_private_file(tmp_path: Path) -> No
     reg.prepare()
     reg.prepare()  # already at head: nothing to do
     tables = set(inspect(reg.engine).get_table_names())
-    assert {"users", "kiosks", "cases", "case_history", "alembic_version"} <= tables
+    assert {
+        "users",
+        "kiosks",
+        "cases",
+        "case_history",
+        "case_documents",
+        "alembic_version",
+    } <= tables
     with reg.read() as s:
         assert s.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert s.execute(text("PRAGMA foreign_keys")).scalar() == 1
-        assert s.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+        assert s.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
     reg.close()
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
@@ -52,3 +61,24 @@ def test_the_audit_summary_hides_a_database_password(tmp_path: Path) -> None:
     cfg = make_config(tmp_path, database={"url": url})
     summary = str(config_summary(cfg))
     assert "s3cret-pass" not in summary and "db.example" in summary
+
+
+def test_a_register_at_0001_gets_case_documents_and_keeps_its_rows(tmp_path: Path) -> None:
+    path = tmp_path / "register.sqlite3"
+    reg = Register(f"sqlite:///{path}")
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with reg.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+        conn.exec_driver_sql(
+            "INSERT INTO users (username, role, display_name, password_hash, items, disabled,"
+            " created_at) VALUES ('wang', 'reviewer', 'Wang', 'h', '[]', 0, 1.0)"
+        )
+    assert "case_documents" not in inspect(reg.engine).get_table_names()
+    reg.prepare()
+    assert "case_documents" in inspect(reg.engine).get_table_names()
+    with reg.read() as s:
+        assert s.execute(text("SELECT username FROM users")).scalars().all() == ["wang"]
+        assert s.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+    reg.close()
