@@ -43,6 +43,11 @@ Private aiortc details relied upon (checked by
   lets us skip RTX SSRCs reported by ``getSynchronizationSources()``.
 - ``RTCRtpSender._handle_rtcp_packet`` calls ``self._send_keyframe()`` on an
   incoming PLI or FIR, so an instance attribute override intercepts it.
+- ``decoder_worker`` (run by the decoder thread of a decoding receiver) gets
+  its decoder from the module global ``aiortc.rtcrtpreceiver.get_decoder``
+  and calls ``decoder.decode(JitterFrame)`` per frame; a decode error is an
+  ``av.FFmpegError`` that it logs and skips. :func:`observe_decoding` wraps
+  the decoders that ``get_decoder`` returns, to count results at the source.
 - ``RTCRtpSender`` packetizes a track's ``av.Packet`` without encoding, using
   ``bytes(packet)``, ``packet.pts`` and ``packet.time_base`` (public behaviour,
   used by ``MediaPlayer(decode=False)``).
@@ -80,6 +85,7 @@ _passthrough_queues: weakref.WeakSet[asyncio.Queue[Any]] = weakref.WeakSet()
 _original_decoder_worker: Callable[..., None] | None = None
 _install_lock = threading.Lock()
 _pending: set[asyncio.Task[None]] = set()
+_original_get_decoder: Callable[..., Any] | None = None
 
 
 def is_vp8_keyframe(data: bytes) -> bool:
@@ -186,6 +192,8 @@ def _decoder_worker(
         _passthrough_worker(loop, input_q, output_q)
     else:
         assert _original_decoder_worker is not None
+        # get_decoder runs in this thread: it finds the track's observer here.
+        _decoding.observer = _track_observers.get(output_q)
         _original_decoder_worker(loop, input_q, output_q, decode_error)
 
 
@@ -201,11 +209,107 @@ def install() -> None:
             return
         _original_decoder_worker = current
         _rtcrtpreceiver.decoder_worker = _decoder_worker
+        global _original_get_decoder
+        if not getattr(_rtcrtpreceiver.get_decoder, _MARKER, False):
+            _original_get_decoder = _rtcrtpreceiver.get_decoder
+            _rtcrtpreceiver.get_decoder = _observed_get_decoder
 
 
 def is_installed() -> bool:
     """True if aiortc currently uses our decoder worker."""
     return bool(getattr(_rtcrtpreceiver.decoder_worker, _MARKER, False))
+
+
+class DecodeObserver:
+    """Counts what a decoding receiver's decoder did, frame by frame.
+
+    ``decode()`` is called on aiortc's decoder thread; the counters are plain
+    ints (read them from the loop, they only grow). A failure is a decode that
+    raised (aiortc logs and skips it) or a video frame that decoded to nothing
+    (libvpx gives one picture per frame unless the frame is unusable).
+    """
+
+    def __init__(self) -> None:
+        self.frames_in = 0
+        self.pictures_out = 0
+        self.exceptions = 0
+        self.empty = 0
+
+    @property
+    def failures(self) -> int:
+        return self.exceptions + self.empty
+
+    def decoded(self, kind: str, frames: list[Any]) -> None:
+        self.frames_in += 1
+        self.pictures_out += len(frames)
+        if not frames and kind == "video":
+            self.empty += 1
+
+    def failed(self, kind: str, exc: BaseException) -> None:
+        self.frames_in += 1
+        self.exceptions += 1
+
+
+_decoding = threading.local()
+_track_observers: weakref.WeakKeyDictionary[asyncio.Queue[Any], DecodeObserver] = (
+    weakref.WeakKeyDictionary()
+)
+_global_observers: list[DecodeObserver] = []
+
+
+class _ObservedDecoder:
+    """An aiortc decoder whose every ``decode()`` is reported to observers."""
+
+    def __init__(self, inner: Any, kind: str, observer: DecodeObserver | None) -> None:
+        self._inner = inner
+        self._kind = kind
+        self._observer = observer
+
+    def _observers(self) -> list[DecodeObserver]:
+        own = [self._observer] if self._observer is not None else []
+        return own + list(_global_observers)
+
+    def decode(self, encoded_frame: JitterFrame) -> list[Any]:
+        try:
+            frames = self._inner.decode(encoded_frame)
+        except Exception as exc:
+            for observer in self._observers():
+                observer.failed(self._kind, exc)
+            raise
+        for observer in self._observers():
+            observer.decoded(self._kind, frames)
+        return frames
+
+
+def _observed_get_decoder(codec: Any) -> Any:
+    assert _original_get_decoder is not None
+    kind = "video" if codec.mimeType.lower().startswith("video/") else "audio"
+    observer = getattr(_decoding, "observer", None)
+    return _ObservedDecoder(_original_get_decoder(codec), kind, observer)
+
+
+setattr(_observed_get_decoder, _MARKER, True)
+
+
+def observe_decoding(observer: DecodeObserver, track: MediaStreamTrack | None = None) -> None:
+    """Report every decode of `track` (a decoding remote track; call in the pc's
+    "track" handler, before its decoder starts) or, without a track, of every
+    decoding receiver in the process, to `observer`. Undo with
+    :func:`stop_observing`."""
+    install()
+    if track is None:
+        _global_observers.append(observer)
+        return
+    q = getattr(track, "_queue", None)
+    if not isinstance(q, asyncio.Queue):
+        raise TypeError(f"not an aiortc RemoteStreamTrack (no asyncio.Queue _queue): {track!r}")
+    _track_observers[q] = observer
+
+
+def stop_observing(observer: DecodeObserver) -> None:
+    """Stop reporting process-wide decodes to `observer`."""
+    if observer in _global_observers:
+        _global_observers.remove(observer)
 
 
 def mark_passthrough(track: MediaStreamTrack, receiver: RTCRtpReceiver | None = None) -> None:
