@@ -64,7 +64,11 @@ Per-packet costs trimmed (the bench measures them; see the functions):
   payload_size=, ssrc=)`` ``_handle_rtp_packet`` calls for every packet with
   an abs-send-time extension; a ``(bitrate, ssrcs)`` result is sent as REMB.
   :func:`batch_bitrate_estimation` wraps it so that it runs once per burst of
-  packets sent together (a video frame) instead of once per packet.
+  packets sent together (a video frame) instead of once per packet, and
+  swaps its ``incoming_bitrate`` (a ``RateCounter(1000, 8000)`` with
+  ``add(value, now_ms)``, ``rate(now_ms)``, ``reset()``, whose window is a
+  ring of 1000 one-millisecond buckets walked one by one, in Python, as time
+  passes) for :class:`_WindowRate`, which gives the same rates.
 
 Each packet's arrival time (``time.monotonic()`` when the jitter buffer released
 the frame) travels in ``packet.opaque``; read it with :func:`packet_arrival`.
@@ -73,6 +77,7 @@ the frame) travels in ``packet.opaque``; read it with :func:`packet_arrival`.
 from __future__ import annotations
 
 import asyncio
+import collections
 import fractions
 import logging
 import queue
@@ -305,6 +310,46 @@ class _BurstEstimator:
         return result
 
 
+class _WindowRate:
+    """``aiortc.rate.RateCounter`` semantics (bytes over the last `window_ms`
+    milliseconds, scaled) kept as a deque of samples, so time passing costs
+    nothing: the original clears every elapsed millisecond's bucket."""
+
+    def __init__(self, window_ms: int, scale: int) -> None:
+        self._window = window_ms
+        self._scale = scale
+        self.reset()
+
+    def reset(self) -> None:
+        self._samples: collections.deque[tuple[int, int]] = collections.deque()
+        self._origin_ms: int | None = None
+        self._total = 0
+
+    def _erase_old(self, now_ms: int) -> None:
+        new_origin = now_ms - self._window + 1
+        if self._origin_ms is not None and self._origin_ms < new_origin:
+            self._origin_ms = new_origin
+            samples = self._samples
+            while samples and samples[0][0] < new_origin:
+                self._total -= samples.popleft()[1]
+
+    def add(self, value: int, now_ms: int) -> None:
+        if self._origin_ms is None:
+            self._origin_ms = now_ms
+        else:
+            self._erase_old(now_ms)
+        self._samples.append((now_ms, value))
+        self._total += value
+
+    def rate(self, now_ms: int) -> int | None:
+        if self._origin_ms is not None:
+            self._erase_old(now_ms)
+            active = now_ms - self._origin_ms + 1
+            if self._samples and active > 1:
+                return round(self._scale * self._total / active)
+        return None
+
+
 def batch_bitrate_estimation(receiver: RTCRtpReceiver) -> bool:
     """Run the receiver's REMB estimator once per packet burst (a video frame)
     instead of once per packet. False for a receiver without one (audio)."""
@@ -314,6 +359,10 @@ def batch_bitrate_estimation(receiver: RTCRtpReceiver) -> bool:
         return False
     if not callable(getattr(inner, "add", None)):
         raise TypeError(f"receiver has no bitrate estimator {attr}: aiortc changed")
+    counter = getattr(inner, "incoming_bitrate", None)
+    if counter is None or not callable(getattr(counter, "rate", None)):
+        raise TypeError("RemoteBitrateEstimator has no incoming_bitrate counter: aiortc changed")
+    inner.incoming_bitrate = _WindowRate(counter._window_size, counter._scale)
     setattr(receiver, attr, _BurstEstimator(inner))
     return True
 

@@ -336,3 +336,24 @@ def test_receiver_bitrate_estimator_can_be_batched() -> None:
     assert per_packet and per_burst
     assert abs(per_burst[-1] - per_packet[-1]) <= 0.05 * per_packet[-1], (per_burst, per_packet)
     assert batched.samples == 4 * 30 - 1  # one call per frame, not per packet
+
+
+def test_rate_counter_is_matched_by_the_window_rate() -> None:
+    """aiortc's RateCounter, as the bitrate estimator uses it, and our stand-in agree."""
+    from aiortc.rate import RateCounter, RemoteBitrateEstimator
+
+    counter = RemoteBitrateEstimator().incoming_bitrate
+    assert isinstance(counter, RateCounter), "RemoteBitrateEstimator.incoming_bitrate changed"
+    assert (counter._window_size, counter._scale) == (1000, 8000), "its window/scale changed"
+    ours = passthrough._WindowRate(1000, 8000)
+    now = 50_000
+    for step in range(3000):
+        now += (7, 0, 33, 1, 1500)[step % 5] if step % 400 else 1200  # gaps past the window
+        size = 100 + step % 977
+        for rate in (counter, ours):
+            rate.add(size, now)
+        assert ours.rate(now) == counter.rate(now), step
+        if step % 700 == 699:
+            counter.reset()
+            ours.reset()
+            assert ours.rate(now) is None and counter.rate(now) is None
