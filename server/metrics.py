@@ -119,7 +119,11 @@ class Metrics:
                     direction=s["direction"],
                 )
                 lines.append(f"{name}{labels} {s[key]:g}")
-        family("rw_recording_write_seconds_total", "counter", "Time spent remuxing into WebM.")
+        family(
+            "rw_recording_write_seconds_total",
+            "counter",
+            "CPU time spent remuxing into WebM (sampled).",
+        )
         lines.append(f"rw_recording_write_seconds_total {recording[0]:.6f}")
         family("rw_recording_packets_total", "counter", "Encoded frames written to recordings.")
         lines.append(f"rw_recording_packets_total {recording[1]}")

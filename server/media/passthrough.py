@@ -522,7 +522,11 @@ class _PromptJitterBuffer(JitterBuffer):
         parts: list[RtpPacket] = []
         for count in range(self._capacity):
             packet = self._packets[(self._origin + count) % self._capacity]
-            if packet is None or (timestamp is not None and packet.timestamp != timestamp):
+            if packet is None:
+                # The frame is not complete, and nothing follows it that would
+                # end it the aiortc way: no need to scan again.
+                return None
+            if timestamp is not None and packet.timestamp != timestamp:
                 break
             timestamp = packet.timestamp
             parts.append(packet)

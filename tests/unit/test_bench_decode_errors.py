@@ -16,7 +16,10 @@ CORRUPTED = 5  # index of the damaged frame in the publisher's clip
 
 def _damaged(clip: EncodedClip) -> EncodedClip:
     frames = list(clip.frames)
-    frames[CORRUPTED] = frames[CORRUPTED][: len(frames[CORRUPTED]) // 2]  # cut in half
+    # Its 3-byte frame tag promises a first partition far longer than what
+    # follows: libvpx cannot decode it (a frame merely cut in half sometimes
+    # still decodes, with concealment).
+    frames[CORRUPTED] = frames[CORRUPTED][:3] + bytes(10)
     return EncodedClip(tuple(frames), clip.keyframe, clip.loop_start)
 
 
