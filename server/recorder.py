@@ -38,7 +38,7 @@ from server.video_session import VideoSession
 
 log = logging.getLogger(__name__)
 InboundHook = Callable[[str, str, Any], None]
-TIMING_SAMPLE = 16  # the muxing time of one packet in 16 is measured
+TIMING_SAMPLE = 64  # the muxing time of one packet in 64 is measured
 
 
 def participant_label(holder: str) -> str:
