@@ -68,7 +68,7 @@ Per-packet costs trimmed (the bench measures them; see the functions):
   swaps its ``incoming_bitrate`` (a ``RateCounter(1000, 8000)`` with
   ``add(value, now_ms)``, ``rate(now_ms)``, ``reset()``, whose window is a
   ring of 1000 one-millisecond buckets walked one by one, in Python, as time
-  passes) for :class:`_WindowRate`, which gives the same rates.
+  passes) for :class:`~server.media.counters.WindowRate`, which gives the same rates.
 
 Each packet's arrival time (``time.monotonic()`` when the jitter buffer released
 the frame) travels in ``packet.opaque``; read it with :func:`packet_arrival`.
@@ -77,7 +77,6 @@ the frame) travels in ``packet.opaque``; read it with :func:`packet_arrival`.
 from __future__ import annotations
 
 import asyncio
-import collections
 import fractions
 import logging
 import queue
@@ -94,6 +93,10 @@ from aiortc import rtcrtpreceiver as _rtcrtpreceiver
 from aiortc.jitterbuffer import JitterBuffer, JitterFrame
 from aiortc.mediastreams import MediaStreamTrack
 from aiortc.rtp import RtpPacket
+
+# DecodeObserver is re-exported: observe_decoding() reports to one.
+from .counters import DecodeObserver as DecodeObserver
+from .counters import WindowRate
 
 logger = logging.getLogger(__name__)
 
@@ -310,46 +313,6 @@ class _BurstEstimator:
         return result
 
 
-class _WindowRate:
-    """``aiortc.rate.RateCounter`` semantics (bytes over the last `window_ms`
-    milliseconds, scaled) kept as a deque of samples, so time passing costs
-    nothing: the original clears every elapsed millisecond's bucket."""
-
-    def __init__(self, window_ms: int, scale: int) -> None:
-        self._window = window_ms
-        self._scale = scale
-        self.reset()
-
-    def reset(self) -> None:
-        self._samples: collections.deque[tuple[int, int]] = collections.deque()
-        self._origin_ms: int | None = None
-        self._total = 0
-
-    def _erase_old(self, now_ms: int) -> None:
-        new_origin = now_ms - self._window + 1
-        if self._origin_ms is not None and self._origin_ms < new_origin:
-            self._origin_ms = new_origin
-            samples = self._samples
-            while samples and samples[0][0] < new_origin:
-                self._total -= samples.popleft()[1]
-
-    def add(self, value: int, now_ms: int) -> None:
-        if self._origin_ms is None:
-            self._origin_ms = now_ms
-        else:
-            self._erase_old(now_ms)
-        self._samples.append((now_ms, value))
-        self._total += value
-
-    def rate(self, now_ms: int) -> int | None:
-        if self._origin_ms is not None:
-            self._erase_old(now_ms)
-            active = now_ms - self._origin_ms + 1
-            if self._samples and active > 1:
-                return round(self._scale * self._total / active)
-        return None
-
-
 def batch_bitrate_estimation(receiver: RTCRtpReceiver) -> bool:
     """Run the receiver's REMB estimator once per packet burst (a video frame)
     instead of once per packet. False for a receiver without one (audio)."""
@@ -362,7 +325,7 @@ def batch_bitrate_estimation(receiver: RTCRtpReceiver) -> bool:
     counter = getattr(inner, "incoming_bitrate", None)
     if counter is None or not callable(getattr(counter, "rate", None)):
         raise TypeError("RemoteBitrateEstimator has no incoming_bitrate counter: aiortc changed")
-    inner.incoming_bitrate = _WindowRate(counter._window_size, counter._scale)
+    inner.incoming_bitrate = WindowRate(counter._window_size, counter._scale)
     setattr(receiver, attr, _BurstEstimator(inner))
     return True
 
@@ -370,36 +333,6 @@ def batch_bitrate_estimation(receiver: RTCRtpReceiver) -> bool:
 def is_installed() -> bool:
     """True if aiortc currently uses our decoder worker."""
     return bool(getattr(_rtcrtpreceiver.decoder_worker, _MARKER, False))
-
-
-class DecodeObserver:
-    """Counts what a decoding receiver's decoder did, frame by frame.
-
-    ``decode()`` is called on aiortc's decoder thread; the counters are plain
-    ints (read them from the loop, they only grow). A failure is a decode that
-    raised (aiortc logs and skips it) or a video frame that decoded to nothing
-    (libvpx gives one picture per frame unless the frame is unusable).
-    """
-
-    def __init__(self) -> None:
-        self.frames_in = 0
-        self.pictures_out = 0
-        self.exceptions = 0
-        self.empty = 0
-
-    @property
-    def failures(self) -> int:
-        return self.exceptions + self.empty
-
-    def decoded(self, kind: str, frames: list[Any]) -> None:
-        self.frames_in += 1
-        self.pictures_out += len(frames)
-        if not frames and kind == "video":
-            self.empty += 1
-
-    def failed(self, kind: str, exc: BaseException) -> None:
-        self.frames_in += 1
-        self.exceptions += 1
 
 
 _decoding = threading.local()

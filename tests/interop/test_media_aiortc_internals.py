@@ -19,6 +19,7 @@ from aiortc.rtcrtpreceiver import RemoteStreamTrack, TimestampMapper
 from aiortc.rtp import RTCP_PSFB_FIR, RTCP_PSFB_PLI, RtcpPacket, RtcpPsfbPacket, RtpPacket
 
 from server.media import passthrough
+from server.media.counters import WindowRate
 from tests.interop.media_helpers import ClientPeer
 
 
@@ -345,7 +346,7 @@ def test_rate_counter_is_matched_by_the_window_rate() -> None:
     counter = RemoteBitrateEstimator().incoming_bitrate
     assert isinstance(counter, RateCounter), "RemoteBitrateEstimator.incoming_bitrate changed"
     assert (counter._window_size, counter._scale) == (1000, 8000), "its window/scale changed"
-    ours = passthrough._WindowRate(1000, 8000)
+    ours = WindowRate(1000, 8000)
     now = 50_000
     for step in range(3000):
         now += (7, 0, 33, 1, 1500)[step % 5] if step % 400 else 1200  # gaps past the window
