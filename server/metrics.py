@@ -119,11 +119,7 @@ class Metrics:
                     direction=s["direction"],
                 )
                 lines.append(f"{name}{labels} {s[key]:g}")
-        family(
-            "rw_recording_write_seconds_total",
-            "counter",
-            "CPU time spent remuxing into WebM (sampled).",
-        )
+        family("rw_recording_write_seconds_total", "counter", "Time spent remuxing into WebM.")
         lines.append(f"rw_recording_write_seconds_total {recording[0]:.6f}")
         family("rw_recording_packets_total", "counter", "Encoded frames written to recordings.")
         lines.append(f"rw_recording_packets_total {recording[1]}")

@@ -38,7 +38,6 @@ from server.video_session import VideoSession
 
 log = logging.getLogger(__name__)
 InboundHook = Callable[[str, str, Any], None]
-TIMING_SAMPLE = 64  # the muxing time of one packet in 64 is measured
 
 
 def participant_label(holder: str) -> str:
@@ -67,8 +66,7 @@ class SessionRecorder:
         self._finished: dict[str, asyncio.Event] = {}
         self.signer: ArchiveSigner | None = None
         self.system_log: SystemAuditLog | None = None
-        # CPU time spent muxing packets (estimated from a sample), for /metrics and the bench
-        self.write_seconds = 0.0
+        self.write_seconds = 0.0  # time spent muxing packets, for /metrics and the bench
         self.packets_written = 0
 
     # -- lifecycle ---------------------------------------------------------
@@ -171,16 +169,10 @@ class SessionRecorder:
         recording.writers[key] = writer
 
         def tap(packet: av.Packet, arrival: float) -> None:
+            started = time.perf_counter()
+            writer.write(bytes(packet), packet.pts, packet.is_keyframe, arrival)
+            self.write_seconds += time.perf_counter() - started
             self.packets_written += 1
-            if self.packets_written % TIMING_SAMPLE:
-                writer.write(bytes(packet), packet.pts, packet.is_keyframe, arrival)
-            else:
-                # CPU time of this thread (wall time would count the moments
-                # the OS gave the core to another process), one packet in
-                # TIMING_SAMPLE, scaled up: the clock itself costs a syscall.
-                started = time.thread_time()
-                writer.write(bytes(packet), packet.pts, packet.is_keyframe, arrival)
-                self.write_seconds += (time.thread_time() - started) * TIMING_SAMPLE
             if writer.needs_keyframe:
                 stream.request_keyframe()
 
