@@ -358,3 +358,30 @@ def test_rate_counter_is_matched_by_the_window_rate() -> None:
             counter.reset()
             ours.reset()
             assert ours.rate(now) is None and counter.rate(now) is None
+
+
+def test_overuse_estimator_stand_in_gives_the_same_estimates() -> None:
+    from aiortc.rate import BandwidthUsage, OveruseEstimator
+
+    video = RTCRtpReceiver("video", FakeTransport())
+    inner = video._RTCRtpReceiver__remote_bitrate_estimator  # type: ignore[attr-defined]
+    assert type(inner.estimator) is OveruseEstimator, "RemoteBitrateEstimator.estimator changed"
+    assert passthrough.batch_bitrate_estimation(video)
+    ours = inner.estimator
+    assert isinstance(ours, OveruseEstimator) and type(ours) is not OveruseEstimator
+    theirs = OveruseEstimator()
+    for step in range(400):
+        args = (
+            33 + step % 7 - 3,  # arrival delta, ms
+            33.3 if step % 50 else 66.6,  # send delta, ms
+            (step * 37) % 900 - 450,  # size delta
+            BandwidthUsage.NORMAL,
+            1000 + 33 * step,
+        )
+        ours.update(*args)
+        theirs.update(*args)
+        assert (ours.offset(), ours.var_noise, ours.ts_delta_hist) == (
+            theirs.offset(),
+            theirs.var_noise,
+            theirs.ts_delta_hist,
+        ), step
