@@ -23,6 +23,8 @@ from server.bench import driver
 from server.bench.source import DecodeErrorCounter, vp8_clip
 from server.eventloop import new_event_loop
 
+ROLES = ("kiosk", "desk")
+
 
 async def _line(reader: asyncio.StreamReader, expected: str) -> None:
     line = (await reader.readline()).decode().strip()
@@ -85,22 +87,28 @@ async def run(base: str, accounts: dict, indices: list[int], stagger_s: float) -
 
             await asyncio.gather(*(join(i, p) for i, p in zip(indices, prepared, strict=True)))
             print("JOINED", flush=True)
+            peers = [(role, p) for s in sessions for role, p in zip(ROLES, s.peers, strict=True)]
             await _line(reader, "MARK")
-            sent0, recv0 = _totals(sessions)
+            start = [p.counts() for _, p in peers]
             await _line(reader, "STOP")
-            for s in sessions:
-                for peer in s.peers:
-                    peer.stop_sending()
-            sent1 = _totals(sessions)[0]
-            await _drain(sessions)
-            recv1 = _totals(sessions)[1]
+            for _, peer in peers:
+                peer.stop_sending()
+            sent = [p.video_sent for _, p in peers]
+            await _drain(sessions)  # the in-flight tail arrives before counting
+            window = []
+            for (role, peer), begin, sent_at_stop in zip(peers, start, sent, strict=True):
+                counts = peer.counts() | {"sent": sent_at_stop, "role": role}
+                window.append(driver.window_counts(begin, counts))
             for s in sessions:
                 await driver.end(s)
             return {
                 "stamps": [stamp for s in sessions for stamp in s.stamps()],
-                "sent": sent1 - sent0,
-                "received": recv1 - recv0,
+                "sent": sum(w["sent"] for w in window),
+                "received": sum(w["decoded"] for w in window),
+                "peers": window,
                 "decode_errors": len(errors.errors),
+                "decode_error_samples": errors.errors[:5],
+                "decoded_frames": errors.frames_in,
             }
     finally:
         for s in sessions:

@@ -13,7 +13,7 @@ import aiohttp
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from server.bench.source import EncodedClip, Pacer, PacketSourceTrack, opus_clip
+from server.bench.source import FPS, EncodedClip, Pacer, PacketSourceTrack, opus_clip
 from server.media import passthrough
 from signaling.client import SignalingClient, login
 
@@ -37,6 +37,13 @@ class Peer:
     connected_at: float | None = None
     progress: asyncio.Condition = field(default_factory=asyncio.Condition)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    # What this peer's decoders did (counted at the decoder, per kind).
+    decoding: dict[str, passthrough.DecodeObserver] = field(
+        default_factory=lambda: {k: passthrough.DecodeObserver() for k in ("audio", "video")}
+    )
+    # Video frames missing between decoded ones (steps of the decoded pts).
+    video_gaps: int = 0
+    _last_video_pts: int | None = None
 
     def __post_init__(self) -> None:
         self.pc = RTCPeerConnection(self.config or RTCConfiguration(iceServers=[]))
@@ -55,6 +62,7 @@ class Peer:
             self.connected_at = time.monotonic()
 
     def _on_track(self, track: MediaStreamTrack) -> None:
+        passthrough.observe_decoding(self.decoding[track.kind], track)
         if track.kind == "video":
             # Like a browser, decode a frame once it is complete, not when the
             # next one starts (aiortc's default adds a frame of delay).
@@ -66,10 +74,12 @@ class Peer:
     async def _consume(self, track: MediaStreamTrack) -> None:
         while True:
             try:
-                await track.recv()
+                frame = await track.recv()
             except MediaStreamError:
                 return
             self.decoded[track.kind] += 1
+            if track.kind == "video":
+                self._count_gap(frame.pts)
             if track.kind == "video" and self.first_video is None:
                 self.first_video = time.monotonic()
                 self.first_video_event.set()
@@ -80,6 +90,25 @@ class Peer:
         """Until `count` frames of `kind` have been decoded (TimeoutError otherwise)."""
         async with asyncio.timeout(within), self.progress:
             await self.progress.wait_for(lambda: self.decoded[kind] >= count)
+
+    def _count_gap(self, pts: int | None) -> None:
+        # The server forwards the publisher's timestamps (steps of one frame
+        # interval), so a step of n intervals means n - 1 frames never arrived.
+        if pts is None:
+            return
+        last, self._last_video_pts = self._last_video_pts, pts
+        if last is not None and pts > last:
+            self.video_gaps += max(0, round((pts - last) / VIDEO_TICKS) - 1)
+
+    def counts(self) -> dict[str, Any]:
+        """Counters for a measuring window: video frames sent, decoded, missing, failed."""
+        return {
+            "session": self.session_id,
+            "sent": self.video_sent,
+            "decoded": self.decoded["video"],
+            "gaps": self.video_gaps,
+            "decode_failures": sum(d.failures for d in self.decoding.values()),
+        }
 
     @property
     def video_sent(self) -> int:
@@ -197,6 +226,8 @@ async def call_and_join(
     await asyncio.gather(answer_call(session, kiosk, timeout), place_call(session, desk, timeout))
 
 
+VIDEO_TICKS = 90000 // FPS
+
 JOIN_STEPS = ("paired", "answered", "connected", "first_video")
 
 
@@ -216,6 +247,47 @@ def join_steps(stamps: list[dict[str, Any]]) -> list[dict[str, float]]:
             continue
         call = desk["call"]
         out.append({step: (max(desk[step], kiosk[step]) - call) * 1000 for step in JOIN_STEPS})
+    return out
+
+
+def window_counts(start: dict[str, Any], end: dict[str, Any]) -> dict[str, Any]:
+    """One peer's `Peer.counts()` over a window (`end` minus `start`)."""
+    out = dict(end)
+    for key in ("sent", "decoded", "gaps", "decode_failures"):
+        out[key] = end[key] - start[key]
+    return out
+
+
+def stream_losses(peers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per forwarded video stream (publisher → the other end of its server
+    session): frames sent, decoded and lost in the window.
+
+    `peers` are window counts with a `role` and a `session`. Lost frames are
+    the larger of the gaps the receiver saw in the decoded sequence and sent
+    minus decoded (the in-flight tail was drained before counting; the frames
+    in flight when the window opened make `decoded` exceed `sent` by about
+    one or two, which the gap count does not miss).
+    """
+    by_session: dict[str, dict[str, dict[str, Any]]] = {}
+    for peer in peers:
+        if peer["session"] is not None:
+            by_session.setdefault(peer["session"], {})[peer["role"]] = peer
+    out = []
+    for session, ends in sorted(by_session.items()):
+        for sender, receiver in (("kiosk", "desk"), ("desk", "kiosk")):
+            if sender not in ends or receiver not in ends:
+                continue
+            sent, got = ends[sender]["sent"], ends[receiver]
+            out.append(
+                {
+                    "session": session,
+                    "from": sender,
+                    "sent": sent,
+                    "decoded": got["decoded"],
+                    "lost": max(got["gaps"], sent - got["decoded"]),
+                    "decode_failures": got["decode_failures"],
+                }
+            )
     return out
 
 

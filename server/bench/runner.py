@@ -167,6 +167,7 @@ async def run_mode(
     cores = (cpu1 - cpu0) / (wall1 - wall0)
     steps = driver.join_steps([stamp for r in reports for stamp in r["stamps"]])
     joins = [s["first_video"] for s in steps]
+    streams_lost = driver.stream_losses([peer for r in reports for peer in r["peers"]])
     streams = STREAMS_PER_SESSION * n
     archive = data_dir / "archive"
     return {
@@ -190,7 +191,12 @@ async def run_mode(
             "sent": sum(r["sent"] for r in reports),
             "received": sum(r["received"] for r in reports),
         },
+        "frames_lost": sum(s["lost"] for s in streams_lost),
+        "video_streams": streams_lost,
+        # Failed decodes at the clients' decoders (raised, or no picture), all run long.
         "decode_errors": sum(r["decode_errors"] for r in reports),
+        "decode_error_samples": [e for r in reports for e in r["decode_error_samples"]][:5],
+        "frames_decoded_total": sum(r["decoded_frames"] for r in reports),
         "server_rss_mb": round(rss, 1),
         "recorded_bytes": _dir_bytes(archive) if archive.exists() else 0,
         "recording": {
@@ -220,6 +226,14 @@ def _cpu_per_frame(run: dict[str, Any]) -> float:
     return run["server_cpu_cores"] * run["seconds"] / frames
 
 
+def _worst(streams: list[dict[str, Any]]) -> str:
+    """The stream that lost most: 'lost/sent'."""
+    if not streams:
+        return "-"
+    worst = max(streams, key=lambda s: (s["lost"], -s["sent"]))
+    return f"{worst['lost']}/{worst['sent']}"
+
+
 def _table(results: list[dict[str, Any]]) -> str:
     rows = [
         (
@@ -230,6 +244,8 @@ def _table(results: list[dict[str, Any]]) -> str:
             "cores/stream",
             "join p50/p95/max ms",
             "frames sent/recv",
+            "lost",
+            "worst stream",
             "decode err",
             "rss MB",
         ),
@@ -245,7 +261,9 @@ def _table(results: list[dict[str, Any]]) -> str:
                 f"{r['server_cpu_per_stream']:.4f}",
                 f"{j['p50']:.0f}/{j['p95']:.0f}/{j['max']:.0f}",
                 f"{r['video_frames']['sent']}/{r['video_frames']['received']}",
-                str(r["decode_errors"]),
+                str(r["frames_lost"]),
+                _worst(r["video_streams"]),
+                f"{r['decode_errors']} of {r['frames_decoded_total']}",
                 f"{r['server_rss_mb']:.0f}",
             )
         )
@@ -291,6 +309,13 @@ async def _bench(args: argparse.Namespace, root: Path) -> dict[str, Any]:
         f"recording (ours): {rec['packets']} frames remuxed in the window, "
         f"{rec['write_cpu_cores']:.4f} cores ({share:.1f}% of server CPU), "
         f"{result['recorded_bytes'] / 1e6:.1f} MB archived"
+    )
+    print(
+        f"video frames lost (ours): {result['frames_lost']} of {result['video_frames']['sent']} "
+        f"sent in the window over {len(result['video_streams'])} streams (gaps in each "
+        f"receiver's decoded sequence, or sent minus decoded after the in-flight tail); "
+        f"decode errors counted at the decoders: {result['decode_errors']} of "
+        f"{result['frames_decoded_total']} audio and video frames decoded"
     )
     steps = result["join_phases_ms"]
     print(

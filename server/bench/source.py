@@ -15,14 +15,16 @@ from __future__ import annotations
 import asyncio
 import fractions
 import functools
-import logging
 import math
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from server.media import passthrough
 
 FPS = 30
 VIDEO_TB = fractions.Fraction(1, 90000)
@@ -214,21 +216,27 @@ class PacketSourceTrack(MediaStreamTrack):
         return packet
 
 
-class DecodeErrorCounter(logging.Handler):
-    """Counts aiortc's "failed to decode" warnings (only decoding peers log them)."""
+class DecodeErrorCounter(passthrough.DecodeObserver):
+    """Counts failed decodes of every decoding receiver in this process, at the
+    decoder itself (not from log text, which a quiet log level would hide):
+    a decode that raised, or a video frame that gave no picture."""
 
     def __init__(self) -> None:
-        super().__init__(logging.WARNING)
+        super().__init__()
         self.errors: list[str] = []
 
-    def emit(self, record: logging.LogRecord) -> None:
-        message = record.getMessage()
-        if "failed to decode" in message:
-            self.errors.append(message)
+    def decoded(self, kind: str, frames: list[Any]) -> None:
+        super().decoded(kind, frames)
+        if not frames and kind == "video":
+            self.errors.append("video: no picture")
+
+    def failed(self, kind: str, exc: BaseException) -> None:
+        super().failed(kind, exc)
+        self.errors.append(f"{kind}: {exc}")
 
     def __enter__(self) -> DecodeErrorCounter:
-        logging.getLogger("aiortc.rtcrtpreceiver").addHandler(self)
+        passthrough.observe_decoding(self)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        logging.getLogger("aiortc.rtcrtpreceiver").removeHandler(self)
+        passthrough.stop_observing(self)

@@ -284,7 +284,8 @@ class ForwardTrack(MediaStreamTrack):
         self._keyframe_retry_s = keyframe_retry_s
         self._last_kf_request = -1e9
         self._queue: collections.deque[tuple[av.Packet, float]] = collections.deque()
-        self._wakeup = asyncio.Event()
+        # The pending recv() waits on this future (cheaper per frame than an Event).
+        self._waiter: asyncio.Future[None] | None = None
         self._source: InboundStream | None = None
         self._need_keyframe = kind == "video"
         self._rebase_next = False
@@ -334,15 +335,23 @@ class ForwardTrack(MediaStreamTrack):
     def stop(self) -> None:
         self.detach()
         super().stop()
-        self._wakeup.set()
+        self._wake()
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     async def recv(self) -> ForwardedPacket:  # type: ignore[override]
         """Next packet with re-based pts; waits while nothing is queued."""
         while not self._queue:
             if self.readyState != "live":
                 raise MediaStreamError
-            self._wakeup.clear()
-            await self._wakeup.wait()
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
         if self.readyState != "live":
             raise MediaStreamError
         if not self._started:
@@ -352,10 +361,11 @@ class ForwardTrack(MediaStreamTrack):
             if len(self._queue) > self.catch_up_frames:
                 self.request_keyframe()
         packet, arrival = self._queue.popleft()
+        time_base = packet.time_base  # a new Fraction at every read: read it once
         out = ForwardedPacket(
             bytes(packet),
-            self._rebase(packet.pts or 0, packet.time_base),
-            packet.time_base,
+            self._rebase(packet.pts or 0, time_base),
+            time_base,
             packet.is_keyframe,
             arrival,
         )
@@ -411,4 +421,4 @@ class ForwardTrack(MediaStreamTrack):
         self._queue.append((packet, arrival))
         if len(self._queue) > self.max_queue_seen:
             self.max_queue_seen = len(self._queue)
-        self._wakeup.set()
+        self._wake()

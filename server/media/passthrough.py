@@ -43,9 +43,36 @@ Private aiortc details relied upon (checked by
   lets us skip RTX SSRCs reported by ``getSynchronizationSources()``.
 - ``RTCRtpSender._handle_rtcp_packet`` calls ``self._send_keyframe()`` on an
   incoming PLI or FIR, so an instance attribute override intercepts it.
+- ``decoder_worker`` (run by the decoder thread of a decoding receiver) gets
+  its decoder from the module global ``aiortc.rtcrtpreceiver.get_decoder``
+  and calls ``decoder.decode(JitterFrame)`` per frame; a decode error is an
+  ``av.FFmpegError`` that it logs and skips. :func:`observe_decoding` wraps
+  the decoders that ``get_decoder`` returns, to count results at the source.
 - ``RTCRtpSender`` packetizes a track's ``av.Packet`` without encoding, using
   ``bytes(packet)``, ``packet.pts`` and ``packet.time_base`` (public behaviour,
   used by ``MediaPlayer(decode=False)``).
+
+Per-packet costs trimmed (the bench measures them; see the functions):
+
+- ``aiortc.clock.current_ntp_time`` and ``current_ms`` go through ``datetime``
+  (3 us a call); the sender calls the first twice per RTP packet and the
+  DTLS transport the second once per packet received, always as attributes of
+  the ``aiortc.clock`` module. :func:`install` replaces both with the same
+  values computed from ``time.time_ns()``.
+- ``RTCRtpReceiver._RTCRtpReceiver__remote_bitrate_estimator`` (video only) is
+  a ``RemoteBitrateEstimator`` whose ``add(arrival_time_ms=, abs_send_time=,
+  payload_size=, ssrc=)`` ``_handle_rtp_packet`` calls for every packet with
+  an abs-send-time extension; a ``(bitrate, ssrcs)`` result is sent as REMB.
+  :func:`batch_bitrate_estimation` wraps it so that it runs once per burst of
+  packets sent together (a video frame) instead of once per packet, and
+  swaps its ``incoming_bitrate`` (a ``RateCounter(1000, 8000)`` with
+  ``add(value, now_ms)``, ``rate(now_ms)``, ``reset()``, whose window is a
+  ring of 1000 one-millisecond buckets walked one by one, in Python, as time
+  passes) for :class:`~server.media.counters.WindowRate`, which gives the same rates,
+  and its ``estimator`` (an ``OveruseEstimator``, whose
+  ``update_min_frame_period(ts_delta)`` keeps ``ts_delta_hist``, at most
+  ``MIN_FRAME_PERIOD_HISTORY_LENGTH`` long) for a subclass computing the same
+  minimum with the builtin ``min``.
 
 Each packet's arrival time (``time.monotonic()`` when the jitter buffer released
 the frame) travels in ``packet.opaque``; read it with :func:`packet_arrival`.
@@ -65,10 +92,16 @@ from typing import Any
 
 import av
 from aiortc import RTCRtpReceiver, RTCRtpSender
+from aiortc import clock as _clock
 from aiortc import rtcrtpreceiver as _rtcrtpreceiver
 from aiortc.jitterbuffer import JitterBuffer, JitterFrame
 from aiortc.mediastreams import MediaStreamTrack
+from aiortc.rate import MIN_FRAME_PERIOD_HISTORY_LENGTH, OveruseEstimator
 from aiortc.rtp import RtpPacket
+
+# DecodeObserver is re-exported: observe_decoding() reports to one.
+from .counters import DecodeObserver as DecodeObserver
+from .counters import WindowRate
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +113,7 @@ _passthrough_queues: weakref.WeakSet[asyncio.Queue[Any]] = weakref.WeakSet()
 _original_decoder_worker: Callable[..., None] | None = None
 _install_lock = threading.Lock()
 _pending: set[asyncio.Task[None]] = set()
+_original_get_decoder: Callable[..., Any] | None = None
 
 
 def is_vp8_keyframe(data: bytes) -> bool:
@@ -186,6 +220,8 @@ def _decoder_worker(
         _passthrough_worker(loop, input_q, output_q)
     else:
         assert _original_decoder_worker is not None
+        # get_decoder runs in this thread: it finds the track's observer here.
+        _decoding.observer = _track_observers.get(output_q)
         _original_decoder_worker(loop, input_q, output_q, decode_error)
 
 
@@ -196,16 +232,191 @@ def install() -> None:
     """Install the passthrough-aware decoder worker into aiortc (idempotent)."""
     global _original_decoder_worker
     with _install_lock:
+        _install_fast_clock()
         current = _rtcrtpreceiver.decoder_worker
         if getattr(current, _MARKER, False):
             return
         _original_decoder_worker = current
         _rtcrtpreceiver.decoder_worker = _decoder_worker
+        global _original_get_decoder
+        if not getattr(_rtcrtpreceiver.get_decoder, _MARKER, False):
+            _original_get_decoder = _rtcrtpreceiver.get_decoder
+            _rtcrtpreceiver.get_decoder = _observed_get_decoder
+
+
+_NTP_EPOCH_OFFSET_NS = 2_208_988_800 * 1_000_000_000  # 1900-01-01 to 1970-01-01
+
+
+def ntp_time() -> int:
+    """64-bit NTP time now: what ``aiortc.clock.current_ntp_time()`` returns, without datetime."""
+    seconds, ns = divmod(time.time_ns() + _NTP_EPOCH_OFFSET_NS, 1_000_000_000)
+    return (seconds << 32) | ((ns << 32) // 1_000_000_000)
+
+
+def ntp_ms() -> int:
+    """Milliseconds since the NTP epoch: what ``aiortc.clock.current_ms()`` returns."""
+    return (time.time_ns() + _NTP_EPOCH_OFFSET_NS) // 1_000_000
+
+
+setattr(ntp_time, _MARKER, True)
+setattr(ntp_ms, _MARKER, True)
+
+
+def _install_fast_clock() -> None:
+    if not getattr(_clock.current_ntp_time, _MARKER, False):
+        _clock.current_ntp_time = ntp_time
+    if not getattr(_clock.current_ms, _MARKER, False):
+        _clock.current_ms = ntp_ms
+
+
+ABS_SEND_TIME_HZ = 1 << 18  # abs-send-time: 6.18 fixed-point seconds, 24 bits
+_BURST = ABS_SEND_TIME_HZ // 500  # packets sent within 2 ms of a burst's first one
+
+
+class _BurstEstimator:
+    """Feeds aiortc's ``RemoteBitrateEstimator`` one sample per burst of packets.
+
+    The estimator works on groups of packets sent within 5 ms of each other
+    (WebRTC's inter-arrival groups: size summed, last send time, last
+    arrival); the packets of one video frame leave the publisher together, so
+    handing it each burst (sent within 2 ms) as one packet of the summed size,
+    with the burst's last send and arrival times, gives it the same groups at
+    a quarter of the calls. A burst is handed over when the next one starts,
+    33 ms later at most, against a REMB interval of a second.
+    """
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.samples = 0  # calls into the real estimator
+        self._ssrc: int | None = None
+        self._first = 0
+        self._last = 0
+        self._arrival = 0
+        self._size = 0
+
+    def add(
+        self, arrival_time_ms: int, abs_send_time: int, payload_size: int, ssrc: int
+    ) -> tuple[int, list[int]] | None:
+        if ssrc == self._ssrc and (abs_send_time - self._first) % (1 << 24) < _BURST:
+            self._last = abs_send_time
+            self._arrival = arrival_time_ms
+            self._size += payload_size
+            return None
+        result = None
+        if self._ssrc is not None:
+            self.samples += 1
+            result = self.inner.add(
+                arrival_time_ms=self._arrival,
+                abs_send_time=self._last,
+                payload_size=self._size,
+                ssrc=self._ssrc,
+            )
+        self._ssrc = ssrc
+        self._first = self._last = abs_send_time
+        self._arrival = arrival_time_ms
+        self._size = payload_size
+        return result
+
+
+class _OveruseEstimator(OveruseEstimator):
+    """aiortc's Kalman filter, with the shortest of the last 60 frame periods
+    taken by the builtin ``min`` instead of a Python loop (once per packet
+    group, it was the estimator's largest single cost)."""
+
+    def update_min_frame_period(self, ts_delta: float) -> float:
+        history = self.ts_delta_hist
+        if len(history) >= MIN_FRAME_PERIOD_HISTORY_LENGTH:
+            history.pop(0)
+        shortest = min(min(history, default=ts_delta), ts_delta)
+        history.append(ts_delta)
+        return shortest
+
+
+def batch_bitrate_estimation(receiver: RTCRtpReceiver) -> bool:
+    """Run the receiver's REMB estimator once per packet burst (a video frame)
+    instead of once per packet. False for a receiver without one (audio)."""
+    attr = "_RTCRtpReceiver__remote_bitrate_estimator"
+    inner = getattr(receiver, attr, None)
+    if inner is None or isinstance(inner, _BurstEstimator):
+        return False
+    if not callable(getattr(inner, "add", None)):
+        raise TypeError(f"receiver has no bitrate estimator {attr}: aiortc changed")
+    counter = getattr(inner, "incoming_bitrate", None)
+    if counter is None or not callable(getattr(counter, "rate", None)):
+        raise TypeError("RemoteBitrateEstimator has no incoming_bitrate counter: aiortc changed")
+    inner.incoming_bitrate = WindowRate(counter._window_size, counter._scale)
+    if type(inner.estimator) is not OveruseEstimator:
+        raise TypeError("RemoteBitrateEstimator.estimator is no OveruseEstimator: aiortc changed")
+    inner.estimator = _OveruseEstimator()
+    setattr(receiver, attr, _BurstEstimator(inner))
+    return True
 
 
 def is_installed() -> bool:
     """True if aiortc currently uses our decoder worker."""
     return bool(getattr(_rtcrtpreceiver.decoder_worker, _MARKER, False))
+
+
+_decoding = threading.local()
+_track_observers: weakref.WeakKeyDictionary[asyncio.Queue[Any], DecodeObserver] = (
+    weakref.WeakKeyDictionary()
+)
+_global_observers: list[DecodeObserver] = []
+
+
+class _ObservedDecoder:
+    """An aiortc decoder whose every ``decode()`` is reported to observers."""
+
+    def __init__(self, inner: Any, kind: str, observer: DecodeObserver | None) -> None:
+        self._inner = inner
+        self._kind = kind
+        self._observer = observer
+
+    def _observers(self) -> list[DecodeObserver]:
+        own = [self._observer] if self._observer is not None else []
+        return own + list(_global_observers)
+
+    def decode(self, encoded_frame: JitterFrame) -> list[Any]:
+        try:
+            frames = self._inner.decode(encoded_frame)
+        except Exception as exc:
+            for observer in self._observers():
+                observer.failed(self._kind, exc)
+            raise
+        for observer in self._observers():
+            observer.decoded(self._kind, frames)
+        return frames
+
+
+def _observed_get_decoder(codec: Any) -> Any:
+    assert _original_get_decoder is not None
+    kind = "video" if codec.mimeType.lower().startswith("video/") else "audio"
+    observer = getattr(_decoding, "observer", None)
+    return _ObservedDecoder(_original_get_decoder(codec), kind, observer)
+
+
+setattr(_observed_get_decoder, _MARKER, True)
+
+
+def observe_decoding(observer: DecodeObserver, track: MediaStreamTrack | None = None) -> None:
+    """Report every decode of `track` (a decoding remote track; call in the pc's
+    "track" handler, before its decoder starts) or, without a track, of every
+    decoding receiver in the process, to `observer`. Undo with
+    :func:`stop_observing`."""
+    install()
+    if track is None:
+        _global_observers.append(observer)
+        return
+    q = getattr(track, "_queue", None)
+    if not isinstance(q, asyncio.Queue):
+        raise TypeError(f"not an aiortc RemoteStreamTrack (no asyncio.Queue _queue): {track!r}")
+    _track_observers[q] = observer
+
+
+def stop_observing(observer: DecodeObserver) -> None:
+    """Stop reporting process-wide decodes to `observer`."""
+    if observer in _global_observers:
+        _global_observers.remove(observer)
 
 
 def mark_passthrough(track: MediaStreamTrack, receiver: RTCRtpReceiver | None = None) -> None:
@@ -266,7 +477,11 @@ class _PromptJitterBuffer(JitterBuffer):
         parts: list[RtpPacket] = []
         for count in range(self._capacity):
             packet = self._packets[(self._origin + count) % self._capacity]
-            if packet is None or (timestamp is not None and packet.timestamp != timestamp):
+            if packet is None:
+                # The frame is not complete, and nothing follows it that would
+                # end it the aiortc way: no need to scan again.
+                return None
+            if timestamp is not None and packet.timestamp != timestamp:
                 break
             timestamp = packet.timestamp
             parts.append(packet)

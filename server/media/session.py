@@ -315,6 +315,7 @@ class MediaSession:
             passthrough.reduce_audio_latency(receiver)
         else:
             passthrough.reduce_video_latency(receiver)
+            passthrough.batch_bitrate_estimation(receiver)
         key, n = kind, 0
         while key in participant.inbound:  # a second camera: kept, recorded, not routed
             n += 1

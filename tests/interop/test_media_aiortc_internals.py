@@ -19,6 +19,7 @@ from aiortc.rtcrtpreceiver import RemoteStreamTrack, TimestampMapper
 from aiortc.rtp import RTCP_PSFB_FIR, RTCP_PSFB_PLI, RtcpPacket, RtcpPsfbPacket, RtpPacket
 
 from server.media import passthrough
+from server.media.counters import WindowRate
 from tests.interop.media_helpers import ClientPeer
 
 
@@ -248,3 +249,139 @@ async def test_passthrough_end_to_end_on_plain_peers(direct: bool) -> None:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _globals_loaded(fn: object) -> set[str]:
+    return {
+        ins.argval
+        for ins in dis.get_instructions(fn)  # type: ignore[arg-type]
+        if ins.opname in ("LOAD_GLOBAL", "LOAD_NAME")
+    }
+
+
+def test_decoders_come_from_the_module_global_get_decoder() -> None:
+    assert callable(getattr(receiver_module, "get_decoder", None)), (
+        "aiortc.rtcrtpreceiver.get_decoder is gone: observe_decoding() cannot wrap decoders"
+    )
+    passthrough.install()
+    original = passthrough._original_decoder_worker
+    assert original is not None
+    assert "get_decoder" in _globals_loaded(original), (
+        "aiortc's decoder_worker no longer loads the module global `get_decoder`: "
+        "the bench's decode-error count would see nothing"
+    )
+    source = inspect.getsource(original)
+    assert "decoder.decode(encoded_frame)" in source and "av.FFmpegError" in source, (
+        "aiortc's decoder_worker no longer calls decoder.decode(JitterFrame) and skips "
+        "av.FFmpegError: re-check passthrough.observe_decoding()"
+    )
+
+
+def test_aiortc_reads_its_clock_through_the_clock_module() -> None:
+    from aiortc import clock
+    from aiortc.rtcdtlstransport import RTCDtlsTransport
+
+    assert "clock.current_ntp_time()" in inspect.getsource(RTCRtpSender._run_rtp), (
+        "RTCRtpSender._run_rtp no longer calls clock.current_ntp_time(): re-check the fast clock"
+    )
+    assert "clock.current_ms()" in inspect.getsource(RTCDtlsTransport), (
+        "RTCDtlsTransport no longer calls clock.current_ms(): re-check the fast clock"
+    )
+    passthrough.install()
+    assert clock.current_ntp_time is passthrough.ntp_time
+    assert clock.current_ms is passthrough.ntp_ms
+    # The same values as aiortc's datetime-based versions.
+    slow_ntp = clock.datetime_to_ntp(clock.current_datetime())
+    assert abs(passthrough.ntp_time() - slow_ntp) < (1 << 32) // 100  # 10 ms
+    slow_ms = int((clock.current_datetime() - clock.NTP_EPOCH).total_seconds() * 1000)
+    assert abs(passthrough.ntp_ms() - slow_ms) <= 10
+
+
+def _remb_run(estimator: object, seconds: float = 4.0) -> list[int]:
+    """A 1 Mbit/s video stream (30 fps, 4 packets a frame sent together)."""
+    remb = []
+    for frame in range(int(30 * seconds)):
+        sent = frame / 30
+        for i in range(4):
+            send = sent + i * 0.0001
+            abs_send_time = round(send * passthrough.ABS_SEND_TIME_HZ) % (1 << 24)
+            result = estimator.add(  # type: ignore[attr-defined]
+                arrival_time_ms=int(1000 * (send + 0.02)),
+                abs_send_time=abs_send_time,
+                payload_size=1040,
+                ssrc=4242,
+            )
+            if result is not None:
+                remb.append(result[0])
+    return remb
+
+
+def test_receiver_bitrate_estimator_can_be_batched() -> None:
+    from aiortc.rate import RemoteBitrateEstimator
+
+    video = RTCRtpReceiver("video", FakeTransport())
+    inner = getattr(video, "_RTCRtpReceiver__remote_bitrate_estimator", None)
+    assert isinstance(inner, RemoteBitrateEstimator), "RTCRtpReceiver.__remote_bitrate_estimator"
+    params = list(inspect.signature(inner.add).parameters)
+    assert params == ["arrival_time_ms", "abs_send_time", "payload_size", "ssrc"], params
+    assert "self.__remote_bitrate_estimator.add(" in inspect.getsource(
+        RTCRtpReceiver._handle_rtp_packet
+    ), "RTCRtpReceiver._handle_rtp_packet no longer feeds __remote_bitrate_estimator.add()"
+    assert passthrough.batch_bitrate_estimation(video)
+    assert not passthrough.batch_bitrate_estimation(video)  # once
+    assert not passthrough.batch_bitrate_estimation(RTCRtpReceiver("audio", FakeTransport()))
+    batched = video._RTCRtpReceiver__remote_bitrate_estimator
+    # The same stream gives the same REMB whether fed per packet or per burst.
+    per_packet = _remb_run(RemoteBitrateEstimator())
+    per_burst = _remb_run(batched)
+    assert per_packet and per_burst
+    assert abs(per_burst[-1] - per_packet[-1]) <= 0.05 * per_packet[-1], (per_burst, per_packet)
+    assert batched.samples == 4 * 30 - 1  # one call per frame, not per packet
+
+
+def test_rate_counter_is_matched_by_the_window_rate() -> None:
+    """aiortc's RateCounter, as the bitrate estimator uses it, and our stand-in agree."""
+    from aiortc.rate import RateCounter, RemoteBitrateEstimator
+
+    counter = RemoteBitrateEstimator().incoming_bitrate
+    assert isinstance(counter, RateCounter), "RemoteBitrateEstimator.incoming_bitrate changed"
+    assert (counter._window_size, counter._scale) == (1000, 8000), "its window/scale changed"
+    ours = WindowRate(1000, 8000)
+    now = 50_000
+    for step in range(3000):
+        now += (7, 0, 33, 1, 1500)[step % 5] if step % 400 else 1200  # gaps past the window
+        size = 100 + step % 977
+        for rate in (counter, ours):
+            rate.add(size, now)
+        assert ours.rate(now) == counter.rate(now), step
+        if step % 700 == 699:
+            counter.reset()
+            ours.reset()
+            assert ours.rate(now) is None and counter.rate(now) is None
+
+
+def test_overuse_estimator_stand_in_gives_the_same_estimates() -> None:
+    from aiortc.rate import BandwidthUsage, OveruseEstimator
+
+    video = RTCRtpReceiver("video", FakeTransport())
+    inner = video._RTCRtpReceiver__remote_bitrate_estimator  # type: ignore[attr-defined]
+    assert type(inner.estimator) is OveruseEstimator, "RemoteBitrateEstimator.estimator changed"
+    assert passthrough.batch_bitrate_estimation(video)
+    ours = inner.estimator
+    assert isinstance(ours, OveruseEstimator) and type(ours) is not OveruseEstimator
+    theirs = OveruseEstimator()
+    for step in range(400):
+        args = (
+            33 + step % 7 - 3,  # arrival delta, ms
+            33.3 if step % 50 else 66.6,  # send delta, ms
+            (step * 37) % 900 - 450,  # size delta
+            BandwidthUsage.NORMAL,
+            1000 + 33 * step,
+        )
+        ours.update(*args)
+        theirs.update(*args)
+        assert (ours.offset(), ours.var_noise, ours.ts_delta_hist) == (
+            theirs.offset(),
+            theirs.var_noise,
+            theirs.ts_delta_hist,
+        ), step

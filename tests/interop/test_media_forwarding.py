@@ -141,6 +141,13 @@ async def test_two_party_forwarding_without_server_decode(
             assert got.non_increasing == 0, f"{peer.name} {kind} pts went backwards"
     # The server never decodes: exactly one decoder per client receiving track.
     assert (decoders.vp8, decoders.opus) == (2, 2)
+    # REMB for each publisher is estimated once per packet burst, not per packet
+    # (what a burst is, is checked in test_media_aiortc_internals).
+    for participant in ("a", "b"):
+        receiver = session.participants[participant].receivers["video"]
+        estimator = receiver._RTCRtpReceiver__remote_bitrate_estimator  # type: ignore[attr-defined]
+        assert isinstance(estimator, passthrough._BurstEstimator)
+        assert estimator.samples > 0
     for participant in ("a", "b"):
         for kind in ("audio", "video"):
             packets = recorder.taps[(participant, kind)][0].packets

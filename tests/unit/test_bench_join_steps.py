@@ -43,3 +43,32 @@ def test_a_session_missing_an_end_or_a_step_is_left_out() -> None:
         _end("kiosk", None, 10.0),  # never paired
     ]
     assert join_steps(stamps) == []
+
+
+def _peer(role: str, session: str, sent: int, decoded: int, gaps: int = 0) -> dict:
+    return {
+        "role": role,
+        "session": session,
+        "sent": sent,
+        "decoded": decoded,
+        "gaps": gaps,
+        "decode_failures": 0,
+    }
+
+
+def test_frames_lost_per_stream_pair_a_publisher_with_the_other_end() -> None:
+    from server.bench.driver import stream_losses
+
+    peers = [
+        _peer("kiosk", "s-a", sent=450, decoded=451),  # desk -> kiosk: head in flight
+        _peer("desk", "s-a", sent=449, decoded=440, gaps=3),
+        _peer("kiosk", "s-b", sent=450, decoded=450, gaps=2),  # gaps outweigh the head
+        _peer("desk", "s-b", sent=450, decoded=451),
+        _peer("kiosk", "s-c", sent=450, decoded=0),  # its desk never reported
+    ]
+    streams = {(s["session"], s["from"]): s for s in stream_losses(peers)}
+    assert set(streams) == {("s-a", "kiosk"), ("s-a", "desk"), ("s-b", "kiosk"), ("s-b", "desk")}
+    assert streams[("s-a", "kiosk")]["lost"] == 10  # 450 sent, 440 decoded
+    assert streams[("s-a", "desk")]["lost"] == 0
+    assert streams[("s-b", "desk")]["lost"] == 2  # the kiosk saw two frames missing
+    assert streams[("s-b", "kiosk")]["lost"] == 0
