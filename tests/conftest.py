@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
+import stat
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -51,6 +53,31 @@ def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> d
     if item.get_closest_marker("browser") is not None:
         return {"asyncio": asyncio.new_event_loop}
     return {"uvloop": eventloop.new_event_loop}
+
+
+@pytest.fixture
+def umask_022() -> Iterator[None]:
+    """Run the test under the common default umask, so files come out 0644 unless
+    the code under test makes them private itself."""
+    previous = os.umask(0o022)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+def loose_entries(root: Path) -> list[str]:
+    """Entries under root (itself included) that group or others may use:
+    files must be 0600 and folders 0700; symlinks are skipped."""
+    found = []
+    for path in [root, *root.rglob("*")]:
+        mode = os.lstat(path).st_mode
+        if stat.S_ISLNK(mode):
+            continue
+        wanted = 0o700 if stat.S_ISDIR(mode) else 0o600
+        if stat.S_IMODE(mode) != wanted:
+            found.append(f"{path.relative_to(root)} {stat.S_IMODE(mode):o}")
+    return found
 
 
 def make_config(data_dir: Path, **sections: dict[str, Any]) -> Config:
