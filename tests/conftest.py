@@ -117,6 +117,25 @@ class RunningServer:
                 csrf = (await resp.json())["csrf"]
         return session, csrf
 
+    async def raw_get(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+        """Send `GET path` byte for byte (no client-side normalisation or quoting);
+        returns (status, body)."""
+        host, port = self.server.host, self.server.port
+        lines = [f"GET {path} HTTP/1.1", f"Host: {host}:{port}"]
+        lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
+        lines.append("Connection: close")
+        reader, writer = await asyncio.open_connection(host, port)
+        try:
+            writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+            await writer.drain()
+            async with asyncio.timeout(10):
+                data = await reader.read()
+        finally:
+            writer.close()
+            await writer.wait_closed()
+        head, _, body = data.partition(b"\r\n\r\n")
+        return int(head.split(b" ", 2)[1]), body
+
     async def staff(self, username: str) -> Client:
         session, _ = await self.http(username)
         client = await Client.connect(session)
