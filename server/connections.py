@@ -22,9 +22,8 @@ from signaling.messages import Message
 
 log = logging.getLogger(__name__)
 BUS = "bus"
-# Close code for a socket whose credentials stopped being valid while it was
-# open (see signaling/PROTOCOL.md); the reason says why.
-CLOSE_CREDENTIALS = 4401
+# Close reasons for a socket whose credentials stopped being valid while it was
+# open (CloseCode.CREDENTIALS_ENDED, see signaling/PROTOCOL.md).
 CLOSE_SIGNED_OUT = "signed_out"
 CLOSE_SESSION_EXPIRED = "session_expired"
 CLOSE_ACCOUNT_DISABLED = "account_disabled"
@@ -71,7 +70,7 @@ class Connection:
         """Close because the credentials ended (code 4401, the reason as text)."""
         if not self.ws.closed:
             log.info("ws closed: credentials ended", extra={"conn": self.id, "reason": reason})
-            await self.close(CLOSE_CREDENTIALS, reason)
+            await self.close(CloseCode.CREDENTIALS_ENDED, reason)
 
     async def send(self, message: Message | dict[str, Any]) -> None:
         if self.ws.closed:
