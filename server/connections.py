@@ -50,13 +50,18 @@ class Connection:
     async def close(self, code: int, reason: str) -> None:
         await self.ws.close(code=code, message=reason.encode())
 
-    async def push(self, message: Message) -> bool:
-        """Send unless it equals the last push of its type; True when sent."""
-        if self.last_push.get(message.type) == message:
+    async def push(self, message: Message, *, again: bool = False) -> bool:
+        """Send unless it equals the last push of its type (`again`: an explicit
+        answer, sent anyway); True when sent."""
+        if not again and self.last_push.get(message.type) == message:
             return False
         self.last_push[message.type] = message
         await self.send(message)
         return True
+
+    def forget_push(self, message_type: str) -> None:
+        """The next push of this type goes out even if it looks the same."""
+        self.last_push.pop(message_type, None)
 
     def matches(self, holder: str | None, account: str | None, web_session: str | None) -> bool:
         ident = self.ident
