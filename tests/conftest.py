@@ -18,6 +18,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from recording.audit import read_events, verify_chain
+from server import appkeys as K
 from server import eventloop
 from server.accounts import AccountDB
 from server.app import create_app
@@ -80,6 +82,15 @@ def loose_entries(root: Path) -> list[str]:
     return found
 
 
+def system_events(archive_root: Path) -> list[dict[str, Any]]:
+    """Every event of the system audit log under archive_root, oldest day first;
+    each day's hash chain must verify."""
+    files = sorted((archive_root / "system").glob("*.jsonl"))
+    for f in files:
+        assert verify_chain(f) is None, f
+    return [e for f in files for e in read_events(f)]
+
+
 def make_config(data_dir: Path, **sections: dict[str, Any]) -> Config:
     overrides: dict[str, dict[str, Any]] = {"server": {"data_dir": str(data_dir)}}
     for name, values in sections.items():
@@ -135,6 +146,12 @@ class RunningServer:
             await writer.wait_closed()
         head, _, body = data.partition(b"\r\n\r\n")
         return int(head.split(b" ", 2)[1]), body
+
+    async def system_events(self) -> list[dict[str, Any]]:
+        """The system audit log so far (appends run on the archive thread: waits for them)."""
+        recorder = self.app[K.RECORDER]
+        await recorder.flushed()
+        return system_events(recorder.root)
 
     async def staff(self, username: str) -> Client:
         session, _ = await self.http(username)

@@ -419,14 +419,7 @@ async def test_range_requests_return_206_with_the_right_bytes(
 
 
 async def _system_events(running: RunningServer, type_: str, count: int) -> list[dict[str, Any]]:
-    await running.app[K.RECORDER].flushed()  # the system log is written on the archive thread
-    folder = running.app[K.RECORDER].root / "system"
-    found = [
-        e
-        for path in sorted(folder.glob("*.jsonl"))
-        for e in read_events(path)
-        if e["type"] == type_
-    ]
+    found = [e for e in await running.system_events() if e["type"] == type_]
     assert len(found) >= count, found
     return found
 
