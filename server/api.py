@@ -43,16 +43,12 @@ async def json_body(request: web.Request, max_bytes: int = 16_384) -> dict[str, 
     return body
 
 
-def _same_origin(request: web.Request) -> bool:
-    return origin_allowed(request, request.app[K.CONFIG].server)
-
-
 @routes.post("/api/login")
 @allow(PUBLIC)
 async def login(request: web.Request) -> web.Response:
     """Sign in. Limits are checked per address before anything is written; refused
     attempts are audited in aggregate, unknown usernames only as a keyed hash."""
-    if not _same_origin(request):
+    if not origin_allowed(request, request.app[K.CONFIG].server):
         raise _json_error(web.HTTPForbidden, "origin", "origin not allowed")
     body = await json_body(request)
     username, password = body.get("username"), body.get("password")

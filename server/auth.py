@@ -110,7 +110,10 @@ class Authenticator:
         raw = await self.store.kv_get(f"websess:{sid}")
         if raw is None:
             return False
-        payload = json.loads(raw)
+        return self._current_password(json.loads(raw))
+
+    def _current_password(self, payload: dict) -> bool:
+        """The session was opened with the account's current password (a reset ends it)."""
         return payload.get("pw") == self.accounts.password_stamp(payload["username"])
 
     async def touch(self, sid: str) -> None:
@@ -123,8 +126,7 @@ class Authenticator:
             return None
         payload = json.loads(raw)
         user = self.accounts.get_user(payload["username"])
-        stale = payload.get("pw") != self.accounts.password_stamp(payload["username"])
-        if user is None or user.disabled or stale:  # gone, disabled, or password reset
+        if user is None or user.disabled or not self._current_password(payload):
             await self.store.kv_delete(f"websess:{sid}")
             return None
         await self.store.kv_expire(f"websess:{sid}", self.idle_seconds)

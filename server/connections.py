@@ -22,9 +22,8 @@ from signaling.messages import Message
 
 log = logging.getLogger(__name__)
 BUS = "bus"
-# Close code for a socket whose credentials stopped being valid while it was
-# open (see signaling/PROTOCOL.md); the reason says why.
-CLOSE_CREDENTIALS = 4401
+# Close reasons for a socket whose credentials stopped being valid while it was
+# open (CloseCode.CREDENTIALS_ENDED, see signaling/PROTOCOL.md).
 CLOSE_SIGNED_OUT = "signed_out"
 CLOSE_SESSION_EXPIRED = "session_expired"
 CLOSE_ACCOUNT_DISABLED = "account_disabled"
@@ -51,13 +50,18 @@ class Connection:
     async def close(self, code: int, reason: str) -> None:
         await self.ws.close(code=code, message=reason.encode())
 
-    async def push(self, message: Message) -> bool:
-        """Send unless it equals the last push of its type; True when sent."""
-        if self.last_push.get(message.type) == message:
+    async def push(self, message: Message, *, again: bool = False) -> bool:
+        """Send unless it equals the last push of its type (`again`: an explicit
+        answer, sent anyway); True when sent."""
+        if not again and self.last_push.get(message.type) == message:
             return False
         self.last_push[message.type] = message
         await self.send(message)
         return True
+
+    def forget_push(self, message_type: str) -> None:
+        """The next push of this type goes out even if it looks the same."""
+        self.last_push.pop(message_type, None)
 
     def matches(self, holder: str | None, account: str | None, web_session: str | None) -> bool:
         ident = self.ident
@@ -71,7 +75,7 @@ class Connection:
         """Close because the credentials ended (code 4401, the reason as text)."""
         if not self.ws.closed:
             log.info("ws closed: credentials ended", extra={"conn": self.id, "reason": reason})
-            await self.close(CLOSE_CREDENTIALS, reason)
+            await self.close(CloseCode.CREDENTIALS_ENDED, reason)
 
     async def send(self, message: Message | dict[str, Any]) -> None:
         if self.ws.closed:

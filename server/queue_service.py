@@ -195,7 +195,7 @@ class QueueService:
                 ticket.queue, handling_seconds, self.cfg.handling_window
             )
         for conn in self.connections.local(reviewer or ""):
-            conn.last_push.pop("desk.queues", None)
+            conn.forget_push("desk.queues")
         await self.connections.queues_changed({ticket.queue})
 
     async def reviewer_online(self, reviewer: Identity, online: bool) -> None:
@@ -255,8 +255,7 @@ class QueueService:
         """An explicit answer (a repeated join, a reload): sent even if unchanged."""
         status = await self.status(ticket)
         for conn in self.connections.local(ticket.holder):
-            conn.last_push[status.type] = status
-            await conn.send(status)
+            await conn.push(status, again=True)
 
     async def desk_view(
         self, reviewer: Identity, rows: dict[str, dict[str, Any]] | None = None

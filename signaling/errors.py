@@ -38,3 +38,4 @@ class CloseCode(IntEnum):
     SERVER_FULL = 1013  # signaling.max_connections reached: try again later
     REPLACED = 4001  # a newer connection with the same kiosk token took over
     TOO_MANY_CONNECTIONS = 4002  # signaling.max_connections_per_account reached
+    CREDENTIALS_ENDED = 4401  # signed out, expired, disabled, revoked...: the reason says which

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
+import stat
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -16,6 +18,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from recording.audit import read_events, verify_chain
+from server import appkeys as K
 from server import eventloop
 from server.accounts import AccountDB
 from server.app import create_app
@@ -51,6 +55,40 @@ def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> d
     if item.get_closest_marker("browser") is not None:
         return {"asyncio": asyncio.new_event_loop}
     return {"uvloop": eventloop.new_event_loop}
+
+
+@pytest.fixture
+def umask_022() -> Iterator[None]:
+    """Run the test under the common default umask, so files come out 0644 unless
+    the code under test makes them private itself."""
+    previous = os.umask(0o022)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+def loose_entries(root: Path) -> list[str]:
+    """Entries under root (itself included) that group or others may use:
+    files must be 0600 and folders 0700; symlinks are skipped."""
+    found = []
+    for path in [root, *root.rglob("*")]:
+        mode = os.lstat(path).st_mode
+        if stat.S_ISLNK(mode):
+            continue
+        wanted = 0o700 if stat.S_ISDIR(mode) else 0o600
+        if stat.S_IMODE(mode) != wanted:
+            found.append(f"{path.relative_to(root)} {stat.S_IMODE(mode):o}")
+    return found
+
+
+def system_events(archive_root: Path) -> list[dict[str, Any]]:
+    """Every event of the system audit log under archive_root, oldest day first;
+    each day's hash chain must verify."""
+    files = sorted((archive_root / "system").glob("*.jsonl"))
+    for f in files:
+        assert verify_chain(f) is None, f
+    return [e for f in files for e in read_events(f)]
 
 
 def make_config(data_dir: Path, **sections: dict[str, Any]) -> Config:
@@ -89,6 +127,31 @@ class RunningServer:
                 assert resp.status == 200, await resp.text()
                 csrf = (await resp.json())["csrf"]
         return session, csrf
+
+    async def raw_get(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+        """Send `GET path` byte for byte (no client-side normalisation or quoting);
+        returns (status, body)."""
+        host, port = self.server.host, self.server.port
+        lines = [f"GET {path} HTTP/1.1", f"Host: {host}:{port}"]
+        lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
+        lines.append("Connection: close")
+        reader, writer = await asyncio.open_connection(host, port)
+        try:
+            writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+            await writer.drain()
+            async with asyncio.timeout(10):
+                data = await reader.read()
+        finally:
+            writer.close()
+            await writer.wait_closed()
+        head, _, body = data.partition(b"\r\n\r\n")
+        return int(head.split(b" ", 2)[1]), body
+
+    async def system_events(self) -> list[dict[str, Any]]:
+        """The system audit log so far (appends run on the archive thread: waits for them)."""
+        recorder = self.app[K.RECORDER]
+        await recorder.flushed()
+        return system_events(recorder.root)
 
     async def staff(self, username: str) -> Client:
         session, _ = await self.http(username)

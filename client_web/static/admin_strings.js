@@ -1,6 +1,8 @@
 // admin_strings.js — the admin page's messages, zh-CN first, and the API's error
 // codes ({field, code} from /api/admin/*) in plain words.
 
+import { stringTable } from "./i18n.js";
+
 const S = {
   "ok.added": { zh: "已添加账户 {username}。", en: "Account {username} added." },
   "ok.saved": { zh: "已保存对账户 {username} 的修改。", en: "Changes to {username} saved." },
@@ -93,27 +95,18 @@ const S = {
   "err.network": { zh: "无法连接服务器。", en: "The server cannot be reached." },
 };
 
-function fill(text, vars) {
-  return text.replace(/\{(\w+)\}/g, (m, name) => (name in vars ? String(vars[name]) : m));
-}
+const table = stringTable(S);
 
 /** {zh, en} for a key, placeholders filled in both languages (values may be {zh, en}). */
-export function names(key, vars = {}) {
-  const entry = S[key] || { zh: key, en: key };
-  const pickVars = (lang) =>
-    Object.fromEntries(
-      Object.entries(vars).map(([k, v]) => [k, v && typeof v === "object" ? v[lang] : v]),
-    );
-  return { zh: fill(entry.zh, pickVars("zh")), en: fill(entry.en, pickVars("en")) };
-}
+export const names = table.names;
 
 /** The words for an API error body ({error, field, code}) or an HTTP status. */
 export function errorNames(body, status) {
   if (body && body.error === "bad_field" && body.field) {
     const specific = `err.${body.field}.${body.code}`;
-    if (S[specific]) return names(specific);
+    if (table.has(specific)) return names(specific);
     const field = S[`field.${body.field}`] || { zh: body.field, en: body.field };
-    if (S[`err.${body.code}`]) return names(`err.${body.code}`, { field });
+    if (table.has(`err.${body.code}`)) return names(`err.${body.code}`, { field });
     return names("err.invalid", { field });
   }
   if (body && body.error === "too_large") return names("err.too_large");

@@ -22,11 +22,7 @@ const S = {
   },
 };
 
-function L(key, vars = {}) {
-  const entry = S[key];
-  const fill = (t) => t.replace(/\{(\w+)\}/g, (m, k) => (k in vars ? String(vars[k]) : m));
-  return { zh: fill(entry.zh), en: fill(entry.en) };
-}
+const L = i18n.stringTable(S).names;
 
 const $ = (sel) => document.querySelector(sel);
 const form = $("#case-filter");

@@ -464,6 +464,28 @@ export function has(key) {
   return key in DICT["zh-CN"];
 }
 
+/**
+ * A page's own string table ({key: {zh, en}}), for strings kept beside the page
+ * rather than in DICT. names(key, vars) gives {zh, en} with the {placeholders}
+ * filled in each language (a value may itself be {zh, en}); has(key) tells
+ * whether the table has the key. Pass the result of names() to setNames.
+ */
+export function stringTable(table) {
+  const fill = (text, vars, lang) =>
+    text.replace(/\{(\w+)\}/g, (m, name) => {
+      if (!(name in vars)) return m;
+      const v = vars[name];
+      return v && typeof v === "object" ? (v[lang] ?? v.zh) : String(v);
+    });
+  return {
+    names(key, vars = {}) {
+      const entry = table[key] || { zh: key, en: key };
+      return { zh: fill(entry.zh, vars, "zh"), en: fill(entry.en, vars, "en") };
+    },
+    has: (key) => key in table,
+  };
+}
+
 /** Pick the name for the current language from {zh, en}. */
 export function pick(names) {
   if (!names) return "";

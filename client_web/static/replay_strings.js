@@ -1,5 +1,7 @@
 // replay_strings.js — the replay page's strings, zh-CN first.
 
+import { stringTable } from "./i18n.js";
+
 // (i18n.js's dictionary is not extensible, so this page keeps its own.)
 const S = {
   "status.error": { zh: "无法加载案卷（{status}）。", en: "Could not load the case ({status})." },
@@ -88,19 +90,10 @@ const S = {
   mic: { zh: "麦克风", en: "microphone" },
 };
 
+const table = stringTable(S);
+
 /** {zh, en} for a key of S, placeholders filled (values may be {zh, en} too). */
-export function L(key, vars = {}) {
-  const entry = S[key] || { zh: key, en: key };
-  const fill = (text, lang) =>
-    text.replace(/\{(\w+)\}/g, (m, name) => {
-      if (!(name in vars)) return m;
-      const v = vars[name];
-      return v && typeof v === "object" ? v[lang] ?? v.zh : String(v);
-    });
-  return { zh: fill(entry.zh, "zh"), en: fill(entry.en, "en") };
-}
+export const L = table.names;
 
 /** Whether the page has a string for this key. */
-export function has(key) {
-  return key in S;
-}
+export const has = table.has;

@@ -9,9 +9,10 @@ desk.queues, queue.left), the server's CPU seconds and the median /healthz
 latency during that window (polled from a third process, so the clients' own
 work is not counted in it).
 
-The child is `python -m server.bench.fanout serve ...`; the module only uses
-what the server has had since the first capabilities, so the same file can
-measure an older checkout.
+The child is `python -m server.bench.fanout serve ...`; it builds the app the
+way `server_proc` does (`bench_config`, `run_until_stopped`) and otherwise only
+uses what the server has had since the first capabilities, so this file and
+`server_proc.py` copied together can measure an older checkout.
 """
 
 from __future__ import annotations
@@ -56,25 +57,13 @@ def _free_port() -> int:
 
 
 def serve(args: argparse.Namespace) -> None:
-    from aiohttp import web
-
     from server import appkeys as K
     from server.app import create_app
-    from server.config import load_config
-    from server.eventloop import new_event_loop
+    from server.bench.server_proc import bench_config, run_until_stopped
 
     logging.basicConfig(level=logging.WARNING)
     data_dir = Path(args.data_dir)
-    cfg = load_config(
-        demo=True,
-        environ={},
-        overrides={
-            "server": {"data_dir": str(data_dir), "port": args.port},
-            "signaling": {"rate_burst": 200, "rate_per_second": 100},
-            "logging": {"level": "WARNING"},
-        },
-    )
-    app = create_app(cfg)
+    app = create_app(bench_config(data_dir, args.port))
     db = app[K.ACCOUNTS]
     reviewers = []
     for i in range(args.reviewers):
@@ -85,14 +74,7 @@ def serve(args: argparse.Namespace) -> None:
     (data_dir / "fanout-accounts.json").write_text(
         json.dumps({"reviewers": reviewers, "kiosks": kiosks})
     )
-    web.run_app(
-        app,
-        host="127.0.0.1",
-        port=args.port,
-        print=lambda _m: print("READY", flush=True),
-        access_log=None,
-        loop=new_event_loop(),
-    )
+    run_until_stopped(app, args.port)
 
 
 # -- the driver ---------------------------------------------------------------

@@ -20,7 +20,7 @@ from aiohttp import web
 
 from server import appkeys as K
 from server.app import create_app
-from server.config import load_config
+from server.config import Config, load_config
 from server.eventloop import new_event_loop
 
 BENCH_ITEM = "SCJG-001"
@@ -70,6 +70,35 @@ def seed(app: web.Application, count: int, path: Path) -> None:
     )
 
 
+def bench_config(data_dir: Path, port: int) -> Config:
+    """The demo config every bench server runs: quiet logs, a signaling rate for load."""
+    return load_config(
+        demo=True,
+        environ={},
+        overrides={
+            "server": {"data_dir": str(data_dir), "port": port},
+            "signaling": {"rate_burst": 200, "rate_per_second": 100},
+            "logging": {"level": "WARNING"},
+        },
+    )
+
+
+def run_until_stopped(app: web.Application, port: int) -> None:
+    """Serve `app` on localhost; prints `READY` once it listens (what `spawn` waits for)."""
+
+    def ready(_message: str) -> None:
+        print("READY", flush=True)  # called by aiohttp once the site listens
+
+    web.run_app(
+        app,
+        host="127.0.0.1",
+        port=port,
+        print=ready,
+        access_log=None,
+        loop=new_event_loop(),  # the same loop as `serve`, for both paths
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--mode", choices=("passthrough", "naive"), required=True)
@@ -80,16 +109,7 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     data_dir = Path(args.data_dir)
-    cfg = load_config(
-        demo=True,
-        environ={},
-        overrides={
-            "server": {"data_dir": str(data_dir), "port": args.port},
-            "signaling": {"rate_burst": 200, "rate_per_second": 100},
-            "logging": {"level": "WARNING"},
-        },
-    )
-    app = create_app(cfg)
+    app = create_app(bench_config(data_dir, args.port))
     if args.mode == "naive":
         from server.bench.naive_hub import NaiveMediaHub
 
@@ -99,17 +119,7 @@ def main() -> None:
         app[K.SESSIONS].media = app[K.MEDIA]
     seed(app, args.sessions, data_dir / "bench-accounts.json")
 
-    def ready(_message: str) -> None:
-        print("READY", flush=True)  # called by aiohttp once the site listens
-
-    web.run_app(
-        app,
-        host="127.0.0.1",
-        port=args.port,
-        print=ready,
-        access_log=None,
-        loop=new_event_loop(),  # the same loop as `serve`, for both paths
-    )
+    run_until_stopped(app, args.port)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ from server import appkeys as K
 from server.accounts import token_digest
 from server.register.models import KioskRow, UserRow
 from tests.api.serve_proc import CLI, SECRET
-from tests.api.test_system_audit import _system_events
 from tests.conftest import PASSWORD, RunningServer, make_config, start_server
 from tests.ports import free_port
 
@@ -112,7 +111,7 @@ async def test_an_accounts_file_is_migrated_on_first_start(tmp_path: Path) -> No
     # The next start finds nothing to migrate and keeps everyone.
     srv = await start_server(cfg, (tmp_path / "none", {}), _copy=False)
     try:
-        types = [e["type"] for e in await _system_events(srv)]
+        types = [e["type"] for e in await srv.system_events()]
         assert types.count("register.accounts_migrated") == 1
         assert srv.app[K.ACCOUNTS].check_password("wang", PASSWORD) is not None
     finally:
@@ -147,7 +146,7 @@ async def _check_everything_is_there(srv: RunningServer, hashes: dict[str, str])
             assert resp.status == expected, token
             if expected == 200:
                 assert (await resp.json())["user"]["role"] == "kiosk"
-    events = await _system_events(srv)
+    events = await srv.system_events()
     [event] = [e for e in events if e["type"] == "register.accounts_migrated"]
     assert event["data"] == {
         "from": "accounts.sqlite3",

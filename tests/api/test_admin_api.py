@@ -7,7 +7,6 @@ import json
 import aiohttp
 import pytest
 
-from server import appkeys as K
 from tests.conftest import PASSWORD, RunningServer
 
 GOOD = {"username": "new-one", "password": "long-enough-pw", "role": "supervisor"}
@@ -16,13 +15,6 @@ GOOD = {"username": "new-one", "password": "long-enough-pw", "role": "supervisor
 async def _admin(running: RunningServer) -> tuple[aiohttp.ClientSession, dict[str, str]]:
     session, csrf = await running.http("admin")
     return session, {"X-CSRF-Token": csrf or ""}
-
-
-async def _system_events(running: RunningServer) -> list[dict]:
-    recorder = running.app[K.RECORDER]
-    await recorder.flushed()
-    files = sorted((recorder.root / "system").glob("*.jsonl"))
-    return [json.loads(line) for f in files for line in f.read_text().splitlines()]
 
 
 @pytest.mark.parametrize(
@@ -121,7 +113,7 @@ async def test_edit_disable_enable_and_reset(running: RunningServer) -> None:
         assert (await resp.json())["user"]["role"] == "supervisor"
     async with session.patch("/api/admin/users/nobody", json={}, headers=headers) as resp:
         assert resp.status == 404
-    events = [e for e in await _system_events(running) if e["type"].startswith("account.")]
+    events = [e for e in await running.system_events() if e["type"].startswith("account.")]
     assert [(e["type"], e["actor"]) for e in events] == [
         ("account.updated", "admin"),
         ("account.updated", "admin"),
@@ -142,7 +134,7 @@ async def test_revoking_is_audited_once(running: RunningServer) -> None:
             assert resp.status == 200 and (await resp.json())["changed"] is expected
     async with session.post("/api/admin/kiosks/k-nope/revoke", headers=headers) as resp:
         assert resp.status == 404
-    revoked = [e for e in await _system_events(running) if e["type"] == "kiosk.revoked"]
+    revoked = [e for e in await running.system_events() if e["type"] == "kiosk.revoked"]
     assert len(revoked) == 1 and revoked[0]["data"]["kiosk"] == kiosk["id"]
 
 

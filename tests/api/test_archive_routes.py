@@ -323,23 +323,9 @@ async def test_anonymous_kiosk_and_other_roles_are_refused(
 
 
 async def _raw_get(running: RunningServer, path: str, cookie: str) -> tuple[int, bytes]:
-    """Send `path` byte for byte (no client-side normalisation or quoting)."""
-    host, port = running.server.host, running.server.port
-    reader, writer = await asyncio.open_connection(host, port)
-    try:
-        request = (
-            f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nCookie: {COOKIE}={cookie}\r\n"
-            "Accept: application/json\r\nConnection: close\r\n\r\n"
-        )
-        writer.write(request.encode("latin-1"))
-        await writer.drain()
-        async with asyncio.timeout(10):
-            data = await reader.read()
-    finally:
-        writer.close()
-        await writer.wait_closed()
-    head, _, body = data.partition(b"\r\n\r\n")
-    return int(head.split(b" ", 2)[1]), body
+    """`path` byte for byte, signed in by the session cookie, asking for JSON."""
+    headers = {"Cookie": f"{COOKIE}={cookie}", "Accept": "application/json"}
+    return await running.raw_get(path, headers)
 
 
 def _cookie(running: RunningServer, session: aiohttp.ClientSession) -> str:
@@ -433,14 +419,7 @@ async def test_range_requests_return_206_with_the_right_bytes(
 
 
 async def _system_events(running: RunningServer, type_: str, count: int) -> list[dict[str, Any]]:
-    await running.app[K.RECORDER].flushed()  # the system log is written on the archive thread
-    folder = running.app[K.RECORDER].root / "system"
-    found = [
-        e
-        for path in sorted(folder.glob("*.jsonl"))
-        for e in read_events(path)
-        if e["type"] == type_
-    ]
+    found = [e for e in await running.system_events() if e["type"] == type_]
     assert len(found) >= count, found
     return found
 

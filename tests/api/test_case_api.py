@@ -7,7 +7,6 @@ import re
 import aiohttp
 
 from server import appkeys as K
-from tests.api.test_system_audit import _system_events
 from tests.conftest import PASSWORD, RunningServer
 from tests.contract.case_helpers import id_number
 
@@ -71,7 +70,7 @@ async def test_receive_review_decide(running: RunningServer) -> None:
     assert done["decision"] == {"by": "reviewer:reviewer", "reasons": "材料齐全"}
     states = [h["to"] for h in done["history"] if h["type"] != "document"]
     assert states == ["received", "in_review", "approved"]
-    types = [e["type"] for e in await _system_events(running)]
+    types = [e["type"] for e in await running.system_events()]
     assert types.count("case.state") == 2 and "case.created" in types
     assert "case.id_number_viewed" in types
 

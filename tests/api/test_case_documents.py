@@ -18,7 +18,6 @@ from server import appkeys as K
 from server.config import Config
 from server.register.case_types import Actor
 from tests.api.test_case_api import BASE, NEW, _get, _post, _signed_in
-from tests.api.test_system_audit import _system_events
 from tests.conftest import PASSWORD, RunningServer, make_config, start_server
 from tests.unit.doc_images import GPS_MARK, decodes, jpeg, with_exif
 
@@ -99,7 +98,7 @@ async def test_pages_are_stored_checked_off_and_approved(running: RunningServer)
     chain = (_case_dir(running, number) / "events.jsonl").read_text().splitlines()
     access = json.loads(chain[-1])
     assert access["type"] == "access.downloaded" and access["data"]["file"] == "documents/2-1.pdf"
-    assert "access.downloaded" in [e["type"] for e in await _system_events(running)]
+    assert "access.downloaded" in [e["type"] for e in await running.system_events()]
 
     assert (await _post(reviewer, f"{BASE}/{number}/transition", {"to": "in_review"}))[0] == 200
     status, done = await _post(

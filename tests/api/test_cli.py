@@ -9,6 +9,7 @@ import urllib.request
 from pathlib import Path
 
 from server.accounts import AccountDB
+from tests.conftest import system_events
 from tests.ports import free_port
 
 CLI = [sys.executable, "-m", "server.cli"]
@@ -53,11 +54,7 @@ def test_user_and_kiosk_add(tmp_path: Path) -> None:
     kiosk = _run("kiosk", "add", "城关镇 2 号窗口", "--place", "QH-CG", "--data-dir", data)
     assert kiosk.returncode == 0, kiosk.stderr
     token = kiosk.stdout.strip().splitlines()[-1]
-    logged = [
-        json.loads(line)
-        for f in (Path(data) / "archive" / "system").glob("*.jsonl")
-        for line in f.read_text().splitlines()
-    ]
+    logged = system_events(Path(data) / "archive")
     assert [e["type"] for e in logged] == ["account.created", "kiosk.created"]
     assert logged[0]["data"] == {"username": "wangmin", "role": "reviewer"}
     assert token not in json.dumps(logged)
@@ -147,10 +144,6 @@ def test_kiosk_list_and_revoke_and_user_disable(tmp_path: Path) -> None:
         assert db.check_password("li", "second-password") is not None
     finally:
         db.close()
-    logged = [
-        json.loads(line)["type"]
-        for f in (Path(data) / "archive" / "system").glob("*.jsonl")
-        for line in f.read_text().splitlines()
-    ]
+    logged = [e["type"] for e in system_events(Path(data) / "archive")]
     assert logged.count("kiosk.revoked") == 2
     assert {"account.disabled", "account.enabled", "account.password_reset"} <= set(logged)

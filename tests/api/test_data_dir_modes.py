@@ -5,38 +5,12 @@ reports entries that are not."""
 from __future__ import annotations
 
 import json
-import os
 import stat
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from tests.api.serve_proc import serve
 from tests.api.test_archive_routes import record_session
-from tests.conftest import make_config, start_server
-
-
-@pytest.fixture
-def umask_022() -> Iterator[None]:
-    previous = os.umask(0o022)
-    try:
-        yield
-    finally:
-        os.umask(previous)
-
-
-def _loose(root: Path) -> list[str]:
-    """Entries under root (itself included) that group or others may use."""
-    found = []
-    for path in [root, *root.rglob("*")]:
-        mode = os.lstat(path).st_mode
-        if stat.S_ISLNK(mode):
-            continue
-        wanted = 0o700 if stat.S_ISDIR(mode) else 0o600
-        if stat.S_IMODE(mode) != wanted:
-            found.append(f"{path.relative_to(root)} {stat.S_IMODE(mode):o}")
-    return found
+from tests.conftest import loose_entries, make_config, start_server
 
 
 async def test_a_recorded_session_leaves_only_private_entries(
@@ -55,7 +29,7 @@ async def test_a_recorded_session_leaves_only_private_entries(
     for expected in ("register.sqlite3", "events.jsonl", "manifest.json", "manifest.sig"):
         assert expected in names
     assert list(folder.glob("media/*.webm")) and list((data / "archive" / "system").iterdir())
-    assert _loose(data) == []
+    assert loose_entries(data) == []
 
 
 def test_a_start_fixes_world_readable_entries_and_says_so(tmp_path: Path) -> None:
@@ -92,11 +66,11 @@ def test_a_start_fixes_world_readable_entries_and_says_so(tmp_path: Path) -> Non
     assert warning["fixed"] >= len(planted) + 1 + 4  # files, the group file, folders
     assert "archive" in warning["where"] and "register.sqlite3" in warning["where"]
     assert case.name not in json.dumps(warning)  # top-level names only, no case ids
-    assert _loose(data) == []
+    assert loose_entries(data) == []
     assert stat.S_IMODE(outside.stat().st_mode) == 0o644  # a link's target is left alone
 
     # The next start finds nothing to fix: no warning.
     with serve(data, umask=0o022) as again:
         pass
     assert "readable by group or others" not in again.log_text()
-    assert _loose(data) == []
+    assert loose_entries(data) == []

@@ -9,8 +9,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from server import appkeys as K
-from tests.conftest import PASSWORD, RunningServer, make_config, start_server
+from tests.conftest import PASSWORD, RunningServer, make_config, start_server, system_events
 
 EVIL = [
     "/%5Cevil.example",
@@ -44,13 +43,6 @@ async def _login(
         "/api/login", json={"username": username, "password": password, **extra}
     ) as resp:
         return resp.status, await resp.json()
-
-
-async def _system_events(running: RunningServer) -> list[dict]:
-    recorder = running.app[K.RECORDER]
-    await recorder.flushed()
-    files = sorted((recorder.root / "system").glob("*.jsonl"))
-    return [json.loads(line) for f in files for line in f.read_text().splitlines()]
 
 
 @pytest.mark.parametrize("target", EVIL)
@@ -130,11 +122,7 @@ async def test_an_address_guessing_many_accounts_is_throttled(
             assert (await _login(guesser, f"other-{n}", "wrong-password"))[0] == 429
     finally:
         await srv.close()
-    events = [
-        json.loads(line)
-        for f in sorted((cfg.data_dir / "archive" / "system").glob("*.jsonl"))
-        for line in f.read_text().splitlines()
-    ]
+    events = system_events(cfg.data_dir / "archive")
     assert [e["data"]["ip"] for e in events if e["type"] == "auth.address_throttled"] == [
         "127.0.0.3"
     ]
@@ -197,15 +185,14 @@ async def test_refused_attempts_are_counted_not_written_one_by_one(
         session, _ = await srv.http()
         for _ in range(5):
             await _login(session, "reviewer", "wrong-password")
-        before = len(await _system_events(srv))
+        before = len(await srv.system_events())
         for _ in range(attempts):
             status, _ = await _login(session, "reviewer", "wrong-password")
             assert status == 423
-        assert len(await _system_events(srv)) == before  # nothing written per attempt
+        assert len(await srv.system_events()) == before  # nothing written per attempt
     finally:
         await srv.close()  # shutdown flushes the counts
-    files = sorted((cfg.data_dir / "archive" / "system").glob("*.jsonl"))
-    events = [json.loads(line) for f in files for line in f.read_text().splitlines()]
+    events = system_events(cfg.data_dir / "archive")
     aggregates = [e for e in events if e["type"] == "login.refused_aggregate"]
     assert sum(e["data"]["count"] for e in aggregates) == attempts
     assert {(e["data"]["reason"], e["data"]["username"]) for e in aggregates} == {
@@ -222,7 +209,7 @@ async def test_unknown_usernames_are_never_logged_in_clear(running: RunningServe
         assert status == 401
     status, _ = await _login(session, "reviewer", "wrong-password")
     assert status == 401
-    events = await _system_events(running)
+    events = await running.system_events()
     failed = [e for e in events if e["type"] == "auth.failed"]
     dump = json.dumps(events, ensure_ascii=False)
     for text in typed:

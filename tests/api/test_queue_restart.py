@@ -4,7 +4,6 @@ the head of the line (its session died with the process)."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 from contextlib import AsyncExitStack
@@ -14,6 +13,7 @@ import aiohttp
 
 from server.bench.server_proc import seeded, spawn
 from signaling.client import SignalingClient, login
+from tests.conftest import system_events
 from tests.ports import free_port
 
 ITEM = "SCJG-001"
@@ -73,10 +73,6 @@ async def test_kill_9_keeps_every_acknowledged_place(tmp_path: Path) -> None:
         proc.terminate()
         await proc.wait()
 
-    events = [
-        json.loads(line)
-        for day in sorted((data_dir / "archive" / "system").glob("*.jsonl"))
-        for line in day.read_text().splitlines()
-    ]
+    events = system_events(data_dir / "archive")
     restored = [e for e in events if e["type"] == "queue.restored"]
     assert [e["data"] for e in restored] == [{"places": 3}]

@@ -2,26 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from tests.conftest import RunningServer
-
-
-async def _raw_get(running: RunningServer, path: str) -> tuple[int, bytes]:
-    """Send `path` byte for byte (no client-side normalisation or quoting)."""
-    host, port = running.server.host, running.server.port
-    reader, writer = await asyncio.open_connection(host, port)
-    try:
-        request = f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n"
-        writer.write(request.encode("latin-1"))
-        await writer.drain()
-        async with asyncio.timeout(10):
-            data = await reader.read()
-    finally:
-        writer.close()
-        await writer.wait_closed()
-    head, _, body = data.partition(b"\r\n\r\n")
-    return int(head.split(b" ", 2)[1]), body
 
 
 async def test_odd_static_paths_are_404(running: RunningServer) -> None:
@@ -43,8 +24,8 @@ async def test_odd_static_paths_are_404(running: RunningServer) -> None:
         "/static/.",
     ]
     for path in odd:
-        status, body = await _raw_get(running, path)
+        status, body = await running.raw_get(path)
         assert status == 404, (path, status, body[:200])
         assert b"import " not in body and b"<html" not in body.lower(), path
-    status, body = await _raw_get(running, "/static/kiosk.js")
+    status, body = await running.raw_get("/static/kiosk.js")
     assert status == 200 and b"import" in body

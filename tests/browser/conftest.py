@@ -89,6 +89,23 @@ class Pages:
         await expect(page.locator('section[data-screen="items"]')).to_be_visible()
         return page
 
+    async def sign_in(
+        self,
+        path: str,
+        username: str,
+        *,
+        init_script: str | None = None,
+        viewport: dict | None = None,
+    ) -> Page:
+        """Open path, get sent to the real login page, sign in and land on path."""
+        page = await self.open(path, init_script=init_script, viewport=viewport)
+        await page.wait_for_url(f"**/login?next={path}")
+        await page.fill("#username", username)
+        await page.fill("#password", PASSWORD)
+        await page.click("#login-submit")
+        await page.wait_for_url(f"**{path}")
+        return page
+
     async def desk(
         self,
         username: str = "reviewer",
@@ -97,12 +114,7 @@ class Pages:
         viewport: dict | None = None,
     ) -> Page:
         """Sign in through the real login page and land on the desk."""
-        page = await self.open("/desk", init_script=init_script, viewport=viewport)
-        await page.wait_for_url("**/login?next=/desk")
-        await page.fill("#username", username)
-        await page.fill("#password", PASSWORD)
-        await page.click("#login-submit")
-        await page.wait_for_url("**/desk")
+        page = await self.sign_in("/desk", username, init_script=init_script, viewport=viewport)
         await expect(page.locator("#queue-view")).to_be_visible()
         return page
 

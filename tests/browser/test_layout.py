@@ -16,7 +16,6 @@ from playwright.async_api import Page, expect
 
 from tests.api.test_archive_routes import record_session
 from tests.browser.conftest import Pages
-from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -170,17 +169,6 @@ async def in_view(page: Page, label: str, *selectors: str) -> list[str]:
     return [f"{label}: {p}" for p in await page.evaluate(IN_VIEW_JS, list(selectors))]
 
 
-async def sign_in(pages: Pages, path: str, username: str, screen: Screen) -> Page:
-    """Through the real login page, landing on path."""
-    page = await pages.open(path, viewport=screen.viewport, init_script=screen.init_script)
-    await page.wait_for_url(f"**/login?next={path}")
-    await page.fill("#username", username)
-    await page.fill("#password", PASSWORD)
-    await page.click("#login-submit")
-    await page.wait_for_url(f"**{path}")
-    return page
-
-
 ITEMS_ACTIONS = (".item-btn:not([hidden])", "#page-next", "#page-prev")
 
 
@@ -246,7 +234,9 @@ async def archive_states(pages: Pages, screen: Screen) -> list[str]:
     """/cases with one recorded case, then its replay page."""
     view = screen.name
     folder = await record_session(pages.server, frames=45)
-    page = await sign_in(pages, "/cases", "supervisor", screen)
+    page = await pages.sign_in(
+        "/cases", "supervisor", viewport=screen.viewport, init_script=screen.init_script
+    )
     await expect(page.locator(f'tr[data-session="{folder.name}"] a.case-link')).to_be_visible()
     problems = await measure(page, f"{view}-cases")
     await page.click(f'tr[data-session="{folder.name}"] a.case-link')
@@ -265,7 +255,9 @@ async def archive_states(pages: Pages, screen: Screen) -> list[str]:
 
 
 async def admin_state(pages: Pages, screen: Screen) -> list[str]:
-    page = await sign_in(pages, "/admin", "admin", screen)
+    page = await pages.sign_in(
+        "/admin", "admin", viewport=screen.viewport, init_script=screen.init_script
+    )
     await expect(page.locator('#users-rows tr[data-username="reviewer"]')).to_be_visible()
     return await measure(page, f"{screen.name}-admin")
 

@@ -12,7 +12,6 @@ from playwright.async_api import Page, expect
 from recording.audit import read_events
 from tests.api.test_archive_routes import record_session
 from tests.browser.conftest import Pages
-from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -39,19 +38,9 @@ IN_SYNC_JS = """(tolerance) => {
 }"""
 
 
-async def _sign_in_to(pages: Pages, path: str, username: str = "supervisor") -> Page:
-    page = await pages.open(path)
-    await page.wait_for_url(f"**/login?next={path}")
-    await page.fill("#username", username)
-    await page.fill("#password", PASSWORD)
-    await page.click("#login-submit")
-    await page.wait_for_url(f"**{path}")
-    return page
-
-
 async def _open_replay(pages: Pages, session_id: str) -> Page:
     """Sign in on the case list, follow the case's link to its replay page."""
-    page = await _sign_in_to(pages, "/cases")
+    page = await pages.sign_in("/cases", "supervisor")
     link = page.locator(f'tr[data-session="{session_id}"] a.case-link')
     await expect(link).to_have_text("回放")
     SHOT.parent.mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,6 @@ from playwright.async_api import expect
 
 from tests.api.test_archive_routes import record_session
 from tests.browser.conftest import Pages
-from tests.browser.test_replay import _sign_in_to
 
 pytestmark = pytest.mark.browser
 
@@ -25,7 +24,7 @@ async def test_an_unsigned_case_is_flagged_and_not_replayed(pages: Pages) -> Non
     (forged / "manifest.json").write_text(json.dumps({**manifest, "session_id": forged_id}))
     (forged / "manifest.sig").unlink()
 
-    page = await _sign_in_to(pages, "/cases")
+    page = await pages.sign_in("/cases", "supervisor")
     row = page.locator(f'tr[data-session="{forged_id}"]')
     await expect(row.locator(".case-unsigned")).to_have_text("未签名")
     await expect(page.locator(f'tr[data-session="{folder.name}"] .case-unsigned')).to_have_count(0)

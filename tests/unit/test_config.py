@@ -74,17 +74,21 @@ def test_demo_catalogue_is_realistic() -> None:
     assert "elderly" in cat.priority_classes
 
 
+# The smallest item the catalogue accepts (also used by test_service_hours).
+CATALOGUE_ITEM = {
+    "code": "X-1",
+    "zh": "测试",
+    "en": "Test",
+    "department": {"zh": "局", "en": "Bureau"},
+    "level": "county",
+    "modes": ["video"],
+    "materials": [],
+    "time_limit_days": 1,
+}
+
+
 def test_catalogue_validation_names_the_field() -> None:
-    item = {
-        "code": "X-1",
-        "zh": "测试",
-        "en": "Test",
-        "department": {"zh": "局", "en": "Bureau"},
-        "level": "province",
-        "modes": ["video"],
-        "materials": [],
-        "time_limit_days": 1,
-    }
+    item = {**CATALOGUE_ITEM, "level": "province"}
     with pytest.raises(ConfigError, match=r"items\[0\]\.level"):
         parse_catalogue({"items": [item]})
     with pytest.raises(ConfigError, match=r"items\[0\]\.modes"):

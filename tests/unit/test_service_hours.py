@@ -9,6 +9,7 @@ import pytest
 from server.catalogue import load_catalogue, parse_catalogue
 from server.config import ConfigError
 from server.service_hours import parse_hours
+from tests.unit.test_config import CATALOGUE_ITEM as ITEM
 
 # 2026-12-07 is a Monday.
 MON, SAT, SUN = 7, 12, 13
@@ -46,18 +47,6 @@ def test_lists_every_day_and_sunday() -> None:
 def test_unreadable_hours_name_the_field(text: str) -> None:
     with pytest.raises(ConfigError, match=r"items\.hours"):
         parse_hours("items.hours", text)
-
-
-ITEM = {
-    "code": "X-1",
-    "zh": "测试",
-    "en": "Test",
-    "department": {"zh": "局", "en": "Bureau"},
-    "level": "county",
-    "modes": ["video"],
-    "materials": [],
-    "time_limit_days": 1,
-}
 
 
 def test_catalogue_hours_item_then_place_then_default() -> None:
