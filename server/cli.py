@@ -119,7 +119,7 @@ def _parser() -> argparse.ArgumentParser:
         "--decode-share",
         type=float,
         help="share of received video streams the clients decode (0..1); the others are "
-        "counted as complete encoded frames (default: 1 up to 8 sessions, then 16 streams)",
+        "counted as complete encoded frames (default: all up to 8 sessions, then 8 streams)",
     )
     bench.add_argument("--json")
     bench.add_argument("--data-dir")
