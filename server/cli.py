@@ -115,6 +115,12 @@ def _parser() -> argparse.ArgumentParser:
         default=100,
         help="call session i at i*STAGGER ms (0: every reviewer calls at the same instant)",
     )
+    bench.add_argument(
+        "--decode-share",
+        type=float,
+        help="share of received video streams the clients decode (0..1); the others are "
+        "counted as complete encoded frames (default: all up to 8 sessions, then 8 streams)",
+    )
     bench.add_argument("--json")
     bench.add_argument("--data-dir")
 

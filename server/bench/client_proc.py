@@ -53,7 +53,9 @@ async def _drain(
         await asyncio.sleep(0.1)  # sampling counters while the media tasks run
 
 
-async def run(base: str, accounts: dict, indices: list[int], stagger_s: float) -> dict:
+async def run(
+    base: str, accounts: dict, indices: list[int], stagger_s: float, decode_share: float = 1.0
+) -> dict:
     clip = vp8_clip(640, 480, 1_000_000)
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
@@ -69,6 +71,10 @@ async def run(base: str, accounts: dict, indices: list[int], stagger_s: float) -
                     accounts["reviewers"][i],
                     accounts["password"],
                     clip,
+                    decode=(
+                        driver.decodes(2 * i, decode_share),
+                        driver.decodes(2 * i + 1, decode_share),
+                    ),
                 )
                 for i in indices
             ]
@@ -104,7 +110,7 @@ async def run(base: str, accounts: dict, indices: list[int], stagger_s: float) -
             return {
                 "stamps": [stamp for s in sessions for stamp in s.stamps()],
                 "sent": sum(w["sent"] for w in window),
-                "received": sum(w["decoded"] for w in window),
+                "received": sum(w["received"] for w in window),
                 "peers": window,
                 "decode_errors": len(errors.errors),
                 "decode_error_samples": errors.errors[:5],
@@ -121,12 +127,15 @@ def main() -> None:
     parser.add_argument("--accounts", required=True)
     parser.add_argument("--indices", required=True)
     parser.add_argument("--stagger-ms", type=float, default=0)
+    parser.add_argument("--decode-share", type=float, default=1.0)
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     indices = [int(i) for i in args.indices.split(",")]
     accounts = json.loads(Path(args.accounts).read_text())
     with asyncio.Runner(loop_factory=new_event_loop) as runner:
-        result = runner.run(run(args.base, accounts, indices, args.stagger_ms / 1000))
+        result = runner.run(
+            run(args.base, accounts, indices, args.stagger_ms / 1000, args.decode_share)
+        )
     print(json.dumps(result), flush=True)
 
 

@@ -1,10 +1,17 @@
 """Benchmark clients: a kiosk and a desk per session, through the real
 queue and signaling, each an aiortc peer publishing pre-encoded media and
-decoding what it receives (so decode errors and join times are real)."""
+decoding what it receives (so decode errors and join times are real).
+
+A peer made with ``decode_video=False`` does not decode the video it
+receives: it counts the complete encoded frames that leave its jitter buffer
+(every packet of the frame arrived), through the same passthrough receiver
+path the server uses. Frames lost are counted the same way on both paths;
+decode errors only exist where frames are decoded."""
 
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,14 +27,18 @@ from signaling.client import SignalingClient, login
 
 @dataclass(eq=False)
 class Peer:
-    """One participant's media: sends a clip, decodes what comes back."""
+    """One participant's media: sends a clip, decodes (or counts) what comes back."""
 
     clip: EncodedClip
     config: RTCConfiguration | None = None
     audio_clip: EncodedClip | None = None
     phase_locked: bool = False
+    # False: received video is counted as complete encoded frames, not decoded.
+    decode_video: bool = True
     pc: RTCPeerConnection = field(init=False)
     sources: dict[str, PacketSourceTrack] = field(default_factory=dict)
+    # Frames out of each received track: decoded pictures, or complete encoded
+    # frames for video when `decode_video` is False.
     decoded: dict[str, int] = field(default_factory=lambda: {"audio": 0, "video": 0})
     first_video: float | None = None
     first_video_event: asyncio.Event = field(default_factory=asyncio.Event)
@@ -69,6 +80,10 @@ class Peer:
             for transceiver in self.pc.getTransceivers():
                 if transceiver.receiver.track is track:
                     passthrough.reduce_video_latency(transceiver.receiver)
+                    if not self.decode_video:
+                        # Complete frames come out as av.Packet (pts = RTP
+                        # timestamp, as a decoded frame's), never decoded.
+                        passthrough.mark_passthrough(track, transceiver.receiver)
         self.tasks.append(asyncio.get_running_loop().create_task(self._consume(track)))
 
     async def _consume(self, track: MediaStreamTrack) -> None:
@@ -101,14 +116,23 @@ class Peer:
             self.video_gaps += max(0, round((pts - last) / VIDEO_TICKS) - 1)
 
     def counts(self) -> dict[str, Any]:
-        """Counters for a measuring window: video frames sent, decoded, missing, failed."""
+        """Counters for a measuring window: video frames sent, received (decoded,
+        or complete encoded frames on the encoded path), missing, failed."""
+        received = self.decoded["video"]
         return {
             "session": self.session_id,
+            "path": self.video_path,
             "sent": self.video_sent,
-            "decoded": self.decoded["video"],
+            "received": received,
+            "decoded": received if self.decode_video else 0,
             "gaps": self.video_gaps,
             "decode_failures": sum(d.failures for d in self.decoding.values()),
         }
+
+    @property
+    def video_path(self) -> str:
+        """How this peer takes the video it receives: "decoded" or "encoded"."""
+        return "decoded" if self.decode_video else "encoded"
 
     @property
     def video_sent(self) -> int:
@@ -178,10 +202,21 @@ class BenchSession:
 
 
 async def prepare(
-    base_url: str, index: int, token: str, reviewer: str, password: str, clip: EncodedClip
+    base_url: str,
+    index: int,
+    token: str,
+    reviewer: str,
+    password: str,
+    clip: EncodedClip,
+    decode: tuple[bool, bool] = (True, True),
 ) -> tuple[BenchSession, SignalingClient, SignalingClient]:
-    """Kiosk joins the queue, desk signs in; nobody is called yet."""
-    session = BenchSession(index=index, kiosk=Peer(clip), desk=Peer(clip))
+    """Kiosk joins the queue, desk signs in; nobody is called yet. `decode`
+    says whether the kiosk and the desk decode the video they receive."""
+    session = BenchSession(
+        index=index,
+        kiosk=Peer(clip, decode_video=decode[0]),
+        desk=Peer(clip, decode_video=decode[1]),
+    )
     kiosk_http = aiohttp.ClientSession(base_url=base_url)
     desk_http = aiohttp.ClientSession(base_url=base_url, cookie_jar=aiohttp.CookieJar(unsafe=True))
     session.http += [kiosk_http, desk_http]
@@ -228,6 +263,16 @@ async def call_and_join(
 
 VIDEO_TICKS = 90000 // FPS
 
+
+def decodes(ordinal: int, share: float) -> bool:
+    """Whether receiver number `ordinal` (2 * session index + 0 kiosk / 1 desk)
+    decodes its video, so that a `share` of all receivers do, spread evenly
+    (share 1: every one; 0.5: every other one; 0: none)."""
+    if not 0 <= share <= 1:
+        raise ValueError(f"decode share must be within 0..1, got {share}")
+    return math.floor((ordinal + 1) * share + 1e-9) > math.floor(ordinal * share + 1e-9)
+
+
 JOIN_STEPS = ("paired", "answered", "connected", "first_video")
 
 
@@ -253,19 +298,20 @@ def join_steps(stamps: list[dict[str, Any]]) -> list[dict[str, float]]:
 def window_counts(start: dict[str, Any], end: dict[str, Any]) -> dict[str, Any]:
     """One peer's `Peer.counts()` over a window (`end` minus `start`)."""
     out = dict(end)
-    for key in ("sent", "decoded", "gaps", "decode_failures"):
+    for key in ("sent", "received", "decoded", "gaps", "decode_failures"):
         out[key] = end[key] - start[key]
     return out
 
 
 def stream_losses(peers: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per forwarded video stream (publisher → the other end of its server
-    session): frames sent, decoded and lost in the window.
+    session): frames sent, received and lost in the window, and the path the
+    receiver took ("decoded", or "encoded": complete frames counted undecoded).
 
     `peers` are window counts with a `role` and a `session`. Lost frames are
-    the larger of the gaps the receiver saw in the decoded sequence and sent
-    minus decoded (the in-flight tail was drained before counting; the frames
-    in flight when the window opened make `decoded` exceed `sent` by about
+    the larger of the gaps the receiver saw in its received sequence and sent
+    minus received (the in-flight tail was drained before counting; the frames
+    in flight when the window opened make `received` exceed `sent` by about
     one or two, which the gap count does not miss).
     """
     by_session: dict[str, dict[str, dict[str, Any]]] = {}
@@ -282,9 +328,11 @@ def stream_losses(peers: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 {
                     "session": session,
                     "from": sender,
+                    "path": got["path"],
                     "sent": sent,
+                    "received": got["received"],
                     "decoded": got["decoded"],
-                    "lost": max(got["gaps"], sent - got["decoded"]),
+                    "lost": max(got["gaps"], sent - got["received"]),
                     "decode_failures": got["decode_failures"],
                 }
             )

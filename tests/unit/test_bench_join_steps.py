@@ -49,7 +49,9 @@ def _peer(role: str, session: str, sent: int, decoded: int, gaps: int = 0) -> di
     return {
         "role": role,
         "session": session,
+        "path": "decoded",
         "sent": sent,
+        "received": decoded,
         "decoded": decoded,
         "gaps": gaps,
         "decode_failures": 0,
