@@ -43,6 +43,12 @@ NEWER_ROUTES = {
     ("PATCH", "/api/admin/users/x"),
     ("POST", "/api/admin/users/x/password"),
     ("POST", "/api/admin/kiosks/x/revoke"),
+    # The approval document, its public verification and the receipt.
+    ("POST", "/api/register/cases/x/approval"),
+    ("GET", "/api/register/cases/x/approval"),
+    ("GET", "/api/verify/x"),
+    ("GET", "/verify/x"),
+    ("GET", "/case/x/receipt"),
 }
 
 
@@ -131,3 +137,21 @@ async def test_a_browser_gets_a_page_for_a_page_its_role_may_not_open(
             shown = set(re.findall(r'data-nav="([^"]+)"', await resp.text()))
         expected = {homes[role]} | ({"/cases"} if role == "reviewer" else set())
         assert shown == expected, (role, shown)
+
+
+# Who may call the approval, verification and receipt routes (the walks above then
+# check that every other role is refused).
+APPROVAL_ROUTES = {
+    ("POST", "/api/register/cases/x/approval"): {"reviewer"},
+    ("GET", "/api/register/cases/x/approval"): {"agent", "reviewer", "supervisor"},
+    ("GET", "/api/verify/x"): {PUBLIC},
+    ("GET", "/verify/x"): {PUBLIC},
+    ("GET", "/case/x/receipt"): {"agent", "reviewer"},
+}
+
+
+async def test_approval_and_receipt_routes_are_open_to_exactly_their_roles(
+    running: RunningServer,
+) -> None:
+    marks = {(m, p): set(roles) for m, p, roles in _routes(running)}
+    assert {key: marks.get(key) for key in APPROVAL_ROUTES} == APPROVAL_ROUTES

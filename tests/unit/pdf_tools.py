@@ -4,6 +4,7 @@ from the page rasterised by poppler's pdftoppm (OpenCV's QRCodeDetector)."""
 from __future__ import annotations
 
 import io
+import re
 import subprocess
 import tempfile
 from pathlib import Path
@@ -48,3 +49,27 @@ def decode_qr(image: np.ndarray) -> str:
 
 def pdf_qr(data: bytes, page: int = 1) -> str:
     return decode_qr(rasterise(data, page))
+
+
+_PATH_STEP = re.compile(r"([Mmh])(-?[0-9.]+)(?: (-?[0-9.]+))?")
+
+
+def svg_qr(svg: str, scale: int = 8) -> str:
+    """Decode an inline SVG QR code as segno writes it (one path of horizontal strokes:
+    `M x y`, `m dx dy`, `h n`, at `scale(1)`, strokes centred on y + 0.5)."""
+    box = re.search(r'viewBox="0 0 (\d+) (\d+)"', svg)
+    path = re.search(r' d="([^"]+)"', svg)
+    assert box and path, "not a segno SVG"
+    width, height = int(box.group(1)), int(box.group(2))
+    image = np.full((height * scale, width * scale), 255, np.uint8)
+    x = y = 0.0
+    for op, a, b in _PATH_STEP.findall(path.group(1)):
+        if op == "M":
+            x, y = float(a), float(b)
+        elif op == "m":
+            x, y = x + float(a), y + float(b)
+        else:  # h: a dark run from x, on the row whose centre is y
+            top = round((y - 0.5) * scale)
+            image[top : top + scale, round(x * scale) : round((x + float(a)) * scale)] = 0
+            x += float(a)
+    return decode_qr(cv2.cvtColor(image, cv2.COLOR_GRAY2BGR))
