@@ -82,7 +82,8 @@ def test_verification_codes_are_stable_keyed_and_checked(tmp_path: Path) -> None
     assert codes.code("QH-2026-000124")[-24:] != code[-24:]
     other = VerifyCodes.load_or_create(tmp_path / "elsewhere")
     assert other.code("QH-2026-000123") != code and other.number_of(code) is None
-    for bad in ("QH-2026-000123", code[:-1] + "2", code.upper(), f"{code}-x", "../" + code, ""):
+    changed = code[:-1] + ("b" if code[-1] == "a" else "a")
+    for bad in ("QH-2026-000123", changed, code.upper(), f"{code}-x", "../" + code, ""):
         assert codes.number_of(bad) is None, bad
     assert codes.number_of("QH-2026-000124" + code[len("QH-2026-000123") :]) is None
 
