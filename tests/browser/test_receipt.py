@@ -41,7 +41,7 @@ async def test_the_receipt_prints_and_its_qr_code_opens_the_verification_page(
     assert decode_qr(image) == case["verify_url"]
 
     await page.click("#print")
-    await page.wait_for_function("window.__printed === 1")
+    await page.wait_for_function("() => window.__printed === 1")
     await page.emulate_media(media="print")
     await expect(page.locator(".topbar")).to_be_hidden()
     await expect(page.locator("#print")).to_be_hidden()
