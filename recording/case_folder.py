@@ -8,9 +8,10 @@
 
 A case outlives its video sessions (收审分离: it may have none), so its
 materials live here and not in a session folder; session folders keep their
-own contract. The manifest's `files` come from the `document.stored` and `approval.stored` events
-(size and SHA-256 taken at intake), never from rehashing the disk, so
-re-signing after a later change cannot absorb a tampered page. As in a session
+own contract. The manifest's `files` come from the `document.stored` and
+`approval.stored` events (size and SHA-256 taken at intake), never from
+rehashing the disk, so re-signing after a later change cannot absorb a
+tampered page or document. As in a session
 folder, only `access.*` events may follow the signed prefix of the chain.
 
 Every change (store a page, mark one unreadable) takes an exclusive flock on
