@@ -13,11 +13,20 @@ from aiohttp import web
 from sqlalchemy.engine import make_url
 
 from recording.canonical import make_dirs
-from server import admin_api, archive_routes, case_api, case_documents_api, ops_routes, pages
+from server import (
+    admin_api,
+    archive_routes,
+    case_api,
+    case_documents_api,
+    inbox_api,
+    ops_routes,
+    pages,
+)
 from server import appkeys as K
 from server.accounts import AccountDB
 from server.api import routes as api_routes
 from server.auth import Authenticator, allow
+from server.case_push import CasePush
 from server.catalogue import Catalogue, load_catalogue
 from server.config import Config
 from server.connections import Connections
@@ -83,6 +92,8 @@ def create_app(
         app[K.CASES], recorder.root, lambda: recorder.signer, cfg.cases.max_document_bytes
     )
     app[K.CONNECTIONS] = Connections(app[K.STORE])
+    app[K.CASE_PUSH] = CasePush(app[K.CONNECTIONS])
+    app[K.CASES].listeners.append(app[K.CASE_PUSH].on_change)
     app[K.GUARD] = CredentialGuard(
         app[K.AUTH], app[K.ACCOUNTS], app[K.CONNECTIONS], cfg.auth.socket_check_seconds
     )
@@ -109,6 +120,7 @@ def create_app(
     app.router.add_routes(archive_routes.routes)
     app.router.add_routes(case_api.routes)
     app.router.add_routes(case_documents_api.routes)
+    app.router.add_routes(inbox_api.routes)
     app.router.add_routes(ops_routes.routes)
     app.router.add_get("/ws", allow("kiosk", "agent", "reviewer", "supervisor")(ws_handler))
     app.cleanup_ctx.append(_lifecycle)
@@ -170,6 +182,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     loop = asyncio.get_running_loop()
     tasks = [loop.create_task(_sweeper(app)), loop.create_task(_housekeeping(app))]
     tasks.append(loop.create_task(app[K.LOGIN_AUDIT].run()))
+    tasks.append(loop.create_task(app[K.CASE_PUSH].run()))
     tasks.append(loop.create_task(app[K.GUARD].run(lambda: busy_holders(app[K.SESSIONS]))))
     log.info("server started", extra={"store": type(store).__name__})
     yield
