@@ -38,6 +38,7 @@ from server.metrics import Metrics
 from server.middleware import MIDDLEWARES
 from server.queue_service import QueueService
 from server.recorder import SessionRecorder
+from server.recordings import RecordingIndex
 from server.register.calendar import load_calendar
 from server.register.cases import CaseService
 from server.register.documents import DocumentService
@@ -88,6 +89,12 @@ def create_app(
         app[K.RECORDER].system,
     )
     recorder = app[K.RECORDER]
+    app[K.RECORDINGS] = RecordingIndex(
+        app[K.REGISTER],
+        recorder.root,
+        lambda: recorder.signer.public_key if recorder.signer is not None else None,
+    )
+    recorder.on_sealed.append(app[K.RECORDINGS].add)
     app[K.DOCUMENTS] = DocumentService(
         app[K.CASES], recorder.root, lambda: recorder.signer, cfg.cases.max_document_bytes
     )
@@ -161,10 +168,20 @@ async def _housekeeping(app: web.Application) -> None:
     """Daily: remove cases past the retention period (each one audited)."""
     while True:
         try:
-            await app[K.RECORDER].prune(app[K.CONFIG].archive.retention_days)
+            removed = await app[K.RECORDER].prune(app[K.CONFIG].archive.retention_days)
+            await asyncio.to_thread(app[K.RECORDINGS].forget, removed)
         except Exception:
             log.exception("retention pruning failed")
         await asyncio.sleep(HOUSEKEEPING_SECONDS)
+
+
+async def _index_archive(app: web.Application) -> None:
+    """Index finalised session folders the register does not know yet (an archive
+    from before the index, a restore), once at start, after crash recovery."""
+    await app[K.RECORDER].flushed()  # recovered folders are indexed by then
+    added = await asyncio.to_thread(app[K.RECORDINGS].backfill)
+    if added:
+        app[K.RECORDER].system("recordings.indexed", None, {"count": added})
 
 
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
@@ -173,6 +190,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     store = app[K.STORE]
     await store.start()
     await app[K.RECORDER].start()
+    await _index_archive(app)
     app[K.RECORDER].system("server.started", None, config_summary(app[K.CONFIG]))
     if app[_MIGRATED] is not None:
         app[K.RECORDER].system(MIGRATED_EVENT, None, app[_MIGRATED].to_json())
