@@ -253,6 +253,8 @@ class SessionRecorder:
 
 
 def _log_failure(future: concurrent.futures.Future[Any]) -> None:
+    if future.cancelled():  # its awaiting task was cancelled (shutdown) before it ran
+        return
     exc = future.exception()
     if exc is not None:
         log.error("archive operation failed", exc_info=exc)
