@@ -28,6 +28,26 @@ function remainingNames(c) {
   return n < 0 ? L("remaining.over", { n: -n }) : L("remaining.days", { n });
 }
 
+/** The open / overdue / due-soon counts as spans (data-count, data-n). */
+export function countSpans(counts) {
+  const c = counts || { open: 0, overdue: 0, due_soon: 0 };
+  return ["open", "overdue", "due_soon"].map((key) => {
+    const span = document.createElement("span");
+    span.className = `inbox-count ${key}`;
+    span.dataset.count = key;
+    span.dataset.n = String(c[key]);
+    i18n.setNames(span, L(`count.${key}`, { n: c[key] }));
+    return span;
+  });
+}
+
+/** GET the caller's inbox: {cases, counts}. */
+export async function fetchInbox() {
+  const resp = await fetch(URL, { credentials: "same-origin", headers: { Accept: "application/json" } });
+  if (!resp.ok) throw new Error(`inbox: HTTP ${resp.status}`);
+  return resp.json();
+}
+
 /**
  * Show the inbox in `root` (the #inbox section). `client` is the page's
  * RwClient; `catalogue()` gives the loaded catalogue (or null, then codes show).
@@ -47,17 +67,7 @@ export function startInbox(root, client, catalogue = () => null) {
   }
 
   function renderCounts() {
-    const parts = [];
-    const c = state.counts || { open: 0, overdue: 0, due_soon: 0 };
-    for (const key of ["open", "overdue", "due_soon"]) {
-      const span = document.createElement("span");
-      span.className = `inbox-count ${key}`;
-      span.dataset.count = key;
-      span.dataset.n = String(c[key]);
-      i18n.setNames(span, L(`count.${key}`, { n: c[key] }));
-      parts.push(span);
-    }
-    counts.replaceChildren(...parts);
+    counts.replaceChildren(...countSpans(state.counts));
   }
 
   function render() {
@@ -104,9 +114,7 @@ export function startInbox(root, client, catalogue = () => null) {
   }
 
   async function load() {
-    const resp = await fetch(URL, { credentials: "same-origin", headers: { Accept: "application/json" } });
-    if (!resp.ok) throw new Error(`inbox: HTTP ${resp.status}`);
-    const data = await resp.json();
+    const data = await fetchInbox();
     state.cases = data.cases;
     state.counts = data.counts;
     state.loads += 1;

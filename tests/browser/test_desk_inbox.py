@@ -57,3 +57,12 @@ async def test_the_inbox_lists_flags_and_follows_pushes(pages: Pages) -> None:
     await page.click("[data-lang-switch]")
     await expect(rows.nth(0)).to_contain_text("Overdue")
     await expect(box.locator("h2")).to_have_text("Open cases")
+
+    # Supervisors see the same counts, over every open case, on their page.
+    board = await pages.sign_in("/cases", "supervisor")
+    counts = board.locator("#case-deadlines")
+    await expect(counts).to_be_visible()
+    await expect(counts.locator('[data-count="open"]')).to_have_attribute("data-n", "3")
+    await expect(counts.locator('[data-count="overdue"]')).to_have_attribute("data-n", "1")
+    await expect(counts.locator('[data-count="due_soon"]')).to_have_attribute("data-n", "1")
+    await expect(counts.locator('[data-count="overdue"]')).to_have_text("已超期 1")
