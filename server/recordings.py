@@ -87,7 +87,7 @@ class RecordingIndex:
             kiosk=_text(kiosks[0]) if kiosks else None,
             started_at=parse_time(summary.get("started_at")),
             ended_at=parse_time(summary.get("finalized_at")),
-            outcome=_text(summary.get("outcome")),
+            outcome=_text(summary.get("outcome"), 32),
             signature=found.signature,
             summary=summary,
             indexed_at=datetime.now(UTC),
@@ -129,8 +129,12 @@ class RecordingIndex:
             known = set(s.scalars(query))  # refused ones are looked at again
         added = 0
         for folder in _session_folders(self.root):
-            if folder.name not in known and self.add(folder):
-                added += 1
+            if folder.name in known:
+                continue
+            try:
+                added += self.add(folder)
+            except Exception:  # one odd folder must not stop the start
+                log.exception("recording not indexed", extra={"session": folder.name})
         if added:
             log.info("recordings indexed from the archive", extra={"count": added})
         return added
@@ -189,8 +193,9 @@ def _case_numbers(s: Any, session_ids: list[str]) -> dict[str, str]:
     return {sid: number for sid, number in s.execute(query)}  # the earliest link wins
 
 
-def _text(value: Any) -> str | None:
-    return value[:64] if isinstance(value, str) else None
+def _text(value: Any, limit: int = 64) -> str | None:
+    """A manifest's string as a column holds it (a forged one may be anything)."""
+    return value[:limit] if isinstance(value, str) else None
 
 
 _YEAR, _TWO = re.compile(r"[0-9]{4}"), re.compile(r"[0-9]{2}")
