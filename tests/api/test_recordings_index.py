@@ -10,15 +10,22 @@ never seen it.
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
+from pathlib import Path
 
 import aiohttp
 from sqlalchemy import delete, select
 
+from recording.archive import marker_bytes
+from recording.keys import ArchiveSigner
 from server import appkeys as K
+from server.config import Config
 from server.register.case_types import Actor
 from server.register.models import RecordingReviewer, RecordingRow
 from tests.api.test_archive_routes import (  # fixtures, imported to be used here
     Case,
+    Template,
     _get_json,
     config,
     mine,
@@ -28,7 +35,7 @@ from tests.api.test_archive_routes import (  # fixtures, imported to be used her
     template,
 )
 from tests.api.test_case_api import BASE, NEW, _post, _signed_in
-from tests.conftest import RunningServer
+from tests.conftest import RunningServer, start_server
 
 __all__ = ["config", "mine", "other", "supervisor", "template"]
 
@@ -100,3 +107,28 @@ async def test_a_finished_session_is_indexed_when_it_is_sealed(
     row = _rows(running)[folder.name]
     assert (row.item, row.place, row.signature) == ("SCJG-001", "QH-CG", "ok")
     assert await _ids(supervisor, "?reviewer=reviewer2") == [folder.name, other.id]
+
+
+async def test_a_session_closed_by_crash_recovery_is_indexed_by_it(
+    config: Config, accounts_template: tuple[Path, dict[str, str]], template: Template
+) -> None:
+    # "other" as a killed process leaves it: open marker (signed), no manifest.
+    [folder] = (config.data_dir / "archive").glob(f"*/*/*/{template.other}")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    (folder / "manifest.json").unlink()
+    (folder / "manifest.sig").unlink()
+    opened = {"session_id": folder.name, "started_at": manifest["started_at"]}
+    signer = ArchiveSigner.load_or_create(config.data_dir)
+    sig = base64.b64encode(signer.sign(marker_bytes(opened))).decode()
+    (folder / ".open").write_text(json.dumps({**opened, "sig": sig}))
+    srv = await start_server(config, accounts_template)
+    try:
+        supervisor, _ = await srv.http("supervisor")
+        listed = {c["id"]: c for c in (await _get_json(supervisor, "/api/cases"))["cases"]}
+        assert listed[template.other]["outcome"] == "interrupted"
+        assert listed[template.other]["signed"] is True
+        events = await srv.system_events()
+        # Indexed as recovery closed it; the start's backfill then found only "mine".
+        assert [e["data"] for e in events if e["type"] == "recordings.indexed"] == [{"count": 1}]
+    finally:
+        await srv.close()
