@@ -17,20 +17,29 @@ folder, only `access.*` events may follow the signed prefix of the chain.
 Every change (store a page, mark one unreadable) takes an exclusive flock on
 events.jsonl (the same lock `server.case_index.append_access` takes), appends
 its event, then writes and signs the manifest. A crash between the steps
-leaves a folder that `verify` reports; the next change re-signs it whole.
+leaves a folder that `verify` reports; the next change re-signs it whole, and
+so does `reseal` at the next start (server/register/reseal.py), with a
+`resealed` event saying why. `reseal` re-signs only what a crash leaves: a
+chain intact up to a possibly torn last line, whose signed prefix matches a
+validly signed manifest (or no manifest yet), with changes after it. Anything
+else (a broken chain, a signature that does not verify, a chain that
+disagrees with the manifest or with the register's page hashes) is tampering
+or damage: left as it is, for `verify` to report.
 Blocking (fsync): call from a thread.
 """
 
 from __future__ import annotations
 
+import base64
 import fcntl
+import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from recording.audit import AuditLog, read_events
+from recording.audit import AuditLog, check_chain, dropped_info, read_events
 from recording.canonical import (
     Clock,
     iso_utc,
@@ -39,7 +48,8 @@ from recording.canonical import (
     utc_now,
     write_atomic,
 )
-from recording.manifest import EVENTS, Signer, write_manifest
+from recording.keys import verify_signature
+from recording.manifest import ACCESS_PREFIX, EVENTS, MANIFEST, SIGNATURE, Signer, write_manifest
 
 CASES_DIR = "cases"
 CASE_FORMAT = "remote-window-case/1"
@@ -49,6 +59,12 @@ UNREADABLE = "document.unreadable"
 APPROVAL_DIR = "approval"
 APPROVAL_STORED = "approval.stored"
 STORED_TYPES = (STORED, APPROVAL_STORED)
+RESEALED = "resealed"
+TORN = "incomplete last line"
+
+
+class NotResealable(Exception):
+    """The folder does not look like an interrupted change (see the module doc)."""
 
 
 class CaseFolder:
@@ -143,6 +159,72 @@ class CaseFolder:
         }
         write_manifest(self.folder, manifest, signer)
 
+    def stale(self, public_key: Any, pages: dict[str, str]) -> dict[str, Any] | None:
+        """Why the manifest lags its chain after a crash (None: it does not).
+
+        `pages` maps file → SHA-256 as the register holds them. Raises
+        NotResealable when the folder does not look like an interrupted change.
+        Reads only.
+        """
+        path = self.folder / EVENTS
+        if not path.is_file():
+            return None
+        chain = check_chain(path)
+        if chain.problem and not chain.problem.endswith(TORN):
+            raise NotResealable(f"{EVENTS} {chain.problem}")
+        events = _complete(path, chain.lines)
+        for e in events:
+            if e["type"] in STORED_TYPES and e["data"].get("file") in pages:
+                if pages[e["data"]["file"]] != e["data"].get("sha256"):
+                    raise NotResealable(f"{e['data']['file']}: the register holds another hash")
+        torn = chain.problem is not None
+        try:
+            raw = (self.folder / MANIFEST).read_bytes()
+        except FileNotFoundError:
+            return {"reason": "no manifest", "lines": chain.lines, "torn_line": torn}
+        try:
+            sig = base64.b64decode((self.folder / SIGNATURE).read_bytes().strip(), validate=True)
+            manifest = json.loads(raw)
+        except (OSError, ValueError) as exc:
+            raise NotResealable(f"unreadable manifest or signature: {exc}") from None
+        if public_key is None or not verify_signature(public_key, raw, sig):
+            raise NotResealable(f"{SIGNATURE} does not verify")
+        signed = (manifest.get("events") or {}).get("lines")
+        if not isinstance(signed, int) or not 1 <= signed <= len(events):
+            raise NotResealable(f"the manifest records {signed!r} lines of {len(events)}")
+        if events[signed - 1]["hash"] != manifest["events"].get("last_hash"):
+            raise NotResealable(f"line {signed} differs from the manifest's last hash")
+        later = [e["type"] for e in events[signed:] if not e["type"].startswith(ACCESS_PREFIX)]
+        if not later and not torn:
+            return None
+        return {
+            "reason": "changes after the signature",
+            "signed_lines": signed,
+            "lines": len(events),
+            "unsigned": later,
+            "torn_line": torn,
+        }
+
+    def reseal(
+        self, signer: Signer, public_key: Any, pages: dict[str, str]
+    ) -> dict[str, Any] | None:
+        """Re-sign after an interrupted change, chaining a `resealed` event that says
+        why; returns its data (None when nothing was due). Raises NotResealable."""
+        why = self.stale(public_key, pages)  # read-only: a refusal changes nothing
+        if why is None:
+            return None
+        with self._locked() as log:  # drops a torn last line
+            if log.dropped:
+                why["torn_line"] = dropped_info(log)
+            log.append(RESEALED, None, why)
+            self._sign(log, signer)
+            return why
+
     def path_of(self, rel: str) -> Path:
         """The stored file of a document (rel as the register holds it)."""
         return self.folder / rel
+
+
+def _complete(path: Path, lines: int) -> list[dict[str, Any]]:
+    """The first `lines` events of a chain (a torn last line after them is left out)."""
+    return [json.loads(raw) for raw in path.read_bytes().split(b"\n")[:lines]]

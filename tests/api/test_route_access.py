@@ -49,6 +49,7 @@ NEWER_ROUTES = {
     ("GET", "/api/verify/x"),
     ("GET", "/verify/x"),
     ("GET", "/case/x/receipt"),
+    ("GET", "/api/register/inbox"),
 }
 
 
