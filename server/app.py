@@ -13,7 +13,15 @@ from aiohttp import web
 from sqlalchemy.engine import make_url
 
 from recording.canonical import make_dirs
-from server import admin_api, archive_routes, case_api, case_documents_api, ops_routes, pages
+from server import (
+    admin_api,
+    archive_routes,
+    case_api,
+    case_documents_api,
+    case_pages,
+    ops_routes,
+    pages,
+)
 from server import appkeys as K
 from server.accounts import AccountDB
 from server.api import routes as api_routes
@@ -109,6 +117,7 @@ def create_app(
     app.router.add_routes(archive_routes.routes)
     app.router.add_routes(case_api.routes)
     app.router.add_routes(case_documents_api.routes)
+    app.router.add_routes(case_pages.routes)
     app.router.add_routes(ops_routes.routes)
     app.router.add_get("/ws", allow("kiosk", "agent", "reviewer", "supervisor")(ws_handler))
     app.cleanup_ctx.append(_lifecycle)
