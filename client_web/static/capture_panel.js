@@ -37,7 +37,7 @@ export function capturePanel(root, { getNumber, onStored, say }) {
           : el("option", { value: d.deviceId, names: names("cap.camera", { n: i + 1 }) }),
       ),
     );
-    if (chosen) select.value = chosen;
+    if (chosen && inputs.some((d) => d.deviceId === chosen)) select.value = chosen;
     select.disabled = inputs.length < 2;
     return inputs;
   }

@@ -70,6 +70,22 @@ const S = {
   "reason.reject": { zh: "不予批准的理由（必填）", en: "Reasons for the rejection (required)" },
   "reason.approve": { zh: "批准意见（可不填）", en: "Remarks on the approval (optional)" },
   "approve.no_file": { zh: "请先选择已签批的 PDF 文件。", en: "Choose the signed PDF file first." },
+  "ok.created": {
+    zh: "已受理，办件编号 {number}。请逐项采集材料。",
+    en: "Received as case {number}. Capture its materials one by one.",
+  },
+  "ok.submitted": {
+    zh: "办件 {number} 已提交审核，审批部门处理后会在“我的办件”中显示。",
+    en: "Case {number} was submitted for review; its progress shows under “My cases”.",
+  },
+  "submit.missing": { zh: "还缺：{missing}", en: "Still missing: {missing}" },
+  "submit.confirm": {
+    zh: "还缺：{missing}。确实要先提交吗？再按一次提交。",
+    en: "Still missing: {missing}. Submit anyway? Press again to submit.",
+  },
+  "list.empty": { zh: "暂无", en: "None" },
+  "print.approval": { zh: "打开并打印批件", en: "Open and print the approval" },
+  "print.receipt": { zh: "打印受理回执", en: "Print the receipt" },
   "request.banner": { zh: "审批人员要求补正：{reason}", en: "The reviewer asks for more: {reason}" },
   "working": { zh: "正在处理…", en: "Working…" },
   "loading": { zh: "正在加载…", en: "Loading…" },

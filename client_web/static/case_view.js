@@ -20,6 +20,7 @@ export function el(tag, attrs = {}, ...children) {
 }
 
 const same = (text) => ({ zh: text, en: text });
+const joined = (a, b) => ({ zh: `${a.zh} · ${b.zh}`, en: `${a.en} · ${b.en}` });
 
 export function when(iso) {
   if (!iso) return "";
@@ -61,7 +62,7 @@ export function fillFacts(root, c, labels = {}) {
     place: labels.place || same(c.place),
     mode: names(`mode.${c.mode}`),
     state: stateNames(c.state),
-    received: same(`${when(c.received_at)} · ${c.received_by}`),
+    received: joined(same(when(c.received_at)), actorNames(c.received_by)),
     deadline: same(c.deadline),
     remaining: remainingNames(c),
     decision: same(c.decision?.reasons || ""),

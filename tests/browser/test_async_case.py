@@ -1,0 +1,164 @@
+"""收审分离 / 帮办代办 without video, in two browsers: the agent receives a case at
+the counter and captures its materials (a fake document camera: a canvas stream
+behind getUserMedia, and a scanned upload), the reviewer opens the case page,
+starts the review and asks for more with a reason, the agent sees the reason,
+adds a page and hands the case back, the reviewer sees the new page."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.async_api import Page, expect
+
+from server import appkeys as K
+from tests.browser.conftest import Pages, shot
+from tests.contract.case_helpers import id_number
+from tests.unit.doc_images import decodes, jpeg
+
+pytestmark = pytest.mark.browser
+
+ITEM = "RSJ-001"  # 城乡居民基本养老保险参保登记: 居民身份证, 户口簿
+ID_CARD, HOUSEHOLD = "居民身份证", "户口簿"
+APPLICANT_ID = id_number("33010219500101001")
+REASON = "户口簿只拍了首页，请补拍申请人本人那一页。"
+DOC_W, DOC_H = 1600, 1200  # the fake document camera's full resolution
+
+# A document camera attached to the agent's PC: getUserMedia answers with a
+# canvas stream at DOC_W x DOC_H (fine print on white), enumerateDevices lists it.
+FAKE_DOC_CAMERA = """
+(() => {
+  const W = %d, H = %d;
+  let canvas = null;
+  function paint() {
+    const ctx = canvas.getContext("2d");
+    ctx.fillStyle = "#fff";
+    ctx.fillRect(0, 0, W, H);
+    ctx.fillStyle = "#000";
+    ctx.font = "24px sans-serif";
+    for (let y = 40; y < H; y += 40) ctx.fillText("户口簿 第" + y / 40 + "行 " + Date.now(), 30, y);
+  }
+  navigator.mediaDevices.enumerateDevices = async () => [
+    { deviceId: "doccam-1", groupId: "g1", kind: "videoinput", label: "Fake document camera" },
+  ];
+  navigator.mediaDevices.getUserMedia = async () => {
+    if (!canvas) {
+      canvas = document.createElement("canvas");
+      canvas.width = W;
+      canvas.height = H;
+      paint();
+      setInterval(paint, 200);
+    }
+    return canvas.captureStream(10);
+  };
+})();
+""" % (DOC_W, DOC_H)
+
+
+def material(page: Page, code: str):  # type: ignore[no-untyped-def]
+    return page.locator(f'#checklist li.material[data-material="{code}"]')
+
+
+async def receive_case(pages: Pages) -> tuple[Page, str]:
+    """The agent receives a case at the counter: one camera still, one scan, submitted."""
+    agent = await pages.sign_in("/agent", "agent", init_script=FAKE_DOC_CAMERA)
+    await agent.select_option("#nc-item", ITEM)
+    await agent.select_option("#nc-mode", "assisted")
+    await agent.fill("#nc-name", "王秀英")
+    await agent.fill("#nc-id", "330102195001010011")  # a wrong check digit first
+    await agent.click("#nc-submit")
+    await expect(agent.locator("#agent-message")).to_contain_text("身份证号码不正确")
+    await expect(agent.locator("#capture-step")).to_be_hidden()
+    await agent.fill("#nc-id", APPLICANT_ID)
+    await agent.click("#nc-submit")
+    await expect(agent.locator("#capture-step")).to_be_visible()
+    number = (await agent.locator("#cap-number").text_content() or "").strip()
+    assert number.startswith("QH-")
+
+    await agent.click("#cam-open")
+    shoot = material(agent, ID_CARD).locator("button.shoot")
+    await expect(shoot).to_be_enabled()
+    await shoot.click()
+    await expect(material(agent, ID_CARD).locator("li.page")).to_have_count(1)
+    scan = {"name": "scan.jpg", "mimeType": "image/jpeg", "buffer": jpeg(320, 240)}
+    await material(agent, HOUSEHOLD).locator("input.scan-input").set_input_files(scan)
+    await expect(material(agent, HOUSEHOLD).locator("li.page")).to_have_count(1)
+    await expect(agent.locator("#cap-missing")).to_be_hidden()
+    await shot(agent, "async-agent-captured")
+    await agent.click("#nc-done")
+    await expect(agent.locator("#capture-step")).to_be_hidden()
+    await expect(agent.locator(f'#my-rows tr[data-case="{number}"]')).to_contain_text("待审核")
+    return agent, number
+
+
+def stored_pages(pages: Pages, number: str) -> list[dict]:
+    from server.register.case_types import Actor
+
+    return pages.server.app[K.DOCUMENTS].list(Actor("supervisor", "supervisor"), number)
+
+
+def stored_size(pages: Pages, number: str, doc: dict) -> tuple[int, int] | None:
+    folder = pages.server.app[K.RECORDER].root / "cases" / number
+    return decodes((folder / doc["file"]).read_bytes())
+
+
+async def test_agent_receives_reviewer_asks_for_more_agent_adds(pages: Pages) -> None:
+    agent, number = await receive_case(pages)
+    stored = stored_pages(pages, number)
+    assert [(d["material"], d["page"], d["source"]) for d in stored] == [
+        (ID_CARD, 1, "camera"),
+        (HOUSEHOLD, 1, "upload"),
+    ]
+    # The camera still has the document camera's resolution, not the preview's.
+    assert stored_size(pages, number, stored[0]) == (DOC_W, DOC_H)
+
+    reviewer = await pages.sign_in(f"/case/{number}", "reviewer")
+    await expect(reviewer.locator("#case-state")).to_have_text("已受理，待审核")
+    await expect(reviewer.locator("[data-fact=applicant]")).to_have_text("王秀英")
+    await expect(reviewer.locator("#id-number")).to_have_text("************" + APPLICANT_ID[-4:])
+    await reviewer.click("#show-id")
+    await expect(reviewer.locator("#id-number")).to_have_text(APPLICANT_ID)
+    for code in (ID_CARD, HOUSEHOLD):
+        await expect(material(reviewer, code).locator(".mat-state")).to_have_text("已收 1 页")
+    await expect(material(reviewer, ID_CARD).locator("img.page-thumb")).to_have_js_property(
+        "naturalWidth", DOC_W
+    )
+    await reviewer.click("#do-start")
+    await expect(reviewer.locator("#case-state")).to_have_text("审核中")
+    await reviewer.click("#do-request")  # no reason: refused in plain words, nothing changed
+    await expect(reviewer.locator("#case-message")).to_have_text("请填写理由，理由会告知申请人。")
+    await expect(reviewer.locator("#case-state")).to_have_text("审核中")
+    await reviewer.fill("#decision-reason", REASON)
+    await reviewer.click("#do-request")
+    await expect(reviewer.locator("#case-state")).to_have_text("需补正")
+    await shot(reviewer, "async-reviewer-requested")
+
+    # The agent's list flags the case with the reviewer's reason.
+    await agent.reload()
+    row = agent.locator(f'#my-rows tr[data-case="{number}"]')
+    await expect(row.locator(".flag")).to_have_text("需补正")
+    await expect(row.locator(".asked")).to_have_text(REASON)
+    await shot(agent, "async-agent-flagged")
+    await row.locator("a.case-link").click()
+    await agent.wait_for_url(f"**/case/{number}")
+    await expect(agent.locator("#request-banner")).to_have_text(f"审批人员要求补正：{REASON}")
+    await expect(agent.locator("#decision-panel")).to_have_count(0)  # no decisions here
+    await expect(agent.locator("#show-id")).to_have_count(0)
+    await agent.click("#cam-open")
+    shoot = material(agent, HOUSEHOLD).locator("button.shoot")
+    await expect(shoot).to_be_enabled()
+    await shoot.click()
+    await expect(material(agent, HOUSEHOLD).locator("li.page")).to_have_count(2)
+    await agent.click("#do-resubmit")
+    await expect(agent.locator("#case-state")).to_have_text("审核中")
+    await expect(agent.locator("#request-banner")).to_be_hidden()
+
+    # The reviewer sees the added page after the first, and the whole history.
+    await reviewer.reload()
+    await expect(reviewer.locator("#case-state")).to_have_text("审核中")
+    pages_shown = material(reviewer, HOUSEHOLD).locator("li.page")
+    await expect(pages_shown).to_have_count(2)
+    assert [await p.get_attribute("data-page") for p in await pages_shown.all()] == ["1", "2"]
+    history = reviewer.locator("#history-rows tr")
+    await expect(history.filter(has_text=REASON)).to_have_count(1)
+    types = [await r.get_attribute("data-type") for r in await history.all()]
+    assert types == ["created", "document", "document", "state", "state", "document", "state"]
+    await shot(reviewer, "async-reviewer-resubmitted")
