@@ -26,7 +26,7 @@ DOC_W, DOC_H = 1600, 1200  # the fake document camera's full resolution
 # canvas stream at DOC_W x DOC_H (fine print on white), enumerateDevices lists it.
 FAKE_DOC_CAMERA = """
 (() => {
-  const W = %d, H = %d;
+  const W = DOC_W, H = DOC_H;
   let canvas = null;
   function paint() {
     const ctx = canvas.getContext("2d");
@@ -50,7 +50,7 @@ FAKE_DOC_CAMERA = """
     return canvas.captureStream(10);
   };
 })();
-""" % (DOC_W, DOC_H)
+""".replace("DOC_W", str(DOC_W)).replace("DOC_H", str(DOC_H))
 
 
 def material(page: Page, code: str):  # type: ignore[no-untyped-def]
