@@ -101,7 +101,7 @@ export function capturePanel(root, { getNumber, onStored, say }) {
     const input = el("input", {
       type: "file",
       accept: "application/pdf,image/jpeg,image/png",
-      class: "visually-hidden scan-input",
+      class: "scan-input",
       dataset: { material: code },
     });
     input.addEventListener("change", async () => {
