@@ -3,11 +3,12 @@
     <archive_root>/cases/<case-number>/
         events.jsonl                 hash chain (recording.audit.AuditLog)
         documents/<k>-<n>.<ext>      page n stored for checklist material k (1-based)
+        approval/approval-<n>.pdf    the approval document (回传批件), generated or uploaded
         manifest.json, manifest.sig  re-signed after every change
 
 A case outlives its video sessions (收审分离: it may have none), so its
 materials live here and not in a session folder; session folders keep their
-own contract. The manifest's `files` come from the `document.stored` events
+own contract. The manifest's `files` come from the `document.stored` and `approval.stored` events
 (size and SHA-256 taken at intake), never from rehashing the disk, so
 re-signing after a later change cannot absorb a tampered page. As in a session
 folder, only `access.*` events may follow the signed prefix of the chain.
@@ -44,6 +45,9 @@ CASE_FORMAT = "remote-window-case/1"
 DOCUMENTS = "documents"
 STORED = "document.stored"
 UNREADABLE = "document.unreadable"
+APPROVAL_DIR = "approval"
+APPROVAL_STORED = "approval.stored"
+STORED_TYPES = (STORED, APPROVAL_STORED)
 
 
 class CaseFolder:
@@ -92,6 +96,29 @@ class CaseFolder:
             self._sign(log, signer)
             return rel, digest
 
+    def store_approval(
+        self, data: bytes, actor: str, meta: dict[str, Any], signer: Signer
+    ) -> tuple[str, str]:
+        """Write the approval PDF as `approval/approval-<n>.pdf`, chain it, re-sign.
+
+        Returns (relative path, sha256); `n` is never reused.
+        """
+        with self._locked() as log:
+            make_dirs(self.folder / APPROVAL_DIR)
+            taken = [
+                int(p.stem.split("-")[-1])
+                for p in (self.folder / APPROVAL_DIR).iterdir()
+                if p.stem.split("-")[-1].isdigit()
+            ]
+            rel = f"{APPROVAL_DIR}/approval-{max(taken, default=0) + 1}.pdf"
+            digest = sha256_hex(data)
+            write_atomic(self.folder / rel, data)
+            log.append(
+                APPROVAL_STORED, actor, {**meta, "file": rel, "size": len(data), "sha256": digest}
+            )
+            self._sign(log, signer)
+            return rel, digest
+
     def log_change(self, type_: str, actor: str, data: dict[str, Any], signer: Signer) -> None:
         """Chain one change that is not an access (e.g. a page marked unreadable), re-sign."""
         with self._locked() as log:
@@ -103,7 +130,7 @@ class CaseFolder:
         files = [
             {"path": e["data"]["file"], "size": e["data"]["size"], "sha256": e["data"]["sha256"]}
             for e in events
-            if e["type"] == STORED
+            if e["type"] in STORED_TYPES
         ]
         manifest = {
             "format": CASE_FORMAT,

@@ -15,6 +15,8 @@ from sqlalchemy.engine import make_url
 from recording.canonical import make_dirs
 from server import (
     admin_api,
+    approval_api,
+    approval_pages,
     archive_routes,
     case_api,
     case_documents_api,
@@ -37,12 +39,14 @@ from server.metrics import Metrics
 from server.middleware import MIDDLEWARES
 from server.queue_service import QueueService
 from server.recorder import SessionRecorder
+from server.register.approvals import ApprovalService
 from server.register.calendar import load_calendar
 from server.register.cases import CaseService
 from server.register.documents import DocumentService
 from server.register.legacy import Migrated
 from server.register.sealing import IdSealer
 from server.register.startup import MIGRATED_EVENT, open_register
+from server.register.verify_codes import VerifyCodes
 from server.session_manager import SessionManager
 from server.socket_guard import CredentialGuard, busy_holders
 from server.store import MemoryStore, Store, make_store
@@ -90,6 +94,7 @@ def create_app(
     app[K.DOCUMENTS] = DocumentService(
         app[K.CASES], recorder.root, lambda: recorder.signer, cfg.cases.max_document_bytes
     )
+    app[K.APPROVALS] = ApprovalService(app[K.DOCUMENTS], VerifyCodes.load_or_create(cfg.data_dir))
     app[K.CONNECTIONS] = Connections(app[K.STORE])
     app[K.GUARD] = CredentialGuard(
         app[K.AUTH], app[K.ACCOUNTS], app[K.CONNECTIONS], cfg.auth.socket_check_seconds
@@ -118,6 +123,8 @@ def create_app(
     app.router.add_routes(case_api.routes)
     app.router.add_routes(case_documents_api.routes)
     app.router.add_routes(case_pages.routes)
+    app.router.add_routes(approval_api.routes)
+    app.router.add_routes(approval_pages.routes)
     app.router.add_routes(ops_routes.routes)
     app.router.add_get("/ws", allow("kiosk", "agent", "reviewer", "supervisor")(ws_handler))
     app.cleanup_ctx.append(_lifecycle)

@@ -20,7 +20,7 @@ from aiohttp import web
 from server import appkeys as K
 from server.auth import IDENTITY, allow
 from server.register.case_queries import CaseFilter
-from server.register.case_types import Actor, CaseError
+from server.register.case_types import Actor, CaseDetail, CaseError
 
 routes = web.RouteTableDef()
 BASE = "/api/register/cases"
@@ -37,6 +37,24 @@ def _json(body: Any, status: int = 200) -> web.Response:
     response = web.json_response(body, status=status)
     response.headers["Cache-Control"] = "no-store"  # applicant data: never cached
     return response
+
+
+def public_base(request: web.Request) -> str:
+    """Where links printed into documents start: `server.public_url`, or the address
+    the request came to (set public_url behind a proxy or a DNS name)."""
+    configured = request.app[K.CONFIG].server.public_url
+    return configured.rstrip("/") if configured else f"{request.scheme}://{request.host}"
+
+
+def case_json(request: web.Request, case: CaseDetail) -> dict[str, Any]:
+    """The case as JSON, with its public verification link (`verify_url`, also in
+    `approval` once the document is issued)."""
+    body = case.to_json()
+    url = request.app[K.APPROVALS].verify_url(public_base(request), case.number)
+    body["verify_url"] = url
+    if body["approval"] is not None:
+        body["approval"]["verify_url"] = url
+    return body
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
@@ -100,7 +118,7 @@ async def create_case(request: web.Request) -> web.Response:
         raise CaseError("place", "invalid", "a place code")
     service = request.app[K.CASES]
     case = await asyncio.to_thread(service.create, _actor(request), **kwargs)
-    return _json(case.to_json(), status=201)
+    return _json(case_json(request, case), status=201)
 
 
 @routes.get(BASE)
@@ -120,7 +138,7 @@ async def list_cases(request: web.Request) -> web.Response:
 async def get_case(request: web.Request) -> web.Response:
     service = request.app[K.CASES]
     case = await asyncio.to_thread(service.get, _actor(request), request.match_info["number"])
-    return _json(case.to_json())
+    return _json(case_json(request, case))
 
 
 @routes.get(BASE + "/{number}/id-number")
@@ -147,4 +165,4 @@ async def transition_case(request: web.Request) -> web.Response:
     service = request.app[K.CASES]
     number = request.match_info["number"]
     case = await asyncio.to_thread(service.transition, _actor(request), number, to, reason)
-    return _json(case.to_json())
+    return _json(case_json(request, case))

@@ -259,6 +259,8 @@ class CaseDetail:
     materials: dict[str, str] = field(default_factory=dict)
     # Per checklist material, in catalogue order: its state, readable pages, captured.
     checklist: list[dict[str, Any]] = field(default_factory=list)
+    # The approval document once issued: {"file", "sha256", "source": generated|uploaded}.
+    approval: dict[str, Any] | None = None
 
     @property
     def number(self) -> str:
@@ -277,4 +279,5 @@ class CaseDetail:
             "sessions": self.sessions,
             "materials": self.materials,
             "checklist": self.checklist,
+            "approval": dict(self.approval) if self.approval else None,
         }

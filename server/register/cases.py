@@ -356,6 +356,7 @@ class CaseService:
             sessions=[x.session_id for x in row.sessions],
             materials={m.code: m.state for m in row.materials},
             checklist=checklist(row),
+            approval=approval_of(row),
         )
 
 
@@ -377,6 +378,19 @@ def checklist(row: CaseRow) -> list[dict[str, Any]]:
         }
         for m in row.materials
     ]
+
+
+def approval_of(row: CaseRow) -> dict[str, Any] | None:
+    """The issued approval document (server/register/approvals.py), from its history line."""
+    if not row.approval_document:
+        return None
+    issued = next((e for e in reversed(row.history) if e.type == "approval"), None)
+    data = issued.data if issued is not None else {}
+    return {
+        "file": data.get("file", row.approval_document),
+        "sha256": row.approval_sha256,
+        "source": data.get("source", "uploaded"),
+    }
 
 
 def _next_number(s: Session, county: str, year: int) -> int:
