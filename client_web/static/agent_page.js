@@ -4,7 +4,7 @@
 
 import { setNames } from "./i18n.js";
 import { bindLogout } from "./staff.js";
-import { casePage, createCase, getCase, listDocuments } from "./case_client.js";
+import { casePage, createCase, getCase, listDocuments, receiptUrl } from "./case_client.js";
 import { names, refusal } from "./case_strings.js";
 import { renderChecklist } from "./case_view.js";
 import { capturePanel } from "./capture_panel.js";
@@ -76,6 +76,7 @@ if (form) {
       const link = step.querySelector("#cap-number");
       link.textContent = number;
       link.href = casePage(number);
+      step.querySelector("#cap-receipt").href = receiptUrl(number);
       form.reset();
       syncModes();
       step.hidden = false;

@@ -10,7 +10,6 @@ import {
   getCase,
   idNumber,
   listDocuments,
-  receiptUrl,
   transition,
 } from "./case_client.js";
 import { names, refusal } from "./case_strings.js";
@@ -87,7 +86,6 @@ function start(root) {
     panel.hidden = !(c.state === "approved" && doc);
     if (panel.hidden) return;
     root.querySelector("#approval-link").href = approvalUrl(c.number);
-    root.querySelector("#receipt-link").href = receiptUrl(c.number);
     root.querySelector("#approval-sha").textContent = doc.sha256 || "";
   }
 
