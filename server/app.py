@@ -21,6 +21,7 @@ from server import (
     case_api,
     case_documents_api,
     case_pages,
+    inbox_api,
     ops_routes,
     pages,
 )
@@ -28,6 +29,7 @@ from server import appkeys as K
 from server.accounts import AccountDB
 from server.api import routes as api_routes
 from server.auth import Authenticator, allow
+from server.case_push import CasePush
 from server.catalogue import Catalogue, load_catalogue
 from server.config import Config
 from server.connections import Connections
@@ -39,6 +41,7 @@ from server.metrics import Metrics
 from server.middleware import MIDDLEWARES
 from server.queue_service import QueueService
 from server.recorder import SessionRecorder
+from server.recordings import RecordingIndex
 from server.register.approvals import ApprovalService
 from server.register.calendar import load_calendar
 from server.register.cases import CaseService
@@ -91,11 +94,19 @@ def create_app(
         app[K.RECORDER].system,
     )
     recorder = app[K.RECORDER]
+    app[K.RECORDINGS] = RecordingIndex(
+        app[K.REGISTER],
+        recorder.root,
+        lambda: recorder.signer.public_key if recorder.signer is not None else None,
+    )
+    recorder.on_sealed.append(app[K.RECORDINGS].add)
     app[K.DOCUMENTS] = DocumentService(
         app[K.CASES], recorder.root, lambda: recorder.signer, cfg.cases.max_document_bytes
     )
     app[K.APPROVALS] = ApprovalService(app[K.DOCUMENTS], VerifyCodes.load_or_create(cfg.data_dir))
     app[K.CONNECTIONS] = Connections(app[K.STORE])
+    app[K.CASE_PUSH] = CasePush(app[K.CONNECTIONS])
+    app[K.CASES].listeners.append(app[K.CASE_PUSH].on_change)
     app[K.GUARD] = CredentialGuard(
         app[K.AUTH], app[K.ACCOUNTS], app[K.CONNECTIONS], cfg.auth.socket_check_seconds
     )
@@ -125,6 +136,7 @@ def create_app(
     app.router.add_routes(case_pages.routes)
     app.router.add_routes(approval_api.routes)
     app.router.add_routes(approval_pages.routes)
+    app.router.add_routes(inbox_api.routes)
     app.router.add_routes(ops_routes.routes)
     app.router.add_get("/ws", allow("kiosk", "agent", "reviewer", "supervisor")(ws_handler))
     app.cleanup_ctx.append(_lifecycle)
@@ -165,10 +177,20 @@ async def _housekeeping(app: web.Application) -> None:
     """Daily: remove cases past the retention period (each one audited)."""
     while True:
         try:
-            await app[K.RECORDER].prune(app[K.CONFIG].archive.retention_days)
+            removed = await app[K.RECORDER].prune(app[K.CONFIG].archive.retention_days)
+            await asyncio.to_thread(app[K.RECORDINGS].forget, removed)
         except Exception:
             log.exception("retention pruning failed")
         await asyncio.sleep(HOUSEKEEPING_SECONDS)
+
+
+async def _index_archive(app: web.Application) -> None:
+    """Index finalised session folders the register does not know yet (an archive
+    from before the index, a restore), once at start, after crash recovery."""
+    await app[K.RECORDER].flushed()  # recovered folders are indexed by then
+    added = await asyncio.to_thread(app[K.RECORDINGS].backfill)
+    if added:
+        app[K.RECORDER].system("recordings.indexed", None, {"count": added})
 
 
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
@@ -177,6 +199,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     store = app[K.STORE]
     await store.start()
     await app[K.RECORDER].start()
+    await _index_archive(app)
     app[K.RECORDER].system("server.started", None, config_summary(app[K.CONFIG]))
     if app[_MIGRATED] is not None:
         app[K.RECORDER].system(MIGRATED_EVENT, None, app[_MIGRATED].to_json())
@@ -186,6 +209,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     loop = asyncio.get_running_loop()
     tasks = [loop.create_task(_sweeper(app)), loop.create_task(_housekeeping(app))]
     tasks.append(loop.create_task(app[K.LOGIN_AUDIT].run()))
+    tasks.append(loop.create_task(app[K.CASE_PUSH].run()))
     tasks.append(loop.create_task(app[K.GUARD].run(lambda: busy_holders(app[K.SESSIONS]))))
     log.info("server started", extra={"store": type(store).__name__})
     yield

@@ -27,6 +27,11 @@ signed manifest lists it; anything else is a 404, never a path on disk. No
 symlink is followed below the archive root (server/archive_fs.py): a case
 folder holding one is refused (404) and left out of the list.
 
+The list is a register query (server/recordings.py: the `recordings` table,
+filled when a session is finalised, recovered, or found at start), never a
+walk of the tree; each entry names the register case (`case_number`) the
+session is linked to, if any.
+
 Signatures: a finalised case (no `.open` marker: not being recorded) is
 served only when `manifest.sig` verifies with the archive key. One without a
 valid signature (forged, or damaged) answers 409 `{"error": "unsigned"}` and
@@ -55,15 +60,14 @@ from server.case_index import (
     FILE_NAME,
     FILTER_MAX,
     FOLDERS,
-    CaseFilter,
     FoundCase,
     append_access,
     case_detail,
     find_case,
-    list_cases,
     may_see,
 )
 from server.pages import render
+from server.recordings import REFUSED, CaseFilter
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -139,10 +143,14 @@ async def _open_case(request: web.Request) -> FoundCase:
     session_id = request.match_info.get("session_id", "")
     found = await asyncio.to_thread(find_case, _root(request), session_id, _public_key(request))
     if found is None:
+        # Indexed, but gone or refused on disk (a link): out of the list from now on.
+        await asyncio.to_thread(request.app[K.RECORDINGS].mark, session_id, REFUSED)
         raise _not_found()
     if not may_see(request[IDENTITY], found.manifest):
         raise _json_error(web.HTTPForbidden, "forbidden")
     if not found.signed:
+        # The list flags it from now on (it was indexed while intact, or never).
+        await asyncio.to_thread(request.app[K.RECORDINGS].mark, session_id, found.signature)
         raise _json_error(web.HTTPConflict, "unsigned")
     return found
 
@@ -169,7 +177,7 @@ def _query_filter(request: web.Request) -> CaseFilter:
         raise _json_error(web.HTTPBadRequest, "bad_tz") from None
     if not -14 * 60 <= tz_minutes <= 14 * 60:
         raise _json_error(web.HTTPBadRequest, "bad_tz")
-    days = window = None
+    window = None
     if day_text := text("date"):
         if not DATE.fullmatch(day_text):
             raise _json_error(web.HTTPBadRequest, "bad_date")
@@ -180,9 +188,8 @@ def _query_filter(request: web.Request) -> CaseFilter:
         # The local day [00:00, 24:00) at UTC offset tz spans at most two UTC days.
         start = datetime(day.year, day.month, day.day, tzinfo=UTC) - timedelta(minutes=tz_minutes)
         window = (start, start + timedelta(days=1))
-        days = sorted({start.date(), (window[1] - timedelta(microseconds=1)).date()})
     viewer = ident.subject if ident.role == "reviewer" else None
-    return CaseFilter(days, window, text("item"), text("place"), text("reviewer"), limit, viewer)
+    return CaseFilter(window, text("item"), text("place"), text("reviewer"), limit, viewer)
 
 
 @routes.get("/api/archive/public-key")
@@ -205,11 +212,9 @@ async def public_key(request: web.Request) -> web.Response:
 async def cases(request: web.Request) -> web.Response:
     flt = _query_filter(request)
     found = await asyncio.to_thread(
-        list_cases,
-        _root(request),
+        request.app[K.RECORDINGS].list,
         flt,
         request.app[K.CATALOGUE],
-        _public_key(request),
         unsigned=request[IDENTITY].role == "supervisor",
     )
     response = web.json_response({"cases": found, "limit": flt.limit})

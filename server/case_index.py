@@ -1,8 +1,9 @@
-"""Reading the case archive for the web: find, filter and summarise cases.
+"""Reading the case archive for the web: find and summarise cases.
 
 Pure functions over the files of `recording/` (no HTTP): which folder a
-session id names, who may see a case, the case list with its filters, the
-replay data (events, media lanes, gaps), and appending `access.*` events.
+session id names, who may see a case, a case's list entry, the replay data
+(events, media lanes, gaps), and appending `access.*` events. The list
+itself is a register query (server/recordings.py), not a walk of the tree.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import json
 import logging
 import os
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -22,7 +22,7 @@ from typing import Any
 from recording.audit import AuditLog, check_chain
 from recording.keys import verify_signature
 from recording.manifest import ACCESS_PREFIX, EVENTS, MANIFEST, OPEN_MARKER, SIGNATURE
-from server.archive_fs import Unsafe, is_real_dir, open_dir, read_file, tree_problem
+from server.archive_fs import Unsafe, open_dir, read_file, tree_problem
 from server.auth import Identity
 
 SESSION_ID = re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})-[0-9]{6}-[0-9a-f]{8}", re.ASCII)
@@ -34,7 +34,7 @@ FOLDERS = {"media": ("webm", "video/webm"), "documents": ("jpg", "image/jpeg")}
 log = logging.getLogger(__name__)
 
 
-def _parse_time(text: Any) -> datetime | None:
+def parse_time(text: Any) -> datetime | None:
     if not isinstance(text, str):
         return None
     try:
@@ -174,9 +174,10 @@ def _names(table: dict[str, Any], code: Any) -> dict[str, str] | None:
     return entry.names.to_json() if entry is not None else None
 
 
-def case_summary(manifest: dict[str, Any], catalogue: Any) -> dict[str, Any]:
-    started = _parse_time(manifest.get("started_at"))
-    finalized = _parse_time(manifest.get("finalized_at"))
+def base_summary(manifest: dict[str, Any]) -> dict[str, Any]:
+    """A list entry from a manifest, without catalogue names (the register keeps it)."""
+    started = parse_time(manifest.get("started_at"))
+    finalized = parse_time(manifest.get("finalized_at"))
     people = participants(manifest)
     return {
         "id": manifest["session_id"],
@@ -184,86 +185,24 @@ def case_summary(manifest: dict[str, Any], catalogue: Any) -> dict[str, Any]:
         "finalized_at": manifest.get("finalized_at"),
         "duration_s": _seconds(started, finalized),
         "item": manifest.get("item"),
-        "item_names": _names(catalogue.items, manifest.get("item")),
         "place": manifest.get("place"),
-        "place_names": _names(catalogue.places, manifest.get("place")),
         "reviewers": reviewers(manifest),
         "reviewer_names": [p.get("name") for p in people if p.get("role") == "reviewer"],
         "outcome": manifest.get("outcome"),
     }
 
 
-@dataclass(frozen=True)
-class CaseFilter:
-    days: list[date] | None  # UTC folder days to walk; None = all, newest first
-    window: tuple[datetime, datetime] | None  # started_at bounds for `date` in `tz`
-    item: str | None
-    place: str | None
-    reviewer: str | None
-    limit: int
-    viewer: str | None = None  # a reviewer sees only cases they handled
-
-    def matches(self, manifest: dict[str, Any]) -> bool:
-        if self.item and manifest.get("item") != self.item:
-            return False
-        if self.place and manifest.get("place") != self.place:
-            return False
-        handled_by = reviewers(manifest)
-        if self.reviewer and self.reviewer not in handled_by:
-            return False
-        if self.viewer and self.viewer not in handled_by:
-            return False
-        if self.window:
-            started = _parse_time(manifest.get("started_at"))
-            if started is None or not self.window[0] <= started < self.window[1]:
-                return False
-        return True
+def with_names(summary: dict[str, Any], catalogue: Any) -> dict[str, Any]:
+    """The entry with the item's and the place's names from the catalogue."""
+    return {
+        **summary,
+        "item_names": _names(catalogue.items, summary.get("item")),
+        "place_names": _names(catalogue.places, summary.get("place")),
+    }
 
 
-def _sorted_dirs(folder: Path, pattern: re.Pattern[str]) -> list[Path]:
-    if not is_real_dir(folder):
-        return []
-    try:
-        entries = [p for p in folder.iterdir() if pattern.fullmatch(p.name) and is_real_dir(p)]
-    except OSError:
-        return []
-    return sorted(entries, key=lambda p: p.name, reverse=True)
-
-
-def _day_folders(root: Path, days: list[date] | None) -> Iterator[Path]:
-    if days is not None:
-        for day in sorted(days, reverse=True):
-            yield root / f"{day:%Y/%m/%d}"
-        return
-    for year in _sorted_dirs(root, re.compile(r"[0-9]{4}")):
-        for month in _sorted_dirs(year, re.compile(r"[0-9]{2}")):
-            yield from _sorted_dirs(month, re.compile(r"[0-9]{2}"))
-
-
-def list_cases(
-    root: Path, flt: CaseFilter, catalogue: Any, public_key: Any, *, unsigned: bool = False
-) -> list[dict[str, Any]]:
-    """Finalised cases matching the filter, newest first (blocking: run in a thread).
-
-    Each carries `signed`; cases without a valid signature are left out unless
-    `unsigned` (supervisors), then listed with `signature` "missing" or "invalid".
-    """
-    found: list[dict[str, Any]] = []
-    for day in _day_folders(root, flt.days):
-        for folder in _sorted_dirs(day, SESSION_ID):
-            case = load_case(root, folder.relative_to(root).parts, public_key)
-            if case is None or not flt.matches(case.manifest):
-                continue
-            if not case.signed and not unsigned:
-                continue
-            summary = case_summary(case.manifest, catalogue)
-            summary["signed"] = case.signed
-            if not case.signed:
-                summary["signature"] = case.signature
-            found.append(summary)
-            if len(found) >= flt.limit:
-                return found
-    return found
+def case_summary(manifest: dict[str, Any], catalogue: Any) -> dict[str, Any]:
+    return with_names(base_summary(manifest), catalogue)
 
 
 def read_case_events(path: Path) -> list[dict[str, Any]]:
@@ -306,7 +245,7 @@ def _media_lanes(
         join = lane["joins"].setdefault(
             seg.get("segment"), {"segment": seg.get("segment"), "start": None, "end": None}
         )
-        start, end = _parse_time(seg.get("start")), _parse_time(seg.get("end"))
+        start, end = parse_time(seg.get("start")), parse_time(seg.get("end"))
         if start and (join["start"] is None or start < join["start"]):
             join["start"] = start
         if end and (join["end"] is None or end > join["end"]):
@@ -351,7 +290,7 @@ def case_detail(case: FoundCase, catalogue: Any) -> dict[str, Any]:
     """Everything the replay page needs (blocking: run in a thread)."""
     folder, manifest = case.folder, case.manifest
     session_id = manifest["session_id"]
-    origin = _parse_time(manifest.get("started_at"))
+    origin = parse_time(manifest.get("started_at"))
     base = f"/api/cases/{session_id}/"
     urls = {
         f["path"]: base + f["path"]
@@ -366,7 +305,7 @@ def case_detail(case: FoundCase, catalogue: Any) -> dict[str, Any]:
             {
                 "seq": seq,
                 "time": event.get("time"),
-                "offset_s": _seconds(origin, _parse_time(event.get("time"))),
+                "offset_s": _seconds(origin, parse_time(event.get("time"))),
                 "type": event.get("type"),
                 "actor": event.get("actor"),
                 "data": event.get("data"),
@@ -376,8 +315,8 @@ def case_detail(case: FoundCase, catalogue: Any) -> dict[str, Any]:
     gaps = [
         {
             **gap,
-            "from_s": _seconds(origin, _parse_time(gap.get("from"))),
-            "to_s": _seconds(origin, _parse_time(gap.get("to"))),
+            "from_s": _seconds(origin, parse_time(gap.get("from"))),
+            "to_s": _seconds(origin, parse_time(gap.get("to"))),
         }
         for gap in manifest.get("gaps") or []
     ]

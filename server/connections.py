@@ -16,6 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from server.auth import Identity
+from server.register.case_types import Actor, may_read
 from server.store import Store, Subscription
 from signaling.errors import CloseCode
 from signaling.messages import Message
@@ -181,6 +182,13 @@ class Connections:
         """Deliver to every connection of a holder, wherever it is connected."""
         await self.store.publish(BUS, {"kind": "to", "holder": holder, "msg": message.to_wire()})
 
+    async def to_case_readers(self, item: str, place: str, message: Message) -> None:
+        """Deliver to every staff connection, wherever it is, that may read a case
+        of `item` received at `place` (the case service's rule)."""
+        await self.store.publish(
+            BUS, {"kind": "case", "item": item, "place": place, "msg": message.to_wire()}
+        )
+
     async def queues_changed(self, queues: set[str]) -> None:
         await self.store.publish(BUS, {"kind": "queues", "queues": sorted(queues)})
 
@@ -194,7 +202,18 @@ class Connections:
             for conn in self.all():
                 if conn.matches(*args):
                     await conn.close_for(str(event.get("reason")))
+        elif kind == "case":
+            for conn in self.all():
+                if _reads_case(conn.ident, event["item"], event["place"]):
+                    await conn.send(event["msg"])
         elif kind == "queues":
             queues = set(event["queues"])
             for listener in self._queue_listeners:
                 await listener(queues)
+
+
+def _reads_case(ident: Identity, item: str, place: str) -> bool:
+    if ident.role == "kiosk":
+        return False
+    actor = Actor(ident.subject, ident.role, place=ident.place, items=tuple(ident.items))
+    return may_read(actor, item, place)

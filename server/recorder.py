@@ -69,6 +69,9 @@ class SessionRecorder:
         self.system_log: SystemAuditLog | None = None
         self.write_seconds = 0.0  # time spent muxing packets, for /metrics and the bench
         self.packets_written = 0
+        # Called on the archive thread with each folder once it is finalised and
+        # signed, or closed by crash recovery (the register's recordings index).
+        self.on_sealed: list[Callable[[Path], Any]] = []
 
     # -- lifecycle ---------------------------------------------------------
     async def start(self) -> list[Path]:
@@ -84,6 +87,7 @@ class SessionRecorder:
         )
         recovered = await loop.run_in_executor(self._io, recover)
         for folder in recovered:
+            self._submit(self._sealed, folder)
             self.system("archive.recovered", None, {"session": folder.name})
             log.warning("recovered an interrupted session", extra={"session": folder.name})
         return recovered
@@ -219,11 +223,23 @@ class SessionRecorder:
         for detach in recording.detach.values():
             detach()
         assert self.signer is not None
-        future = self._submit(recording.archive.finalize, info, self.signer)
+        future = self._submit(self._finalize_sealed, recording.archive, info, self.signer)
         try:
             await asyncio.wrap_future(future)
         finally:
             self._finished.pop(session_id, asyncio.Event()).set()
+
+    def _finalize_sealed(self, archive: SessionArchive, info: dict[str, Any], signer: Any) -> Path:
+        manifest = archive.finalize(info, signer)
+        self._sealed(manifest.parent)
+        return manifest
+
+    def _sealed(self, folder: Path) -> None:
+        for hook in self.on_sealed:
+            try:
+                hook(folder)
+            except Exception:
+                log.exception("after sealing a session failed", extra={"session": folder.name})
 
     async def flushed(self) -> None:
         """Until every archive write queued so far (events, system log) is done."""

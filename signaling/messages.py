@@ -243,6 +243,24 @@ class SessionEnded(Message):
 
 @outbound
 @dataclass(frozen=True)
+class CaseUpdated(Message):
+    """A case (办件) changed: to the staff sockets that may read it (its item's
+    reviewers, agents of its place, supervisors). Never the applicant's ID number."""
+
+    type: ClassVar[str] = "case.updated"
+    number: str
+    state: str
+    item: str
+    place: str
+    remaining_working_days: int | None  # None once decided or withdrawn
+    overdue: bool
+    due_soon: bool  # due today or on the next working day
+    change: str  # created, state, document, unreadable, session, material, ...
+    reason: str | None = None  # the change's written reasons (e.g. what to add)
+
+
+@outbound
+@dataclass(frozen=True)
 class Error(Message):
     type: ClassVar[str] = "error"
     code: str

@@ -5,6 +5,7 @@ import * as i18n from "./i18n.js";
 import { bindLogout } from "./staff.js";
 import * as view from "./callview.js";
 import { RwClient, loadCatalogue } from "./rwclient.js";
+import { startInbox } from "./desk_inbox.js";
 
 const QUALITY_MS = 2000;
 const CALL_TIMEOUT_MS = 8000;
@@ -50,6 +51,7 @@ function placeNames(code) {
 function showView(name) {
   $("#queue-view").hidden = name !== "queues";
   $("#call-view").hidden = name !== "call";
+  $("#inbox").hidden = name !== "queues";
   document.body.dataset.view = name;
 }
 
@@ -307,12 +309,15 @@ i18n.onChange(() => {
   renderQueues();
 });
 
+const inbox = startInbox($("#inbox"), client, () => state.catalogue);
+window.rwInbox = inbox; // tests read window.rwInbox.state
 showView("queues");
 client.connect();
 loadCatalogue()
   .then((catalogue) => {
     state.catalogue = catalogue;
     renderWho();
+    inbox.render();
     if (client.session) fillSession(client.session);
   })
   .catch((err) => console.warn("desk: catalogue", err));

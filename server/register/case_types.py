@@ -227,6 +227,11 @@ class CaseSummary:
     def overdue(self) -> bool:
         return self.remaining_working_days is not None and self.remaining_working_days < 0
 
+    @property
+    def due_soon(self) -> bool:
+        """即将到期: open, due today or on the next working day (not yet overdue)."""
+        return self.remaining_working_days is not None and 0 <= self.remaining_working_days <= 1
+
     def to_json(self) -> dict[str, Any]:
         return {
             "number": self.number,
@@ -242,6 +247,7 @@ class CaseSummary:
             "deadline": self.deadline.isoformat(),
             "remaining_working_days": self.remaining_working_days,
             "overdue": self.overdue,
+            "due_soon": self.due_soon,
             "decided_at": self.decided_at.isoformat() if self.decided_at else None,
         }
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -63,6 +64,21 @@ from server.register.sealing import IdSealer
 
 log = logging.getLogger(__name__)
 Audit = Callable[[str, str | None, dict[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class CaseChange:
+    """A committed change of one case, for listeners (server/case_push.py).
+
+    `change` is the history type (created, state, document, unreadable, ...);
+    `reason` the written reasons of the change, if any."""
+
+    summary: CaseSummary
+    change: str
+    reason: str = ""
+
+
+Listener = Callable[[CaseChange], None]
 _COUNTY = re.compile(r"^[A-Z]{2,8}$")
 
 
@@ -91,6 +107,8 @@ class CaseService:
         self._sealer = sealer
         self._audit = audit or (lambda *_: None)
         self._clock = clock
+        # Called after each committed change, in the caller's (worker) thread.
+        self.listeners: list[Listener] = []
 
     def local_date(self, when: datetime) -> date:
         """The calendar day in the catalogue's time zone (where deadlines are counted)."""
@@ -309,10 +327,31 @@ class CaseService:
         audit = {"case": row.number, **data}
         if to_state is not None:
             audit.update({"from": from_state, "to": to_state})
-        return {"type": f"case.{type_}", "actor": actor.ref, "data": audit}
+        # The row as it stands after the change, for the listeners (not audited).
+        change = CaseChange(self.summary(row), type_, reason)
+        return {"type": f"case.{type_}", "actor": actor.ref, "data": audit, "change": change}
 
     def _emit(self, event: dict[str, Any]) -> None:
+        """After the commit: the system audit log, then every listener."""
         self._audit(event["type"], event["actor"], event["data"])
+        change = event.get("change")
+        if change is None and isinstance(event["data"].get("case"), str):
+            change = self._change_of(event["data"]["case"], event["type"])
+        if change is None:
+            return
+        for listener in self.listeners:
+            try:
+                listener(change)
+            except Exception:
+                log.exception("case listener failed", extra={"case": change.summary.number})
+
+    def _change_of(self, number: str, type_: str) -> CaseChange | None:
+        """A change event built without _history: the row as it is now."""
+        with self.register.read() as s:
+            row = s.scalar(select(CaseRow).where(CaseRow.number == number))
+            if row is None:
+                return None
+            return CaseChange(self.summary(row), type_.removeprefix("case."))
 
     def summary(self, row: CaseRow) -> CaseSummary:
         remaining = None

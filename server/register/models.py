@@ -192,3 +192,49 @@ class CaseDocument(Base):
     stored_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     marked_by: Mapped[str | None] = mapped_column(String(80))
     marked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class RecordingRow(Base):
+    """A finalised video session's archive folder, indexed for the recordings list
+    (server/recordings.py). The folder stays the evidence: serving a recording
+    still verifies its signature; this row only finds it."""
+
+    __tablename__ = "recordings"
+    __table_args__ = (
+        Index("ix_recordings_day_session", "day", "session_id"),
+        Index("ix_recordings_started_at", "started_at"),
+        Index("ix_recordings_item", "item"),
+        Index("ix_recordings_place", "place"),
+    )
+
+    session_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    folder: Mapped[str] = mapped_column(String(255))  # below the archive: YYYY/MM/DD/<id>
+    day: Mapped[date] = mapped_column(Date)  # the folder's (UTC) day
+    item: Mapped[str | None] = mapped_column(String(64))
+    place: Mapped[str | None] = mapped_column(String(64))
+    kiosk: Mapped[str | None] = mapped_column(String(80))  # the kiosk participant's device id
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    signature: Mapped[str] = mapped_column(String(16))  # ok | missing | invalid
+    # The list entry as read from the manifest (without catalogue names).
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON)
+    indexed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    reviewers: Mapped[list[RecordingReviewer]] = relationship(
+        order_by="RecordingReviewer.id", cascade="all, delete-orphan"
+    )
+
+
+class RecordingReviewer(Base):
+    """A reviewer account that took part in a recorded session (who may see it)."""
+
+    __tablename__ = "recording_reviewers"
+    __table_args__ = (
+        UniqueConstraint("session_id", "account", name="uq_recording_reviewers"),
+        Index("ix_recording_reviewers_account", "account"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("recordings.session_id", ondelete="CASCADE"))
+    account: Mapped[str] = mapped_column(String(64))

@@ -61,6 +61,17 @@ def test_every_outbound_message_round_trips() -> None:
         },
         "rtc.answer": {"sdp": "v=0"},
         "session.ended": {"session_id": "s", "outcome": "completed", "by": "u"},
+        "case.updated": {
+            "number": "QH-2026-000123",
+            "state": "more_materials_requested",
+            "item": "SCJG-001",
+            "place": "QH-LL-DC",
+            "remaining_working_days": 1,
+            "overdue": False,
+            "due_soon": True,
+            "change": "state",
+            "reason": "请补充营业场所证明",
+        },
         "error": {"code": "bad_json", "message": "m", "ref": None},
     }
     assert set(samples) == set(OUTBOUND), "every outbound type needs a sample"

@@ -45,6 +45,7 @@ NEWER_ROUTES = {
     ("PATCH", "/api/admin/users/x"),
     ("POST", "/api/admin/users/x/password"),
     ("POST", "/api/admin/kiosks/x/revoke"),
+    ("GET", "/api/register/inbox"),
 }
 
 

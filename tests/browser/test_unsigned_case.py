@@ -3,12 +3,14 @@ flagged 未签名 in the list, refused with an explanation on the replay page.""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 
 import pytest
 from playwright.async_api import expect
 
+from server import appkeys as K
 from tests.api.test_archive_routes import record_session
 from tests.browser.conftest import Pages
 
@@ -23,6 +25,9 @@ async def test_an_unsigned_case_is_flagged_and_not_replayed(pages: Pages) -> Non
     manifest = json.loads((folder / "manifest.json").read_text())
     (forged / "manifest.json").write_text(json.dumps({**manifest, "session_id": forged_id}))
     (forged / "manifest.sig").unlink()
+    # The list is the register's index: a folder planted behind the server's back
+    # is found by the backfill a start runs (run here, as a restart would).
+    assert await asyncio.to_thread(pages.server.app[K.RECORDINGS].backfill) == 1
 
     page = await pages.sign_in("/cases", "supervisor")
     row = page.locator(f'tr[data-session="{forged_id}"]')
