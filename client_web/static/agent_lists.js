@@ -96,6 +96,21 @@ export async function showToPrint() {
   );
 }
 
+let loading = null;
+let again = false;
+
+/** Read both lists; a call while they are read makes one more read after it. */
 export function refreshLists() {
-  return Promise.all([showMine(), showToPrint()]);
+  if (loading) {
+    again = true;
+    return loading;
+  }
+  loading = Promise.all([showMine(), showToPrint()]).finally(() => {
+    loading = null;
+    if (again) {
+      again = false;
+      refreshLists();
+    }
+  });
+  return loading;
 }

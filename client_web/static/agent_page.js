@@ -1,6 +1,7 @@
 // agent_page.js — the counter (/agent): receive a case (新建办件), capture its
 // materials with the document camera or scanned uploads, submit; then the lists
-// of agent_lists.js. Lists are read on load and after each action here.
+// of agent_lists.js. Lists are read on load, after each action here and on
+// each case.updated push (case_live.js).
 
 import { setNames } from "./i18n.js";
 import { bindLogout } from "./staff.js";
@@ -9,6 +10,7 @@ import { names, refusal } from "./case_strings.js";
 import { renderChecklist } from "./case_view.js";
 import { capturePanel } from "./capture_panel.js";
 import { refreshLists } from "./agent_lists.js";
+import { onCaseUpdates } from "./case_live.js";
 
 bindLogout(document.querySelector("#logout"));
 
@@ -107,3 +109,8 @@ step.querySelector("#nc-done").addEventListener("click", async () => {
 });
 
 refreshLists();
+// A reviewer's request or decision shows at once: the lists are read again.
+onCaseUpdates((msg) => {
+  refreshLists();
+  if (msg && msg.number === number) showCase();
+});

@@ -1,7 +1,8 @@
 // case_page.js — the page of one case (/case/{number}). The reviewer of its item
 // decides (case_decision.js); the agent of its place adds pages while it is open
 // and hands the case back after a request for more (capture_panel.js); a
-// supervisor reads. The case is read again after every action of this page.
+// supervisor reads. The case is read again after every action of this page,
+// and on the agent's page on each case.updated push about it.
 
 import { setNames } from "./i18n.js";
 import { bindLogout } from "./staff.js";
@@ -16,6 +17,7 @@ import { names, refusal } from "./case_strings.js";
 import { fillFacts, renderChecklist, renderHistory, requestReason } from "./case_view.js";
 import { decisionPanel } from "./case_decision.js";
 import { capturePanel } from "./capture_panel.js";
+import { onCaseUpdates } from "./case_live.js";
 
 const OPEN = ["received", "in_review", "more_materials_requested"];
 const logout = document.querySelector("#logout");
@@ -129,4 +131,9 @@ function start(root) {
   });
 
   reload();
+  if (view === "agent") {
+    onCaseUpdates((msg) => {
+      if (!msg || msg.number === number) reload(false);
+    });
+  }
 }

@@ -150,8 +150,7 @@ async def test_agent_receives_reviewer_asks_for_more_agent_adds(pages: Pages) ->
     await expect(reviewer.locator("#case-state")).to_have_text("需补正")
     await shot(reviewer, "async-reviewer-requested")
 
-    # The agent's list flags the case with the reviewer's reason.
-    await agent.reload()
+    # The agent's list, still open, flags the case with the reviewer's reason (pushed).
     row = agent.locator(f'#my-rows tr[data-case="{number}"]')
     await expect(row.locator(".flag")).to_have_text("需补正")
     await expect(row.locator(".asked")).to_have_text(REASON)
@@ -217,6 +216,11 @@ async def test_reviewer_approves_with_a_generated_pdf_and_the_agent_prints_it(
     await expect(reviewer.locator("#decision-panel")).to_be_hidden()
     shown_sha = (await reviewer.locator("#approval-sha").text_content() or "").strip()
     await shot(reviewer, "async-reviewer-approved")
+
+    # The agent's case page, still open, shows the decision and the document (pushed).
+    await expect(agent.locator("#case-state")).to_have_text("已批准")
+    await expect(agent.locator("#approval-sha")).to_have_text(shown_sha)
+    await expect(agent.locator("#capture-panel")).to_be_hidden()
 
     # The counter's list of approvals to print has it, with the PDF and the receipt.
     await agent.goto(f"{pages.server.url}/agent")
