@@ -13,7 +13,15 @@ from aiohttp import web
 from sqlalchemy.engine import make_url
 
 from recording.canonical import make_dirs
-from server import admin_api, archive_routes, case_api, case_documents_api, ops_routes, pages
+from server import (
+    admin_api,
+    archive_routes,
+    case_api,
+    case_documents_api,
+    case_sessions_api,
+    ops_routes,
+    pages,
+)
 from server import appkeys as K
 from server.accounts import AccountDB
 from server.api import routes as api_routes
@@ -22,6 +30,7 @@ from server.catalogue import Catalogue, load_catalogue
 from server.config import Config
 from server.connections import Connections
 from server.data_dir import private_umask, secure_data_dir
+from server.doc_capture import DocCameraService
 from server.login_audit import RefusalAggregator
 from server.logs import scrub_third_party_loggers
 from server.media.hub import MediaHub
@@ -103,12 +112,14 @@ def create_app(
         app[K.RECORDER],
         display_name=app[K.ACCOUNTS].display_name,
     )
+    app[K.DOCCAM] = DocCameraService(app[K.SESSIONS], app[K.CONNECTIONS], app[K.RECORDER])
     app.router.add_routes(api_routes)
     app.router.add_routes(admin_api.routes)
     app.router.add_routes(pages.routes)
     app.router.add_routes(archive_routes.routes)
     app.router.add_routes(case_api.routes)
     app.router.add_routes(case_documents_api.routes)
+    app.router.add_routes(case_sessions_api.routes)
     app.router.add_routes(ops_routes.routes)
     app.router.add_get("/ws", allow("kiosk", "agent", "reviewer", "supervisor")(ws_handler))
     app.cleanup_ctx.append(_lifecycle)

@@ -43,6 +43,7 @@ NEWER_ROUTES = {
     ("PATCH", "/api/admin/users/x"),
     ("POST", "/api/admin/users/x/password"),
     ("POST", "/api/admin/kiosks/x/revoke"),
+    ("POST", "/api/register/cases/x/sessions"),
 }
 
 
