@@ -21,6 +21,7 @@ from server import (
     case_api,
     case_documents_api,
     case_pages,
+    case_sessions_api,
     inbox_api,
     ops_routes,
     pages,
@@ -34,6 +35,7 @@ from server.catalogue import Catalogue, load_catalogue
 from server.config import Config
 from server.connections import Connections
 from server.data_dir import private_umask, secure_data_dir
+from server.doc_capture import DocCameraService
 from server.login_audit import RefusalAggregator
 from server.logs import scrub_third_party_loggers
 from server.media.hub import MediaHub
@@ -127,6 +129,7 @@ def create_app(
         app[K.RECORDER],
         display_name=app[K.ACCOUNTS].display_name,
     )
+    app[K.DOCCAM] = DocCameraService(app[K.SESSIONS], app[K.CONNECTIONS], app[K.RECORDER])
     app.router.add_routes(api_routes)
     app.router.add_routes(admin_api.routes)
     app.router.add_routes(pages.routes)
@@ -137,6 +140,7 @@ def create_app(
     app.router.add_routes(approval_api.routes)
     app.router.add_routes(approval_pages.routes)
     app.router.add_routes(inbox_api.routes)
+    app.router.add_routes(case_sessions_api.routes)
     app.router.add_routes(ops_routes.routes)
     app.router.add_get("/ws", allow("kiosk", "agent", "reviewer", "supervisor")(ws_handler))
     app.cleanup_ctx.append(_lifecycle)

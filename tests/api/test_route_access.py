@@ -46,6 +46,7 @@ NEWER_ROUTES = {
     ("POST", "/api/admin/users/x/password"),
     ("POST", "/api/admin/kiosks/x/revoke"),
     ("GET", "/api/register/inbox"),
+    ("POST", "/api/register/cases/x/sessions"),
 }
 
 
