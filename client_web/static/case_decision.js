@@ -1,18 +1,11 @@
 // case_decision.js — the reviewer's part of the case page: start the review,
 // ask for more materials, reject, approve with a generated or uploaded approval
-// document, and mark a page unreadable. Refusals come back in plain words.
+// document. Refusals come back in plain words. (Pages are marked unreadable in
+// the page viewer, doc_viewer.js, opened from the checklist.)
 
 import { setNames } from "./i18n.js";
-import {
-  approveGenerated,
-  approveUpload,
-  markUnreadable,
-  transition,
-} from "./case_client.js";
+import { approveGenerated, approveUpload, transition } from "./case_client.js";
 import { names, refusal } from "./case_strings.js";
-import { el } from "./case_view.js";
-
-const OPEN = ["received", "in_review", "more_materials_requested"];
 
 // Per state: the buttons shown (id -> label key) and what the reason box is for.
 const LAYOUT = {
@@ -98,36 +91,5 @@ export function decisionPanel(root, { number, say, reload }) {
     });
   }
 
-  /** A "mark unreadable" control for a readable page of an open case. */
-  function pageActions(c) {
-    return (doc) => {
-      if (!OPEN.includes(c.state) || doc.state !== "ok") return [];
-      const open = el("button", { type: "button", class: "btn small mark", names: names("page.mark") });
-      const input = el("input", { type: "text", maxlength: 2000, class: "mark-reason" });
-      input.setAttribute("aria-label", names("page.mark.reason").zh);
-      const form = el(
-        "form",
-        { class: "mark-form", hidden: true },
-        el("label", {}, el("span", { names: names("page.mark.reason") }), input),
-        el("button", { type: "submit", class: "btn small danger", names: names("page.mark") }),
-      );
-      open.addEventListener("click", () => {
-        form.hidden = !form.hidden;
-        if (!form.hidden) input.focus();
-      });
-      form.addEventListener("submit", async (ev) => {
-        ev.preventDefault();
-        const res = await markUnreadable(number, doc.id, input.value);
-        if (!res.ok) {
-          say(refusal(res.status, res.body), "error");
-          return;
-        }
-        say(names("page.marked"), "ok");
-        await reload(false);
-      });
-      return [open, form];
-    };
-  }
-
-  return { show, pageActions };
+  return { show };
 }

@@ -4,13 +4,15 @@
 // supervisor reads. The case is read again after every action of this page,
 // and on the agent's page on each case.updated push about it.
 
-import { setNames } from "./i18n.js";
+import { pick, setNames } from "./i18n.js";
 import { bindLogout } from "./staff.js";
 import {
   approvalUrl,
   getCase,
   idNumber,
   listDocuments,
+  markUnreadable,
+  pageUrl,
   transition,
 } from "./case_client.js";
 import { names, refusal } from "./case_strings.js";
@@ -18,6 +20,7 @@ import { fillFacts, renderChecklist, renderHistory, requestReason } from "./case
 import { decisionPanel } from "./case_decision.js";
 import { capturePanel } from "./capture_panel.js";
 import { onCaseUpdates } from "./case_live.js";
+import { openViewer } from "./doc_viewer.js";
 
 const OPEN = ["received", "in_review", "more_materials_requested"];
 const logout = document.querySelector("#logout");
@@ -77,9 +80,26 @@ function start(root) {
     }
     renderChecklist(root.querySelector("#checklist"), c, docs, {
       materialActions: capturing && open ? materialActions : null,
-      pageActions: decision ? decision.pageActions(c) : null,
+      openPage,
     });
     renderHistory(root.querySelector("#history-rows"), c);
+  }
+
+  // A page opened large (zoom, rotate); the reviewer of an open case marks it there.
+  function openPage(doc) {
+    openViewer({
+      src: pageUrl(number, doc.id),
+      title: names("page.title", { material: doc.material, n: doc.page }),
+      document: doc,
+      canMark: view === "reviewer" && OPEN.includes(current.state) && doc.state === "ok",
+      onMark: async (reason) => {
+        const res = await markUnreadable(number, doc.id, reason);
+        if (!res.ok) throw new Error(pick(refusal(res.status, res.body)));
+        say(names("page.marked"), "ok");
+        await reload(false);
+        return res.body;
+      },
+    });
   }
 
   function showApproval(c) {

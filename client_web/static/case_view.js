@@ -1,5 +1,5 @@
 // case_view.js — showing a case: its facts, the material checklist with each
-// material's pages in order (thumbnails that open full size), its history.
+// material's pages in order (thumbnails that open large), its history.
 // Texts are set as {zh, en} names (setNames), so they follow a language switch.
 
 import { setNames } from "./i18n.js";
@@ -77,13 +77,19 @@ export function fillFacts(root, c, labels = {}) {
   if (left) left.classList.toggle("overdue", Boolean(c.overdue));
 }
 
-function thumb(number, doc) {
+function thumb(number, doc, openPage) {
   const url = pageUrl(number, doc.id);
   const label = doc.media_type === "application/pdf" ? "page.pdf" : "page.n";
   const caption = el("span", { names: names(label, { n: doc.page }) });
   const link = el("a", { href: url, target: "_blank", rel: "noopener", class: "page-link" });
   if (doc.media_type.startsWith("image/")) {
     link.append(el("img", { src: url, alt: "", loading: "lazy", class: "page-thumb" }));
+    if (openPage) {
+      link.addEventListener("click", (ev) => {
+        ev.preventDefault();
+        openPage(doc);
+      });
+    }
   } else {
     link.append(el("span", { class: "page-thumb pdf" }, "PDF"));
   }
@@ -99,9 +105,10 @@ function materialStatus(entry, docs) {
 
 /**
  * The checklist as a list of materials, each with its pages in order.
- * materialActions(code) and pageActions(doc) may give extra elements (buttons).
+ * materialActions(code) may give extra elements (buttons); openPage(doc) opens an
+ * image page in a viewer instead of a new tab.
  */
-export function renderChecklist(list, c, docs, { materialActions, pageActions } = {}) {
+export function renderChecklist(list, c, docs, { materialActions, openPage } = {}) {
   list.replaceChildren();
   for (const entry of c.checklist) {
     const own = docs.filter((d) => d.material === entry.code).sort((a, b) => a.page - b.page);
@@ -111,13 +118,12 @@ export function renderChecklist(list, c, docs, { materialActions, pageActions } 
       const item = el(
         "li",
         { class: `page ${doc.state}`, dataset: { doc: doc.id, page: doc.page } },
-        thumb(c.number, doc),
+        thumb(c.number, doc, openPage),
         el("small", { names: names(`page.source.${doc.source}`) }),
       );
       if (doc.state === "unreadable") {
         item.append(el("small", { class: "why", names: names("page.unreadable", { reason: doc.reason }) }));
       }
-      for (const extra of pageActions?.(doc) || []) item.append(extra);
       pages.append(item);
     }
     if (!own.length) pages.append(el("li", { class: "muted", names: names("pages.none") }));

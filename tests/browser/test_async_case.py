@@ -142,6 +142,21 @@ async def test_agent_receives_reviewer_asks_for_more_agent_adds(pages: Pages) ->
     )
     await reviewer.click("#do-start")
     await expect(reviewer.locator("#case-state")).to_have_text("审核中")
+    # The scan opened large (doc_viewer.js) and marked unreadable there.
+    await material(reviewer, HOUSEHOLD).locator("a.page-link").click()
+    viewer = reviewer.locator(".dv-overlay")
+    await expect(viewer.locator("img.dv-image")).to_have_js_property("naturalWidth", 320)
+    await viewer.locator('[data-act="rotate-right"]').click()
+    await expect(viewer).to_have_attribute("data-rotate", "90")
+    await viewer.locator('[data-act="mark"]').click()
+    await viewer.locator("form.dv-mark textarea").fill("反光，看不清")
+    await viewer.locator('[data-act="mark-confirm"]').click()
+    await expect(viewer.locator(".dv-status")).to_have_text("已标记为不清晰：反光，看不清")
+    await viewer.locator(".dv-close").click()
+    await expect(material(reviewer, HOUSEHOLD).locator(".mat-state")).to_have_text(
+        "不清晰，需重新提交"
+    )
+    await expect(material(reviewer, HOUSEHOLD).locator("li.page.unreadable")).to_have_count(1)
     await reviewer.click("#do-request")  # no reason: refused in plain words, nothing changed
     await expect(reviewer.locator("#case-message")).to_have_text("请填写理由，理由会告知申请人。")
     await expect(reviewer.locator("#case-state")).to_have_text("审核中")
@@ -178,7 +193,16 @@ async def test_agent_receives_reviewer_asks_for_more_agent_adds(pages: Pages) ->
     history = reviewer.locator("#history-rows tr")
     await expect(history.filter(has_text=REASON)).to_have_count(1)
     types = [await r.get_attribute("data-type") for r in await history.all()]
-    assert types == ["created", "document", "document", "state", "state", "document", "state"]
+    assert types == [
+        "created",
+        "document",
+        "document",
+        "state",
+        "unreadable",
+        "state",
+        "document",
+        "state",
+    ]
     await shot(reviewer, "async-reviewer-resubmitted")
 
 
