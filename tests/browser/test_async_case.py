@@ -16,6 +16,7 @@ import pytest
 from playwright.async_api import Page, expect
 
 from server import appkeys as K
+from tests.api.test_case_api import BASE, _post, _signed_in
 from tests.browser.conftest import Pages, shot
 from tests.contract.case_helpers import id_number
 from tests.unit.doc_images import decodes, jpeg
@@ -28,6 +29,7 @@ ID_CARD, HOUSEHOLD = "居民身份证", "户口簿"
 APPLICANT_ID = id_number("33010219500101001")
 REASON = "户口簿只拍了首页，请补拍申请人本人那一页。"
 DOC_W, DOC_H = 1600, 1200  # the fake document camera's full resolution
+SIGNED_PDF = b"%PDF-1.4\n% the department's signed and sealed approval\n%%EOF\n"
 
 # A document camera attached to the agent's PC: getUserMedia answers with a
 # canvas stream at DOC_W x DOC_H (fine print on white), enumerateDevices lists it.
@@ -106,6 +108,27 @@ async def upload_scan(page: Page, code: str) -> None:
     scan = {"name": "scan.jpg", "mimeType": "image/jpeg", "buffer": jpeg(320, 240)}
     await material(page, code).locator("input.scan-input").set_input_files(scan)
     await expect(material(page, code).locator("li.page")).to_have_count(before + 1)
+
+
+async def received_with_pages(pages: Pages) -> str:
+    """A case received by the agent over the API, a scan of each material stored."""
+    agent = await _signed_in(pages.server, "agent")
+    body = {
+        "item": ITEM,
+        "mode": "assisted",
+        "applicant_name": "李四",
+        "applicant_id": APPLICANT_ID,
+    }
+    number = (await _post(agent, BASE, body))[1]["number"]
+    for code in (ID_CARD, HOUSEHOLD):
+        async with agent[0].post(
+            f"{BASE}/{number}/documents",
+            params={"material": code, "source": "upload"},
+            data=jpeg(320, 240),
+            headers=agent[1],
+        ) as resp:
+            assert resp.status == 201, await resp.text()
+    return number
 
 
 def stored_pages(pages: Pages, number: str) -> list[dict]:
@@ -285,3 +308,39 @@ async def assert_printable_approval(pages: Pages, number: str, pdf: bytes, shown
     await expect(public.locator("#v-number")).to_have_text(number)
     await expect(public.locator("#v-sha256")).to_have_text(digest)
     await shot(public, "async-verify")
+
+
+async def test_a_supervisor_reads_and_an_english_reviewer_uploads_the_approval(
+    pages: Pages,
+) -> None:
+    number = await received_with_pages(pages)
+    supervisor = await pages.sign_in(f"/case/{number}", "supervisor")
+    await expect(supervisor.locator("#case-state")).to_have_text("已受理，待审核")
+    await expect(material(supervisor, ID_CARD).locator("li.page")).to_have_count(1)
+    await expect(supervisor.locator("#history-rows tr")).to_have_count(3)
+    for absent in ("#decision-panel", "#capture-panel", "#show-id", "#receipt-link"):
+        await expect(supervisor.locator(absent)).to_have_count(0)
+
+    reviewer = await pages.sign_in(
+        f"/case/{number}", "reviewer", init_script='localStorage.setItem("rw_lang", "en");'
+    )
+    await expect(reviewer.locator("#case-state")).to_have_text("Received, awaiting review")
+    await reviewer.click("#do-start")
+    await expect(reviewer.locator("#case-state")).to_have_text("In review")
+    await reviewer.click("#do-reject")  # no reasons
+    await expect(reviewer.locator("#case-message")).to_have_text(
+        "Write the reasons; they go to the applicant."
+    )
+    await reviewer.check('input[name="approval-source"][value="upload"]')
+    await reviewer.locator("#approval-file").set_input_files(
+        {"name": "signed.pdf", "mimeType": "application/pdf", "buffer": SIGNED_PDF}
+    )
+    await reviewer.click("#do-approve")
+    await expect(reviewer.locator("#case-state")).to_have_text("Approved")
+    await expect(reviewer.locator("#approval-sha")).to_have_text(
+        hashlib.sha256(SIGNED_PDF).hexdigest()
+    )
+    # Switching language re-words the page without a reload.
+    await reviewer.click("[data-lang-switch]")
+    await expect(reviewer.locator("#case-state")).to_have_text("已批准")
+    await expect(reviewer.locator("#history-rows tr").last).to_contain_text("审核中 → 已批准")
