@@ -65,6 +65,7 @@ function start(root) {
 
   function show(c, docs) {
     fillFacts(root, c, labels);
+    showIdNumber();
     const open = OPEN.includes(c.state);
     const asked = requestReason(c);
     banner.hidden = !asked;
@@ -111,27 +112,28 @@ function start(root) {
     root.querySelector("#approval-sha").textContent = doc.sha256 || "";
   }
 
+  // The full ID number, once asked for (audited), stays shown until hidden again.
   const showId = root.querySelector("#show-id");
-  if (showId) {
-    let shown = false;
-    showId.addEventListener("click", async () => {
-      const target = root.querySelector("#id-number");
-      if (shown) {
-        shown = false;
-        setNames(target, { zh: current.applicant.id_number, en: current.applicant.id_number });
-        setNames(showId, names("id.show"));
-        return;
-      }
+  let fullId = null;
+  function showIdNumber() {
+    if (!showId) return;
+    const value = fullId || current.applicant.id_number;
+    setNames(root.querySelector("#id-number"), { zh: value, en: value });
+    setNames(showId, names(fullId ? "id.hide" : "id.show"));
+  }
+  showId?.addEventListener("click", async () => {
+    if (fullId) {
+      fullId = null;
+    } else {
       const res = await idNumber(number);
       if (!res.ok) {
         say(refusal(res.status, res.body), "error");
         return;
       }
-      shown = true;
-      setNames(target, { zh: res.body.id_number, en: res.body.id_number });
-      setNames(showId, names("id.hide"));
-    });
-  }
+      fullId = res.body.id_number;
+    }
+    showIdNumber();
+  });
 
   const resubmit = root.querySelector("#do-resubmit");
   resubmit?.addEventListener("click", async () => {
