@@ -9,6 +9,7 @@ page shows the SHA-256 of the PDF's bytes."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 
 import cv2
@@ -16,6 +17,8 @@ import pytest
 from playwright.async_api import Page, expect
 
 from server import appkeys as K
+from server.register.case_types import Actor
+from tests.api.test_archive_routes import record_session
 from tests.api.test_case_api import BASE, _post, _signed_in
 from tests.browser.conftest import Pages, shot
 from tests.contract.case_helpers import id_number
@@ -132,8 +135,6 @@ async def received_with_pages(pages: Pages) -> str:
 
 
 def stored_pages(pages: Pages, number: str) -> list[dict]:
-    from server.register.case_types import Actor
-
     return pages.server.app[K.DOCUMENTS].list(Actor("supervisor", "supervisor"), number)
 
 
@@ -344,3 +345,18 @@ async def test_a_supervisor_reads_and_an_english_reviewer_uploads_the_approval(
     await reviewer.click("[data-lang-switch]")
     await expect(reviewer.locator("#case-state")).to_have_text("已批准")
     await expect(reviewer.locator("#history-rows tr").last).to_contain_text("审核中 → 已批准")
+
+
+async def test_the_recordings_list_links_the_case_page(pages: Pages) -> None:
+    """A recorded video session linked to a register case: /cases links its case page."""
+    number = await received_with_pages(pages)
+    folder = await record_session(pages.server, frames=30)
+    reviewer = Actor("reviewer", "reviewer", place="QH-COUNTY", items=("RSJ-001",))
+    await asyncio.to_thread(pages.server.app[K.CASES].link_session, reviewer, number, folder.name)
+    page = await pages.sign_in("/cases", "supervisor")
+    link = page.locator(f'tr[data-session="{folder.name}"] a.case-file-link')
+    await expect(link).to_have_text(f"办件 {number}")
+    await link.click()
+    await page.wait_for_url(f"**/case/{number}")
+    await expect(page.locator("#case-state")).to_have_text("已受理，待审核")
+    await expect(page.locator('#history-rows tr[data-type="session"]')).to_contain_text(folder.name)
