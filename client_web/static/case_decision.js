@@ -70,7 +70,9 @@ export function decisionPanel(root, { number, say, reload }) {
       res = await transition(number, action, action === "in_review" ? "" : text);
     }
     if (!res.ok) {
-      say(refusal(res.status, res.body), "error");
+      // An approval document is a PDF (documents may be images too).
+      const wrongType = action === "approved" && res.body?.code === "wrong_type";
+      say(wrongType ? names("approve.wrong_type") : refusal(res.status, res.body), "error");
       if (res.status === 409) await reload(false);
       return;
     }

@@ -68,6 +68,10 @@ const S = {
   "reason.request": { zh: "要补正什么（必填，会告知申请人）", en: "What is needed (required; the applicant is told)" },
   "reason.reject": { zh: "不予批准的理由（必填）", en: "Reasons for the rejection (required)" },
   "reason.approve": { zh: "批准意见（可不填）", en: "Remarks on the approval (optional)" },
+  "approve.wrong_type": {
+    zh: "批件须为 PDF 文件（按文件内容检查，不看文件名）。",
+    en: "The approval document must be a PDF (checked by its content, not its name).",
+  },
   "approve.no_file": { zh: "请先选择已签批的 PDF 文件。", en: "Choose the signed PDF file first." },
   "ok.created": {
     zh: "已受理，办件编号 {number}。请逐项采集材料。",

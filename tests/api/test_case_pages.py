@@ -3,12 +3,13 @@ case, what each one may do there, and which items a counter receives."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 from server import appkeys as K
 from server.case_pages import counter_items
 from tests.api.test_case_api import BASE, NEW, _post, _signed_in
-from tests.conftest import RunningServer
+from tests.conftest import PASSWORD, RunningServer
 
 HTML = {"Accept": "text/html"}
 
@@ -45,8 +46,12 @@ async def test_each_role_gets_its_view_of_a_case(running: RunningServer) -> None
         assert NEW["applicant_id"] not in html
         assert "************" + NEW["applicant_id"][-4:] in html
 
-    # A reviewer of other items, an admin: the forbidden page, nothing of the case.
-    for username in ("city", "admin"):
+    # A reviewer of other items, an agent of another place, an admin: the
+    # forbidden page, nothing of the case.
+    await asyncio.to_thread(
+        running.app[K.ACCOUNTS].add_user, "agent2", PASSWORD, "agent", place="QH-CG"
+    )
+    for username in ("city", "agent2", "admin"):
         status, html = await _page(running, username, path)
         assert status == 403 and "无权打开此页面" in html, username
         assert NEW["applicant_name"] not in html

@@ -333,6 +333,14 @@ async def test_a_supervisor_reads_and_an_english_reviewer_uploads_the_approval(
         "Write the reasons; they go to the applicant."
     )
     await reviewer.check('input[name="approval-source"][value="upload"]')
+    # A JPEG named .pdf: refused by its content, in plain words, nothing decided.
+    fake = {"name": "signed.pdf", "mimeType": "application/pdf", "buffer": jpeg(64, 48)}
+    await reviewer.locator("#approval-file").set_input_files(fake)
+    await reviewer.click("#do-approve")
+    await expect(reviewer.locator("#case-message")).to_have_text(
+        "The approval document must be a PDF (checked by its content, not its name)."
+    )
+    await expect(reviewer.locator("#case-state")).to_have_text("In review")
     await reviewer.locator("#approval-file").set_input_files(
         {"name": "signed.pdf", "mimeType": "application/pdf", "buffer": SIGNED_PDF}
     )
