@@ -8,7 +8,6 @@ import { names, refusal } from "./case_strings.js";
 import { DocCamera, rememberDevice, rememberedDevice, videoInputs } from "./doc_capture.js";
 import { el } from "./case_view.js";
 
-
 /**
  * Wire the capture panel under `root` for the case `getNumber()`.
  * `onStored(doc)` runs after each stored page, `say(names, kind)` shows a message.
@@ -23,7 +22,10 @@ export function capturePanel(root, { getNumber, onStored, say }) {
   let busy = false;
 
   const refreshButtons = () => {
-    for (const b of shooters) if (b.isConnected) b.disabled = !camera.open || busy;
+    for (const b of shooters) {
+      if (b.isConnected) b.disabled = !camera.open || busy;
+      else shooters.delete(b); // its checklist was drawn again
+    }
     setNames(toggle, names(camera.open ? "cap.close" : "cap.open"));
     video.hidden = !camera.open;
   };
@@ -110,7 +112,7 @@ export function capturePanel(root, { getNumber, onStored, say }) {
       if (file) await store(code, file, "upload");
     });
     const upload = el("label", { class: "btn scan" }, el("span", { names: names("cap.upload") }), input);
-    refreshButtons();
+    shoot.disabled = !camera.open || busy; // not in the page yet: refreshButtons skips it
     return [shoot, upload];
   };
 }
