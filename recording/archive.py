@@ -4,6 +4,7 @@
         .open              present while the session is live (removed by finalize)
         events.jsonl       hash-chained audit events (recording.audit.AuditLog)
         media/<participant>-<kind>-<segment>.webm
+        media/<participant>-video1-<segment>.webm   a second camera ("video:1": document camera)
         documents/<n>.<ext>, evidence/<n>.<ext>
         manifest.json, manifest.sig   written by finalize
 
@@ -77,6 +78,11 @@ class Segment:
     start: str
     writer: TrackWriter | None = None
     ended: bool = False
+    track: str | None = None  # "video:1" for a participant's second camera; None: the first
+
+    @property
+    def track_key(self) -> str:
+        return self.track or self.kind
 
 
 class SessionArchive:
@@ -144,9 +150,16 @@ class SessionArchive:
             if event["type"] == "archive.opened":
                 archive.info = dict(data.get("info", {}))
             elif event["type"] in ("segment.opened", "segment.closed"):
-                key = (data["participant"], data["kind"], data["segment"])
+                key = (data["participant"], data.get("track") or data["kind"], data["segment"])
                 if event["type"] == "segment.opened":
-                    segments[key] = Segment(*key, data["file"], data["start"])
+                    segments[key] = Segment(
+                        data["participant"],
+                        data["kind"],
+                        data["segment"],
+                        data["file"],
+                        data["start"],
+                        track=data.get("track"),
+                    )
                 elif key in segments:
                     segments[key].ended = True
         archive._segments = list(segments.values())
@@ -189,52 +202,64 @@ class SessionArchive:
         return iso_utc(self._clock())
 
     def open_segment(
-        self, participant: str, kind: Kind, clock: TrackClock | None = None
+        self,
+        participant: str,
+        kind: Kind,
+        clock: TrackClock | None = None,
+        track: str | None = None,
     ) -> tuple[TrackWriter, int]:
-        """Start recording one track of a participant; returns (writer, segment index)."""
+        """Start recording one track of a participant; returns (writer, segment index).
+
+        `track` names a further track of the kind ("video:1": the document
+        camera); it gets its own file and its events carry `"track"`."""
         _check_name("participant", participant)
         if kind not in ("video", "audio"):
             raise ArchiveError(f"kind must be 'video' or 'audio', not {kind!r}")
+        if track is not None and not re.fullmatch(rf"{kind}:[1-9][0-9]?", track):
+            raise ArchiveError(f"track must be like '{kind}:1', not {track!r}")
+        key = track or kind
         with self._lock:
             self._check_live()
             live = [s for s in self._segments if s.participant == participant and not s.ended]
-            if any(s.kind == kind for s in live):
-                raise ArchiveError(f"{participant} {kind}: a segment is open already")
+            if any(s.track_key == key for s in live):
+                raise ArchiveError(f"{participant} {key}: a segment is open already")
             if live:
                 index = live[0].index
             else:
                 mine = [s.index for s in self._segments if s.participant == participant]
                 index = max(mine, default=0) + 1
             track_clock = self._clocks.setdefault((participant, index), clock or TrackClock())
-            rel = f"media/{participant}-{kind}-{index}.webm"
+            rel = f"media/{participant}-{key.replace(':', '')}-{index}.webm"
             writer = TrackWriter(
                 self.folder / rel, kind, track_clock, cluster_seconds=self._cluster_seconds
             )
             now = self._clock()
-            seg = Segment(participant, kind, index, rel, iso_utc(now), writer)
+            seg = Segment(participant, kind, index, rel, iso_utc(now), writer, track=track)
+            opened = {
+                "participant": participant,
+                "kind": kind,
+                "segment": index,
+                "file": rel,
+                "start": seg.start,
+            }
             self._log_now_or_deferred(
                 "segment.opened",
-                {
-                    "participant": participant,
-                    "kind": kind,
-                    "segment": index,
-                    "file": rel,
-                    "start": seg.start,
-                },
+                opened | ({"track": track} if track else {}),
                 deferred=True,
                 when=now,
             )
             self._segments.append(seg)
             return writer, index
 
-    def close_segment(self, participant: str, kind: Kind) -> TrackStats:
-        """Finish the open segment of this participant and kind; returns its stats."""
+    def close_segment(self, participant: str, kind: Kind, track: str | None = None) -> TrackStats:
+        """Finish the open segment of this participant and kind (or track); returns its stats."""
+        key = track or kind
         with self._lock:
             for seg in self._segments:
                 live = seg.writer is not None and not seg.ended
-                if live and (seg.participant, seg.kind) == (participant, kind):
+                if live and (seg.participant, seg.track_key) == (participant, key):
                     return self._close(seg, deferred=True)
-            raise ArchiveError(f"{participant} {kind}: no open segment")
+            raise ArchiveError(f"{participant} {key}: no open segment")
 
     def _close(self, seg: Segment, *, deferred: bool = False) -> TrackStats:
         assert seg.writer is not None
@@ -255,12 +280,10 @@ class SessionArchive:
         self, seg: Segment, end: str, *, deferred: bool = False, **details: Any
     ) -> None:
         seg.ended = True
-        self._log_now_or_deferred(
-            "segment.closed",
-            {"participant": seg.participant, "kind": seg.kind, "segment": seg.index, "end": end}
-            | details,
-            deferred,
-        )
+        closed = {"participant": seg.participant, "kind": seg.kind, "segment": seg.index}
+        if seg.track:
+            closed["track"] = seg.track
+        self._log_now_or_deferred("segment.closed", closed | {"end": end} | details, deferred)
 
     def stale_segments(self) -> list[Segment]:
         """Segments left open by a process that ended (no writer here)."""

@@ -53,10 +53,10 @@ def segments_from_events(events: Iterable[dict[str, Any]]) -> list[dict[str, Any
     for event in events:
         data = event["data"]
         if event["type"] == "segment.opened":
-            key = (data["participant"], data["kind"], data["segment"])
+            key = (data["participant"], data.get("track") or data["kind"], data["segment"])
             segments[key] = {**data, "end": None}
         elif event["type"] == "segment.closed":
-            key = (data["participant"], data["kind"], data["segment"])
+            key = (data["participant"], data.get("track") or data["kind"], data["segment"])
             if key in segments:
                 segments[key].update(data)
     return list(segments.values())

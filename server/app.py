@@ -20,6 +20,8 @@ from server import (
     archive_routes,
     case_api,
     case_documents_api,
+    case_pages,
+    case_sessions_api,
     inbox_api,
     ops_routes,
     pages,
@@ -33,6 +35,7 @@ from server.catalogue import Catalogue, load_catalogue
 from server.config import Config
 from server.connections import Connections
 from server.data_dir import private_umask, secure_data_dir
+from server.doc_capture import DocCameraService
 from server.login_audit import RefusalAggregator
 from server.logs import scrub_third_party_loggers
 from server.media.hub import MediaHub
@@ -46,7 +49,6 @@ from server.register.calendar import load_calendar
 from server.register.cases import CaseService
 from server.register.documents import DocumentService
 from server.register.legacy import Migrated
-from server.register.reseal import reseal_cases
 from server.register.sealing import IdSealer
 from server.register.startup import MIGRATED_EVENT, open_register
 from server.register.verify_codes import VerifyCodes
@@ -127,15 +129,18 @@ def create_app(
         app[K.RECORDER],
         display_name=app[K.ACCOUNTS].display_name,
     )
+    app[K.DOCCAM] = DocCameraService(app[K.SESSIONS], app[K.CONNECTIONS], app[K.RECORDER])
     app.router.add_routes(api_routes)
     app.router.add_routes(admin_api.routes)
     app.router.add_routes(pages.routes)
     app.router.add_routes(archive_routes.routes)
     app.router.add_routes(case_api.routes)
     app.router.add_routes(case_documents_api.routes)
+    app.router.add_routes(case_pages.routes)
     app.router.add_routes(approval_api.routes)
     app.router.add_routes(approval_pages.routes)
     app.router.add_routes(inbox_api.routes)
+    app.router.add_routes(case_sessions_api.routes)
     app.router.add_routes(ops_routes.routes)
     app.router.add_get("/ws", allow("kiosk", "agent", "reviewer", "supervisor")(ws_handler))
     app.cleanup_ctx.append(_lifecycle)
@@ -199,11 +204,6 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     await store.start()
     await app[K.RECORDER].start()
     await _index_archive(app)
-    recorder = app[K.RECORDER]
-    assert recorder.signer is not None
-    await asyncio.to_thread(
-        reseal_cases, app[K.REGISTER], recorder.root, recorder.signer, recorder.system
-    )
     app[K.RECORDER].system("server.started", None, config_summary(app[K.CONFIG]))
     if app[_MIGRATED] is not None:
         app[K.RECORDER].system(MIGRATED_EVENT, None, app[_MIGRATED].to_json())

@@ -108,16 +108,26 @@ def _filter(request: web.Request) -> CaseFilter:
 @allow(*STAFF_WRITERS)
 @_guarded
 async def create_case(request: web.Request) -> web.Response:
+    """Receive a case; with `"session"` (the reviewer's live video session), the
+    item, place and mode (video) default to the session's and it is linked."""
     body = await _body(request)
     fields = ("item", "mode", "applicant_name", "applicant_id", "place")
     kwargs = {k: body.get(k) for k in fields}
+    live = None
+    if "session" in body:
+        live = request.app[K.DOCCAM].reviewer_session(request[IDENTITY], body["session"])
+        defaults = {"item": live.item, "place": live.place, "mode": "video"}
+        kwargs.update({k: v for k, v in defaults.items() if kwargs[k] is None})
     for key in fields[:4]:
         if not isinstance(kwargs[key], str):
             raise CaseError(key, "required", "a string")
     if kwargs["place"] is not None and not isinstance(kwargs["place"], str):
         raise CaseError("place", "invalid", "a place code")
-    service = request.app[K.CASES]
-    case = await asyncio.to_thread(service.create, _actor(request), **kwargs)
+    service, actor = request.app[K.CASES], _actor(request)
+    session_id = live.id if live else None
+    case = await asyncio.to_thread(service.create, actor, **kwargs, session_id=session_id)
+    if live is not None:
+        await request.app[K.DOCCAM].linked(live, case, actor.ref)
     return _json(case_json(request, case), status=201)
 
 

@@ -9,6 +9,9 @@ Content-Type. Who: a reviewer of the item, an agent of the case's place, or
 a kiosk (device token) whose live video session is linked to the case; a
 kiosk's page is a camera still (`source=camera`, the default for it).
 
+A page stored into (or marked unreadable in) a case linked to a live video
+session is pushed to its desk and kiosk (`doc.stored`, `doc.recapture`).
+
 Fetching a page is audited as `access.downloaded` in the case file's chain and
 the system log, as archive downloads are.
 """
@@ -79,6 +82,7 @@ async def add_document(request: web.Request) -> web.Response:
         source=source,
         kiosk_session=kiosk_session,
     )
+    await request.app[K.DOCCAM].stored(number, doc)  # to the desk and kiosk of a live call
     return _json(doc, status=201)
 
 
@@ -129,4 +133,5 @@ async def mark_unreadable(request: web.Request) -> web.Response:
     doc = await asyncio.to_thread(
         service.mark_unreadable, _actor(request), number, _doc_id(request), reason
     )
+    await request.app[K.DOCCAM].unreadable(number, doc)  # the kiosk is asked to recapture
     return _json(doc)

@@ -223,7 +223,9 @@ def read_case_events(path: Path) -> list[dict[str, Any]]:
 def _media_lanes(
     manifest: dict[str, Any], origin: datetime | None, urls: dict[str, str]
 ) -> list[dict[str, Any]]:
-    """One lane per participant: its joins (segments) with audio/video files and offsets."""
+    """One lane per participant camera: its joins (segments) with audio/video files and
+    offsets. A second camera (segments with `"track": "video:1"`, the kiosk's document
+    camera) is a lane of its own, video only, with `track` set."""
     durations = {f.get("path"): f.get("duration") for f in manifest.get("files") or []}
     people = {str(p.get("holder", "")).replace(":", "-"): p for p in participants(manifest)}
     lanes: dict[str, dict[str, Any]] = {}
@@ -232,10 +234,12 @@ def _media_lanes(
         if not isinstance(label, str):
             continue
         person = people.get(label, {})
+        track = seg.get("track") if isinstance(seg.get("track"), str) else None
         lane = lanes.setdefault(
-            label,
+            f"{label}|{track}" if track else label,
             {
                 "participant": label,
+                "track": track,
                 "role": person.get("role") or label.split("-", 1)[0],
                 "account": person.get("account"),
                 "name": person.get("name"),
@@ -279,7 +283,10 @@ def _media_lanes(
         lane["segments"] = joins
         out.append(lane)
     order = {"kiosk": 0, "agent": 1, "reviewer": 2}
-    return sorted(out, key=lambda lane: (order.get(lane["role"], 3), lane["participant"]))
+    return sorted(
+        out,
+        key=lambda lane: (order.get(lane["role"], 3), lane["participant"], lane["track"] or ""),
+    )
 
 
 def _segment_index(join: dict[str, Any]) -> int:

@@ -128,6 +128,13 @@ def _parser() -> argparse.ArgumentParser:
     from server.bench.fanout import add_arguments
 
     add_arguments(fanout)
+
+    capture = sub.add_parser(
+        "bench-capture", help="time document-camera stills, click to shown on the desk"
+    )
+    from server.bench.capture import add_arguments as capture_arguments
+
+    capture_arguments(capture)
     return p
 
 
@@ -299,6 +306,10 @@ def main(argv: list[str] | None = None) -> int:
             from server.bench.fanout import run_bench as run_fanout
 
             return run_fanout(args)
+        elif args.command == "bench-capture":
+            from server.bench.capture import run_bench as run_capture
+
+            return run_capture(args)
     except (ConfigError, AccountError, JournalError, RegisterError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -91,21 +91,6 @@ async def desk_page(request: web.Request) -> web.Response:
     return render(request, "desk.html", catalogue=request.app[K.CATALOGUE])
 
 
-@routes.get("/agent")
-@allow("agent")
-async def agent_page(request: web.Request) -> web.Response:
-    """The assisting agent's page: what it can do today (more comes with its issue)."""
-    catalogue = request.app[K.CATALOGUE]
-    ident = request[IDENTITY]
-    return render(
-        request,
-        "agent.html",
-        catalogue=catalogue,
-        place=catalogue.places.get(ident.place or ""),
-        items=[i for i in catalogue.items.values() if "assisted" in i.modes],
-    )
-
-
 @routes.get("/admin")
 @allow("admin")
 async def admin_page(request: web.Request) -> web.Response:

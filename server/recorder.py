@@ -164,16 +164,20 @@ class SessionRecorder:
 
         return hook
 
-    def _record_stream(self, session_id: str, holder: str, kind: str, stream: Any) -> None:
+    def _record_stream(self, session_id: str, holder: str, key: str, stream: Any) -> None:
+        """Record one inbound track: `key` "audio", "video" or "video:1" (document camera)."""
         recording = self._live.get(session_id)
+        kind, _, extra = key.partition(":")
         if recording is None or kind not in ("audio", "video"):
-            return  # extra tracks ("video:1", a second camera) are not recorded yet
-        key = (holder, kind)
-        if key in recording.writers:
+            return
+        track = key if extra else None
+        wkey = (holder, key)
+        if wkey in recording.writers:
             # A new stream for a track we are writing: the participant rejoined.
             self.close_participant(session_id, holder)
-        writer, _ = recording.archive.open_segment(participant_label(holder), kind)  # type: ignore[arg-type]
-        recording.writers[key] = writer
+        label = participant_label(holder)
+        writer, _ = recording.archive.open_segment(label, kind, track=track)  # type: ignore[arg-type]
+        recording.writers[wkey] = writer
 
         def tap(packet: av.Packet, arrival: float) -> None:
             started = time.perf_counter()
@@ -183,7 +187,7 @@ class SessionRecorder:
             if writer.needs_keyframe:
                 stream.request_keyframe()
 
-        recording.detach[key] = stream.add_tap(tap)
+        recording.detach[wkey] = stream.add_tap(tap)
         if kind == "video":
             stream.request_keyframe(joining=True)  # a video file starts at a keyframe
 
@@ -192,12 +196,13 @@ class SessionRecorder:
         recording = self._live.get(session_id)
         if recording is None:
             return
-        for kind in ("audio", "video"):
-            key = (holder, kind)
-            if key in recording.writers:
-                recording.detach.pop(key)()
-                del recording.writers[key]
-                recording.archive.close_segment(participant_label(holder), kind)  # type: ignore[arg-type]
+        for wkey in [k for k in recording.writers if k[0] == holder]:
+            recording.detach.pop(wkey)()
+            del recording.writers[wkey]
+            key = wkey[1]
+            kind, _, extra = key.partition(":")
+            track = key if extra else None
+            recording.archive.close_segment(participant_label(holder), kind, track)  # type: ignore[arg-type]
 
     # -- ending ------------------------------------------------------------
     async def close(self, session: VideoSession) -> None:

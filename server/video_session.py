@@ -90,6 +90,8 @@ class VideoSession:
     waited_s: float = 0.0  # from joining the queue to being called
     ticket_number: str = ""  # 叫号, e.g. "A012"
     history: list[tuple[float, str]] = field(default_factory=list)
+    # Cases (办件) linked during the session: number -> checklist material codes.
+    cases: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @staticmethod
     def new_id() -> str:

@@ -25,6 +25,7 @@ from signaling.messages import (
     PROTOCOL_VERSION,
     CallNext,
     ClientMessage,
+    DocCapture,
     MediaState,
     Ping,
     Pong,
@@ -280,6 +281,11 @@ async def _session_end(app: web.Application, conn: Connection, msg: ClientMessag
     await app[K.SESSIONS].end(conn.ident, msg.outcome)
 
 
+async def _doc_capture(app: web.Application, conn: Connection, msg: ClientMessage) -> None:
+    assert isinstance(msg, DocCapture)
+    await app[K.DOCCAM].capture(conn.ident, msg)
+
+
 DISPATCH: dict[type[ClientMessage], Dispatch] = {
     Ping: _ping,
     QueueJoin: _queue_join,
@@ -288,4 +294,5 @@ DISPATCH: dict[type[ClientMessage], Dispatch] = {
     RtcOffer: _rtc_offer,
     MediaState: _media_state,
     SessionEnd: _session_end,
+    DocCapture: _doc_capture,
 }

@@ -143,6 +143,22 @@ class SessionEnd(ClientMessage):
     outcome: Literal["completed", "incomplete", "cancelled"] = "completed"
 
 
+@inbound
+@dataclass(frozen=True)
+class DocCapture(ClientMessage):
+    """Take a document-camera still of one checklist material of a linked case.
+
+    The reviewer of the session, or the kiosk/agent on the applicant's side;
+    the server checks the case is linked to the sender's session and the
+    material is on its checklist, then tells the applicant side (`doc.take`)."""
+
+    type: ClassVar[str] = "doc.capture"
+    roles: ClassVar[frozenset[str]] = frozenset({KIOSK, AGENT, REVIEWER})
+    case: str
+    material: str
+    max_len: ClassVar[dict[str, int]] = {"case": 32, "material": 64}
+
+
 # --------------------------------------------------------------------------
 # server → client
 
@@ -257,6 +273,51 @@ class CaseUpdated(Message):
     due_soon: bool  # due today or on the next working day
     change: str  # created, state, document, unreadable, session, material, ...
     reason: str | None = None  # the change's written reasons (e.g. what to add)
+
+
+@outbound
+@dataclass(frozen=True)
+class DocCase(Message):
+    """A case (办件) was linked to the session: its number and checklist materials."""
+
+    type: ClassVar[str] = "doc.case"
+    session_id: str
+    case: str
+    item: str
+    materials: list[str]
+
+
+@outbound
+@dataclass(frozen=True)
+class DocTake(Message):
+    """To the applicant side: take a full-resolution still of `material` and upload it."""
+
+    type: ClassVar[str] = "doc.take"
+    case: str
+    material: str
+    by: Literal["reviewer", "applicant"]
+
+
+@outbound
+@dataclass(frozen=True)
+class DocStored(Message):
+    """A page of a linked case was stored (the document record of the documents API)."""
+
+    type: ClassVar[str] = "doc.stored"
+    case: str
+    document: dict[str, Any]
+
+
+@outbound
+@dataclass(frozen=True)
+class DocRecapture(Message):
+    """To the applicant side: the reviewer marked a page unreadable; capture it again."""
+
+    type: ClassVar[str] = "doc.recapture"
+    case: str
+    material: str
+    page: int
+    reason: str
 
 
 @outbound

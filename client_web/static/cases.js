@@ -1,5 +1,6 @@
 // cases.js — the case list: filter by date, service, place and reviewer
-// (GET /api/cases), each row linking to its replay page. Reviewers only ever
+// (GET /api/cases), each row linking to its replay page (and to the case page
+// of the register case it is linked to). Reviewers only ever
 // get their own cases (the server enforces it); the filters live in the URL.
 
 import * as i18n from "./i18n.js";
@@ -15,6 +16,7 @@ const S = {
   },
   error: { zh: "加载失败（{status}）。", en: "Could not load the cases ({status})." },
   replay: { zh: "回放", en: "Replay" },
+  file: { zh: "办件 {number}", en: "Case {number}" },
   unsigned: { zh: "未签名", en: "unsigned" },
   unsignedTitle: {
     zh: "案卷没有有效签名，可能被伪造或已损坏，不能回放",
@@ -114,6 +116,14 @@ function render(cases) {
     code.textContent = c.id;
     const td = cell(tr, link);
     td.append(" ", code);
+    if (c.case_number) {
+      // The register case the session belongs to: its case page.
+      const file = document.createElement("a");
+      file.href = `/case/${encodeURIComponent(c.case_number)}`;
+      file.className = "case-file-link";
+      i18n.setNames(file, L("file", { number: c.case_number }));
+      td.append(" ", file);
+    }
     if (c.signed === false) {
       // Listed for supervisors so they can look into it; the server refuses to serve it.
       const flag = document.createElement("strong");

@@ -4,6 +4,7 @@
 import * as i18n from "./i18n.js";
 import { bindLogout } from "./staff.js";
 import * as view from "./callview.js";
+import { wireCapture } from "./desk_capture.js";
 import { RwClient, loadCatalogue } from "./rwclient.js";
 import { startInbox } from "./desk_inbox.js";
 
@@ -22,8 +23,9 @@ const state = {
 let callTimer = null;
 let qualityTimer = null;
 
-const client = new RwClient();
+const client = new RwClient({ receiveDocument: true }); // face and document camera
 window.rw = client; // tests read window.rw.pc; window.rw.quality() gives the indicator's figures
+wireCapture(client);
 
 // -- helpers ------------------------------------------------------------------
 function message(key, vars, tone = "") {

@@ -4,6 +4,7 @@
 
 import * as i18n from "./i18n.js";
 import * as view from "./callview.js";
+import { DocCamera, wireDocCamera } from "./kiosk_doccam.js";
 import { RwClient, loadCatalogue } from "./rwclient.js";
 
 const TOKEN_KEY = "rw_kiosk_token";
@@ -107,11 +108,15 @@ function setChosen() {
 
 // -- speech ----------------------------------------------------------------
 function speak(key, vars) {
+  speakText(i18n.t(key, vars));
+}
+
+function speakText(text) {
   const synth = window.speechSynthesis;
   if (!synth || typeof SpeechSynthesisUtterance === "undefined") return;
   try {
     synth.cancel();
-    const utterance = new SpeechSynthesisUtterance(i18n.t(key, vars));
+    const utterance = new SpeechSynthesisUtterance(text);
     utterance.lang = i18n.lang() === "en" ? "en-US" : "zh-CN";
     utterance.rate = 0.9;
     const prefix = utterance.lang.slice(0, 2).toLowerCase();
@@ -319,8 +324,11 @@ $("#again").addEventListener("click", () => {
 // -- the connection ------------------------------------------------------------------
 const token = takeToken();
 holdHistory();
-const client = new RwClient({ token });
+const docCamera = new DocCamera(); // the document camera (高拍仪), if staff chose one
+const client = new RwClient({ token, docCamera });
 window.rw = client; // for tests and the curious: window.rw.pc, window.rw.quality()
+window.rwDocCamera = docCamera;
+wireDocCamera(client, docCamera, { token, speak: (names) => speakText(i18n.pick(names)) });
 
 let catalogue = null;
 

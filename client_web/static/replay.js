@@ -163,6 +163,7 @@ function buildPlayers() {
     const figure = el("figure", "player");
     figure.dataset.participant = lane.participant;
     figure.dataset.role = lane.role;
+    if (lane.track) figure.dataset.track = lane.track; // a second camera: the document camera
     const frame = el("div", "player-frame");
     const video = document.createElement("video");
     video.className = "player-video";
@@ -189,7 +190,9 @@ function buildPlayers() {
       i18n.setNames(mute, L(audio.muted ? "player.unmute" : "player.mute"));
       mute.classList.toggle("off", audio.muted);
     });
-    caption.append(who, name, seg, mute);
+    const extra = lane.track ? [el("span", "player-track", L("lane.document"))] : [];
+    mute.hidden = !!lane.track; // the document camera is video only
+    caption.append(who, ...extra, name, seg, mute);
     figure.append(frame, caption, audio);
     holder.append(figure);
     for (const media of [video, audio]) {
@@ -352,7 +355,7 @@ function renderTimeline() {
   for (const lane of state.data.lanes) {
     const row = el("div", "tl-row");
     row.dataset.participant = lane.participant;
-    row.append(el("span", "tl-label", roleNames(lane.role)));
+    row.append(el("span", "tl-label", lane.track ? L("lane.document") : roleNames(lane.role)));
     const track = el("div", "tl-track");
     for (const seg of lane.segments) {
       const bar = el("div", "tl-seg");

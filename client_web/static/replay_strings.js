@@ -15,6 +15,7 @@ const S = {
     en: "This case has no valid signature (unsigned): it may be forged or damaged and cannot be replayed. Ask the system administrator to check it.",
   },
   play: { zh: "播放", en: "Play" },
+  "lane.document": { zh: "高拍仪", en: "Document camera" },
   pause: { zh: "暂停", en: "Pause" },
   seek: { zh: "回放进度", en: "Playback position" },
   "fact.item": { zh: "办理事项", en: "Service" },

@@ -9,7 +9,13 @@
 // Events besides the server's message types:
 //   open, close {code, opened}, reconnecting {delay, attempt}, message (every message),
 //   localmedia {stream, audio, video, errors}, remotestream {stream, track},
+//   doctrack {stream, track} (the document camera, see below),
 //   pcstate {state}, mediastate {audio, video}, mediaerror {code, message}.
+//
+// Document camera (高拍仪): a kiosk passes `docCamera` (an object whose
+// `track()` resolves to a MediaStreamTrack or null, and `release()`), sent as a
+// third, sendonly transceiver; a desk passes `receiveDocument: true` and gets
+// the kiosk's document camera on a third, recvonly transceiver ("doctrack").
 //
 // Media follows the server's rules: every participant has exactly one pc to the
 // server, offers one audio and one video transceiver (sendrecv), waits for ICE
@@ -23,6 +29,9 @@ const NO_RETRY = new Set([4001, 4002]);
 const ICE_GATHER_TIMEOUT_MS = 5_000;
 const DISCONNECTED_GRACE_MS = 6_000;
 const VIDEO_CONSTRAINTS = { width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 25 } };
+// The document camera's encoding: text needs pixels more than frames.
+const DOC_MAX_BITRATE = 2_500_000;
+const DOC_MAX_FPS = 10;
 const AUDIO_CONSTRAINTS = { echoCancellation: true, noiseSuppression: true, autoGainControl: true };
 
 export class RwClient {
@@ -32,6 +41,8 @@ export class RwClient {
     this.backoffMin = options.backoffMin ?? 500;
     this.backoffMax = options.backoffMax ?? 15_000;
     this.autoMedia = options.autoMedia ?? true;
+    this.docCamera = options.docCamera || null;
+    this.receiveDocument = !!options.receiveDocument;
 
     this.ws = null;
     this.wanted = false;
@@ -273,6 +284,7 @@ export class RwClient {
   releaseMedia() {
     if (this.local?.stream) for (const track of this.local.stream.getTracks()) track.stop();
     this.local = null;
+    this.docCamera?.release?.();
   }
 
   /** Close the current pc (the session is not ended). */
@@ -281,6 +293,7 @@ export class RwClient {
     const pc = this.pc;
     this.pc = null;
     this.remoteStream = null;
+    this.docReceiver = null;
     this._statsPrev = null;
     if (pc) {
       pc.ontrack = null;
@@ -300,6 +313,7 @@ export class RwClient {
     const gen = ++this._gen;
     this.closePeer();
     const local = await this.acquireMedia();
+    const docTrack = this.docCamera ? await this.docCamera.track().catch(() => null) : null;
     if (gen !== this._gen || !this.session) return;
     const pc = new RTCPeerConnection({ iceServers: this.session.ice_servers || [] });
     this.pc = pc;
@@ -311,8 +325,23 @@ export class RwClient {
       const transceiver = pc.addTransceiver(track || kind, init);
       if (kind === "video") preferVp8(transceiver);
     }
+    if (docTrack) {
+      // The still is taken locally at full resolution; what is sent may be smaller.
+      const init = { direction: "sendonly", streams: [new MediaStream([docTrack])] };
+      init.sendEncodings = [{ maxBitrate: DOC_MAX_BITRATE, maxFramerate: DOC_MAX_FPS }];
+      preferVp8(pc.addTransceiver(docTrack, init));
+    }
+    const docReceiver = this.receiveDocument
+      ? pc.addTransceiver("video", { direction: "recvonly" })
+      : null;
+    if (docReceiver) preferVp8(docReceiver);
+    this.docReceiver = docReceiver;
     pc.ontrack = (ev) => {
       if (pc !== this.pc) return;
+      if (docReceiver && ev.transceiver === docReceiver) {
+        this.emit("doctrack", { stream: new MediaStream([ev.track]), track: ev.track });
+        return;
+      }
       remote.addTrack(ev.track);
       this.emit("remotestream", { stream: remote, track: ev.track });
     };
@@ -432,12 +461,15 @@ export class RwClient {
     } catch {
       return null;
     }
+    const docMid = this.docReceiver?.mid;
     let video = null;
     let audio = null;
     let rtt = null;
     let remoteRtt = null;
     report.forEach((s) => {
-      if (s.type === "inbound-rtp" && s.kind === "video") video = s;
+      if (s.type === "inbound-rtp" && s.kind === "video") {
+        if (!docMid || s.mid !== docMid) video = s; // the face camera, not the document's
+      }
       else if (s.type === "inbound-rtp" && s.kind === "audio") audio = s;
       else if (s.type === "candidate-pair" && s.nominated && s.state === "succeeded") {
         if (typeof s.currentRoundTripTime === "number") rtt = s.currentRoundTripTime;

@@ -14,8 +14,9 @@ not implemented yet (``max_participants`` defaults to 2).
 
 Codecs: VP8 (+RTX) and Opus only, so forwarding never transcodes. Inbound tracks
 are marked passthrough (``passthrough``): the server never decodes. Limits:
-no per-subscriber bitrate adaptation (no encoder runs); a participant's extra
-tracks of one kind are drained and offered to ``on_inbound`` but not routed.
+no per-subscriber bitrate adaptation (no encoder runs). A participant's extra
+tracks of one kind ("video:1", the kiosk's document camera) go to the others'
+slots past the primary ones: a desk that offers a second video m-line gets it.
 """
 
 from __future__ import annotations
@@ -317,7 +318,7 @@ class MediaSession:
             passthrough.reduce_video_latency(receiver)
             passthrough.batch_bitrate_estimation(receiver)
         key, n = kind, 0
-        while key in participant.inbound:  # a second camera: kept, recorded, not routed
+        while key in participant.inbound:  # a second camera (document camera): "video:1"
             n += 1
             key = f"{kind}:{n}"
         stream = InboundStream(
@@ -336,16 +337,23 @@ class MediaSession:
         self._route()
 
     def _route(self) -> None:
-        """Attach every output slot to the current inbound stream it should carry."""
+        """Attach every output slot to the current inbound stream it should carry.
+
+        Slot ``i`` of a kind carries the ``i``-th other participant's primary
+        track ("video"); slots past the others carry their extra tracks
+        ("video:1", the kiosk's document camera, ...) in join order, then key
+        order. A client that wants the extra tracks offers more m-lines.
+        """
         for participant in self.participants.values():
             others = [p for p in self.participants.values() if p is not participant]
             for kind, slots in participant.slots.items():
+                sources = _sources(others, kind)
                 for index, slot in enumerate(slots):
-                    source = others[index].inbound.get(kind) if index < len(others) else None
+                    source = sources[index] if index < len(sources) else None
                     if source is not None and slot.sending:
                         slot.track.attach(source)
                     elif slot.track.source is not None and (
-                        index >= len(others) or not slot.sending
+                        index >= len(sources) or not slot.sending
                     ):
                         slot.track.detach()
 
@@ -425,6 +433,19 @@ class MediaSession:
         task = asyncio.ensure_future(awaitable)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+
+def _extra_index(key: str) -> int:
+    return int(key.rsplit(":", 1)[1]) if ":" in key else 0
+
+
+def _sources(others: list[Participant], kind: str) -> list[InboundStream | None]:
+    """What the slots of one kind carry, in slot order (see `MediaSession._route`)."""
+    sources: list[InboundStream | None] = [o.inbound.get(kind) for o in others]
+    for other in others:
+        extra = [k for k in other.inbound if k.startswith(kind + ":")]
+        sources.extend(other.inbound[k] for k in sorted(extra, key=_extra_index))
+    return sources
 
 
 def _transceiver_of(pc: RTCPeerConnection, track: MediaStreamTrack) -> RTCRtpTransceiver:

@@ -127,8 +127,12 @@ class CaseService:
         applicant_name: str,
         applicant_id: str,
         place: str | None = None,
+        session_id: str | None = None,
     ) -> CaseDetail:
-        """Receive a case (受理) at `place` (default: the actor's)."""
+        """Receive a case (受理) at `place` (default: the actor's); with `session_id`,
+        the video session it was received in is linked in the same transaction."""
+        if session_id is not None and not SESSION_RE.match(session_id):
+            raise CaseError("session", "invalid", "a session id like 20260102-030405-0a0b0c0d")
         where = place or actor.place
         if not where:
             raise CaseError("place", "required", "where the case is received")
@@ -173,11 +177,14 @@ class CaseService:
                 CaseMaterial(code=m, state=MaterialState.MISSING.value, updated_at=now)
                 for m in service.materials
             ]
+            if session_id is not None:
+                row.sessions = [CaseSession(session_id=session_id, linked_at=now)]
             s.add(row)
             s.flush()
             sealed = self._sealer.seal(id_number, row.number)
             s.add(CaseIdentity(case_id=row.id, id_number=sealed))
-            event = self._history(s, row, actor, "created", None, row.state, "", {"mode": mode})
+            created = {"mode": mode} | ({"session": session_id} if session_id else {})
+            event = self._history(s, row, actor, "created", None, row.state, "", created)
             detail = self._detail(row)
         log.info("case received", extra={"case": row.number, "item": item, "place": where})
         self._emit(event)

@@ -73,6 +73,20 @@ def test_every_outbound_message_round_trips() -> None:
             "reason": "请补充营业场所证明",
         },
         "error": {"code": "bad_json", "message": "m", "ref": None},
+        "doc.case": {
+            "session_id": "s",
+            "case": "QH-2026-000001",
+            "item": "SCJG-001",
+            "materials": ["营业执照"],
+        },
+        "doc.take": {"case": "QH-2026-000001", "material": "营业执照", "by": "reviewer"},
+        "doc.stored": {"case": "QH-2026-000001", "document": {"id": 1, "page": 1}},
+        "doc.recapture": {
+            "case": "QH-2026-000001",
+            "material": "营业执照",
+            "page": 2,
+            "reason": "反光",
+        },
     }
     assert set(samples) == set(OUTBOUND), "every outbound type needs a sample"
     for mtype, fields in samples.items():
@@ -94,6 +108,7 @@ def test_every_inbound_message_round_trips() -> None:
         "rtc.offer": ({"sdp": "v=0\r\n"}, "reviewer"),
         "media.state": ({"audio": False, "video": True}, "kiosk"),
         "session.end": ({"outcome": "incomplete"}, "reviewer"),
+        "doc.capture": ({"case": "QH-2026-000001", "material": "营业执照"}, "kiosk"),
     }
     assert set(samples) == set(INBOUND), "every inbound type needs a sample"
     for mtype, (fields, role) in samples.items():
@@ -119,6 +134,9 @@ BAD_FRAMES = [
     ('{"type": "queue.leave"}', "wrong_state"),
     ('{"type": "rtc.offer", "sdp": "v=0"}', "wrong_state"),
     ('{"type": "session.end"}', "wrong_state"),
+    ('{"type": "doc.capture", "case": "QH-2026-000001"}', "bad_field"),
+    ('{"type": "doc.capture", "case": 5, "material": "x"}', "bad_field"),
+    ('{"type": "doc.capture", "case": "QH-2026-000001", "material": "x"}', "wrong_state"),
     ('{"type": "queue.join", "item": "NOPE-1", "recording_notice_shown": true}', "not_found"),
     (
         '{"type": "queue.join", "item": "SCJG-001", "priority_class": "vip",'

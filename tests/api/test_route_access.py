@@ -37,9 +37,11 @@ async def _status(
         return resp.status
 
 
-# Routes added with the admin, landing and revocation work: the walks below cover them.
+# Routes added with the admin, landing, revocation and case-page work: the walks below
+# cover them.
 NEWER_ROUTES = {
     ("GET", "/agent"),
+    ("GET", "/case/x"),
     ("PATCH", "/api/admin/users/x"),
     ("POST", "/api/admin/users/x/password"),
     ("POST", "/api/admin/kiosks/x/revoke"),
@@ -50,6 +52,7 @@ NEWER_ROUTES = {
     ("GET", "/verify/x"),
     ("GET", "/case/x/receipt"),
     ("GET", "/api/register/inbox"),
+    ("POST", "/api/register/cases/x/sessions"),
 }
 
 

@@ -15,7 +15,10 @@ import pytest
 from playwright.async_api import Page, expect
 
 from tests.api.test_archive_routes import record_session
+from tests.api.test_case_api import BASE, NEW, _post, _signed_in
 from tests.browser.conftest import Pages
+from tests.browser.test_async_case import FAKE_DOC_CAMERA
+from tests.unit.doc_images import jpeg
 
 pytestmark = pytest.mark.browser
 
@@ -268,8 +271,49 @@ async def login_state(pages: Pages, screen: Screen) -> list[str]:
     return await measure(page, f"{screen.name}-login")
 
 
+async def asked_case(pages: Pages) -> str:
+    """A case received at the agent's place with a page, then asked for more."""
+    agent = await _signed_in(pages.server, "agent")
+    reviewer = await _signed_in(pages.server, "reviewer")
+    number = (await _post(agent, BASE, NEW))[1]["number"]
+    async with agent[0].post(
+        f"{BASE}/{number}/documents",
+        params={"material": "经营者身份证明", "source": "upload"},
+        data=jpeg(320, 240),
+        headers=agent[1],
+    ) as resp:
+        assert resp.status == 201, await resp.text()
+    assert (await _post(reviewer, f"{BASE}/{number}/transition", {"to": "in_review"}))[0] == 200
+    asked = {"to": "more_materials_requested", "reason": "请补拍经营场所使用证明。"}
+    assert (await _post(reviewer, f"{BASE}/{number}/transition", asked))[0] == 200
+    return number
+
+
+async def counter_states(pages: Pages, screen: Screen) -> list[str]:
+    """The agent's counter page and a case page: the agent's (camera open) and the reviewer's."""
+    view = screen.name
+    number = await asked_case(pages)
+    script = (screen.init_script or "") + FAKE_DOC_CAMERA
+    agent = await pages.sign_in("/agent", "agent", viewport=screen.viewport, init_script=script)
+    await expect(agent.locator(f'#my-rows tr[data-case="{number}"] .asked')).to_be_visible()
+    problems = await measure(agent, f"{view}-agent")
+    await agent.goto(f"{pages.server.url}/case/{number}")
+    await expect(agent.locator("#request-banner")).to_be_visible()
+    await agent.click("#cam-open")
+    await expect(agent.locator("button.shoot").first).to_be_enabled()
+    problems += await measure(agent, f"{view}-case-agent")
+    reviewer = await pages.sign_in(
+        f"/case/{number}", "reviewer", viewport=screen.viewport, init_script=screen.init_script
+    )
+    await expect(reviewer.locator("#decision-panel")).to_be_visible()
+    await expect(reviewer.locator("li.page")).to_have_count(1)
+    problems += await measure(reviewer, f"{view}-case-reviewer")
+    return problems
+
+
 STATES = {
     "kiosk": kiosk_states,
+    "counter": counter_states,
     "desk": desk_states,
     "archive": archive_states,
     "admin": admin_state,

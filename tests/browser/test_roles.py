@@ -47,7 +47,7 @@ async def test_each_role_lands_on_its_page_with_its_nav(pages: Pages) -> None:
         await page.click("#go-home")
         await page.wait_for_url(base + home)
     agent = pages.contexts[-1].pages[0]
-    await expect(agent.locator("#agent-placeholder")).to_contain_text("后续版本")
+    await expect(agent.locator("#new-case h2")).to_have_text("新建办件")
     await expect(agent.locator("#agent-place")).to_have_text("柳林镇东村便民代办点（东村超市）")
 
 

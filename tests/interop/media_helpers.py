@@ -69,11 +69,15 @@ class ClientPeer:
         self.pc.on("track", self._on_track)
 
     def _on_track(self, track: MediaStreamTrack) -> None:
-        self.received[track.kind] = Received()
-        self._tasks.append(asyncio.create_task(self._consume(track)))
+        # A second track of a kind (the document camera) is "video:1", and so on.
+        key, n = track.kind, 0
+        while key in self.received:
+            n += 1
+            key = f"{track.kind}:{n}"
+        stats = self.received[key] = Received()
+        self._tasks.append(asyncio.create_task(self._consume(track, stats)))
 
-    async def _consume(self, track: MediaStreamTrack) -> None:
-        stats = self.received[track.kind]
+    async def _consume(self, track: MediaStreamTrack, stats: Received) -> None:
         while True:
             try:
                 frame = await track.recv()

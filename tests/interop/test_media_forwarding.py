@@ -350,6 +350,7 @@ async def test_send_only_client_gets_no_outputs(
 async def test_second_camera_is_drained_and_tapped_not_routed(
     hub: MediaHub, clients: list[ClientPeer], decoders: DecoderCount
 ) -> None:
+    """A desk that offers one video m-line gets the face camera only."""
     session = hub.session("s-doccam")
     recorder = Recorder(session)
     kiosk = new_peer(clients, "kiosk")
@@ -363,3 +364,46 @@ async def test_second_camera_is_drained_and_tapped_not_routed(
     assert set(desk.received) == {"audio", "video"}
     assert recorder.streams[("kiosk", "video:1")][0].subscribers == ()
     assert decoders.vp8 == 2, "only the two clients' receiving tracks decode"
+
+
+async def test_second_camera_reaches_a_desk_that_offers_a_second_video_line(
+    hub: MediaHub, clients: list[ClientPeer], decoders: DecoderCount
+) -> None:
+    """The kiosk's document camera goes to the desk's second video m-line, passthrough,
+    and survives the kiosk's rejoin."""
+    session = hub.session("s-doccam2")
+    recorder = Recorder(session)
+    kiosk = new_peer(clients, "kiosk")
+    face = kiosk.sources["video"]
+    document_camera = PacketSourceTrack("video")
+    doc_sender = kiosk.pc.addTransceiver(document_camera, direction="sendonly").sender
+    passthrough.on_keyframe_request(doc_sender, document_camera.request_keyframe)
+    desk = new_peer(clients, "desk")
+    desk.pc.addTransceiver("video", direction="recvonly")
+    await kiosk.join(session)
+    await desk.join(session)
+    await desk.wait_frames("video", 20)
+    await desk.wait_frames("video:1", 20)
+    assert set(desk.received) == {"audio", "video", "video:1"}
+    doc_stream = recorder.streams[("kiosk", "video:1")][0]
+    assert len(doc_stream.subscribers) == 1
+    face_stream = recorder.streams[("kiosk", "video")][0]
+    desk_slots = [s for p, s in session.output_slots() if p == "desk" and s.kind == "video"]
+    assert [s.track.source for s in desk_slots] == [face_stream, doc_stream]
+    # Each camera's packets go to its own line: the face source's count is not the doc's.
+    assert face is not document_camera
+    assert decoders.vp8 == 3, "the desk decodes two videos, the kiosk one; the server none"
+
+    # The kiosk rejoins with a new pc: the desk's second line carries the new stream.
+    kiosk2 = ClientPeer("kiosk")
+    clients.append(kiosk2)
+    camera2 = PacketSourceTrack("video")
+    sender2 = kiosk2.pc.addTransceiver(camera2, direction="sendonly").sender
+    passthrough.on_keyframe_request(sender2, camera2.request_keyframe)
+    await kiosk.pc.close()
+    before = desk.frames("video:1")
+    await kiosk2.join(session, "kiosk")
+    await recorder.taps[("kiosk", "video:1")][1].wait(20)
+    await desk.wait_frames("video:1", before + 20, within=15)
+    desk_slots = [s for p, s in session.output_slots() if p == "desk" and s.kind == "video"]
+    assert desk_slots[1].track.source is recorder.streams[("kiosk", "video:1")][1]

@@ -157,3 +157,45 @@ def test_names_and_existing_folders_are_refused(tmp_path: Path) -> None:
         archive.open_segment("kiosk 1", "video")
     with pytest.raises(ArchiveError, match="no open segment"):
         archive.close_segment("kiosk1", "video")
+
+
+def test_a_second_camera_gets_its_own_file_in_the_same_join(tmp_path: Path) -> None:
+    """The kiosk's document camera ("video:1") is recorded beside its face camera:
+    its own WebM, the same segment index and time line, its own manifest entry."""
+    signer = ArchiveSigner.load_or_create(tmp_path / "data")
+    root = tmp_path / "data" / "archive"
+    archive = SessionArchive(root, "s-0002", STARTED, {}, clock=StepClock())
+    face, index = archive.open_segment("kiosk1", "video", TrackClock(100.0))
+    doc, doc_index = archive.open_segment("kiosk1", "video", track="video:1")
+    assert index == doc_index == 1 and doc.clock is face.clock
+    assert doc.path.name == "kiosk1-video1-1.webm"
+    with pytest.raises(ArchiveError, match="open already"):
+        archive.open_segment("kiosk1", "video", track="video:1")
+    with pytest.raises(ArchiveError, match="track must be"):
+        archive.open_segment("kiosk1", "video", track="../x")
+    feed_video(face, 100.1)
+    feed_video(doc, 100.1, count=30)
+    archive.close_segment("kiosk1", "video", "video:1")
+    archive.close_segment("kiosk1", "video")
+    doc2, index2 = archive.open_segment("kiosk1", "video", track="video:1")  # a rejoin
+    assert index2 == 2 and doc2.path.name == "kiosk1-video1-2.webm"
+    feed_video(doc2, 108.0, count=15)
+    archive.finalize({"outcome": "completed"}, signer)
+
+    manifest = json.loads((archive.folder / "manifest.json").read_bytes())
+    segments = {
+        (s["participant"], s.get("track") or s["kind"], s["segment"]): s
+        for s in manifest["segments"]
+    }
+    assert set(segments) == {
+        ("kiosk1", "video", 1),
+        ("kiosk1", "video:1", 1),
+        ("kiosk1", "video:1", 2),
+    }
+    first_doc = segments[("kiosk1", "video:1", 1)]
+    assert first_doc["kind"] == "video" and first_doc["file"] == "media/kiosk1-video1-1.webm"
+    assert first_doc["packets"] == 30 and first_doc["end"] is not None
+    assert segments[("kiosk1", "video", 1)]["packets"] == 60
+    files = {f["path"] for f in manifest["files"]}
+    assert {"media/kiosk1-video-1.webm", "media/kiosk1-video1-1.webm"} <= files
+    assert verify_chain(archive.folder / "events.jsonl") is None

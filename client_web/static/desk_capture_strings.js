@@ -1,0 +1,44 @@
+// desk_capture_strings.js — the desk's case and document-camera strings, zh-CN first.
+
+import { stringTable } from "./i18n.js";
+
+const S = {
+  title: { zh: "办件与材料", en: "Case and papers" },
+  "doc.video": { zh: "材料画面（高拍仪）", en: "Papers (document camera)" },
+  "doc.none": { zh: "对方没有高拍仪画面", en: "No document camera on the other side" },
+  "new.name": { zh: "申请人姓名", en: "Applicant's name" },
+  "new.id": { zh: "身份证号", en: "ID number" },
+  "new.create": { zh: "受理为办件", en: "Receive as a case" },
+  "link.number": { zh: "已有办件编号", en: "Existing case number" },
+  "link.go": { zh: "关联已有办件", en: "Link an existing case" },
+  "case.number": { zh: "办件编号：{number}", en: "Case {number}" },
+  "case.applicant": { zh: "申请人：{name}（{id}）", en: "Applicant: {name} ({id})" },
+  checklist: { zh: "材料清单", en: "Checklist" },
+  captured: { zh: "已拍摄 {n} 页", en: "{n} page(s)" },
+  missing: { zh: "缺", en: "missing" },
+  page: { zh: "第 {n} 页", en: "page {n}" },
+  "page.unreadable": { zh: "第 {n} 页（不清晰）", en: "page {n} (unreadable)" },
+  "page.title": { zh: "{material} 第 {n} 页", en: "{material} page {n}" },
+  "capture.material": { zh: "拍摄哪份材料", en: "Which paper" },
+  capture: { zh: "拍摄", en: "Capture" },
+  "capture.busy": { zh: "正在拍摄「{material}」…", en: "Capturing “{material}”…" },
+  "capture.done": {
+    zh: "「{material}」第 {page} 页已收到（{ms} 毫秒）",
+    en: "“{material}” page {page} received ({ms} ms)",
+  },
+  "capture.timeout": {
+    zh: "没有收到照片：请确认窗口的高拍仪已连接，再拍一次。",
+    en: "No photo arrived: check the window's document camera and try again.",
+  },
+  "capture.no_camera": {
+    zh: "对方没有高拍仪画面，不能拍摄。",
+    en: "The other side has no document camera.",
+  },
+  error: { zh: "操作失败：{message}", en: "Failed: {message}" },
+  "error.required": { zh: "请填写申请人姓名和身份证号。", en: "Enter the applicant's name and ID number." },
+};
+
+const table = stringTable(S);
+
+/** {zh, en} for a key of S, placeholders filled. */
+export const L = table.names;
