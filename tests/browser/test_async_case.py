@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 
-import cv2
 import pytest
 from playwright.async_api import Page, expect
 
@@ -23,7 +22,7 @@ from tests.api.test_case_api import BASE, _post, _signed_in
 from tests.browser.conftest import Pages, shot
 from tests.contract.case_helpers import id_number
 from tests.unit.doc_images import decodes, jpeg
-from tests.unit.pdf_tools import decode_qr, pdf_pages, pdf_text, rasterise
+from tests.unit.pdf_tools import pdf_pages, pdf_qr, pdf_text
 
 pytestmark = pytest.mark.browser
 
@@ -289,21 +288,13 @@ async def test_reviewer_approves_with_a_generated_pdf_and_the_agent_prints_it(
     await assert_printable_approval(pages, number, pdf, shown_sha)
 
 
-def qr_text(pdf: bytes) -> str:
-    """The QR code of the PDF's first page as a phone would read it. OpenCV's classic
-    detector misses about 1 in 10 of these codes (3 of 30 random verification URLs,
-    at 150, 200 and 300 dpi alike); its ArUco-based detector read all 30."""
-    image = rasterise(pdf)
-    return decode_qr(image) or cv2.QRCodeDetectorAruco().detectAndDecode(image)[0]
-
-
 async def assert_printable_approval(pages: Pages, number: str, pdf: bytes, shown: str) -> None:
     """The PDF opens and names the case; its QR code is the verification URL, whose
     public page shows the SHA-256 of exactly these bytes."""
     digest = hashlib.sha256(pdf).hexdigest()
     assert shown == digest  # the case page showed the same digest
     assert pdf_pages(pdf) >= 1 and number in pdf_text(pdf)
-    url = qr_text(pdf)
+    url = pdf_qr(pdf)
     assert url.startswith(pages.server.url + "/verify/"), url
     public = await pages.open(url.removeprefix(pages.server.url))  # a fresh, anonymous context
     await expect(public.locator("#v-number")).to_have_text(number)
