@@ -49,6 +49,7 @@ from server.register.calendar import load_calendar
 from server.register.cases import CaseService
 from server.register.documents import DocumentService
 from server.register.legacy import Migrated
+from server.register.reseal import reseal_cases
 from server.register.sealing import IdSealer
 from server.register.startup import MIGRATED_EVENT, open_register
 from server.register.verify_codes import VerifyCodes
@@ -204,6 +205,11 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     await store.start()
     await app[K.RECORDER].start()
     await _index_archive(app)
+    recorder = app[K.RECORDER]
+    assert recorder.signer is not None
+    await asyncio.to_thread(
+        reseal_cases, app[K.REGISTER], recorder.root, recorder.signer, recorder.system
+    )
     app[K.RECORDER].system("server.started", None, config_summary(app[K.CONFIG]))
     if app[_MIGRATED] is not None:
         app[K.RECORDER].system(MIGRATED_EVENT, None, app[_MIGRATED].to_json())
