@@ -17,7 +17,7 @@ from server.connections import Connections
 from server.recorder import SessionRecorder
 from server.register.case_types import CaseDetail, CaseError, CaseForbidden
 from server.session_manager import SessionManager
-from server.video_session import State, VideoSession
+from server.video_session import LinkedCase, State, VideoSession
 from signaling.errors import ErrorCode, ProtocolError
 from signaling.messages import DocCapture, DocCase, DocRecapture, DocStored, DocTake
 
@@ -54,17 +54,19 @@ class DocCameraService:
 
     async def linked(self, session: VideoSession, case: CaseDetail, actor: str) -> None:
         """The register linked `case` to `session`: remember it, tell both sides."""
-        materials = tuple(c["code"] for c in case.checklist)
-        session.cases[case.number] = materials
+        linked = LinkedCase(case.summary.item, tuple(c["code"] for c in case.checklist))
+        session.cases[case.number] = linked
         self.recorder.event(session, "case.linked", actor, {"case": case.number})
-        message = DocCase(
-            session_id=session.id,
-            case=case.number,
-            item=case.summary.item,
-            materials=list(materials),
-        )
         for p in session.participants:
-            await self.connections.to_holder(p.holder, message)
+            await self.connections.to_holder(p.holder, _doc_case(session, case.number, linked))
+
+    async def ws_opened(self, ident: Identity) -> None:
+        """A participant's socket (re)opened mid-call: tell it the cases linked so far."""
+        session = self.sessions.of(ident.holder)
+        if session is None:
+            return
+        for number, linked in session.cases.items():
+            await self.connections.to_holder(ident.holder, _doc_case(session, number, linked))
 
     # -- capture (from the socket) ------------------------------------------
     async def capture(self, ident: Identity, msg: DocCapture) -> None:
@@ -76,12 +78,12 @@ class DocCameraService:
         is_reviewer = participant is session.reviewer
         if not is_reviewer and ident.role not in ("kiosk", "agent"):
             raise ProtocolError(ErrorCode.FORBIDDEN, "not a participant of this session", msg.type)
-        materials = session.cases.get(msg.case)
-        if materials is None:
+        linked = session.cases.get(msg.case)
+        if linked is None:
             raise ProtocolError(
                 ErrorCode.NOT_FOUND, f"case {msg.case!r} is not linked to this session", msg.type
             )
-        if msg.material not in materials:
+        if msg.material not in linked.materials:
             raise ProtocolError(
                 ErrorCode.BAD_FIELD,
                 f"material {msg.material!r} is not on the checklist of {msg.case}",
@@ -124,3 +126,9 @@ class DocCameraService:
             await self.connections.to_holder(
                 session.reviewer.holder, DocStored(case=number, document=document)
             )
+
+
+def _doc_case(session: VideoSession, number: str, linked: LinkedCase) -> DocCase:
+    return DocCase(
+        session_id=session.id, case=number, item=linked.item, materials=list(linked.materials)
+    )

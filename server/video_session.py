@@ -69,6 +69,14 @@ class Participant:
         return {"role": self.role, "name": self.name, "place": self.place}
 
 
+@dataclass(frozen=True)
+class LinkedCase:
+    """A case linked to a live session: its item and checklist material codes."""
+
+    item: str
+    materials: tuple[str, ...]
+
+
 AuditHook = Callable[["VideoSession", str, str | None, dict[str, Any]], None]
 
 
@@ -90,8 +98,8 @@ class VideoSession:
     waited_s: float = 0.0  # from joining the queue to being called
     ticket_number: str = ""  # 叫号, e.g. "A012"
     history: list[tuple[float, str]] = field(default_factory=list)
-    # Cases (办件) linked during the session: number -> checklist material codes.
-    cases: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Cases (办件) linked during the session, by number (server/doc_capture.py).
+    cases: dict[str, LinkedCase] = field(default_factory=dict)
 
     @staticmethod
     def new_id() -> str:

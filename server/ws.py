@@ -208,13 +208,15 @@ async def _on_open(app: web.Application, conn: Connection) -> None:
     ident = conn.ident
     if ident.role in ("kiosk", "agent"):
         if await app[K.SESSIONS].ws_opened(ident):
+            await app[K.DOCCAM].ws_opened(ident)  # the cases linked to the call so far
             return
         if await app[K.QUEUES].reconnected(ident) is None:
             await app[K.QUEUES].tell_if_expired(conn)
     elif ident.role == "reviewer":
         await app[K.QUEUES].reviewer_online(ident, True)
         await conn.push(await app[K.QUEUES].desk_view(ident))
-        await app[K.SESSIONS].ws_opened(ident)
+        if await app[K.SESSIONS].ws_opened(ident):
+            await app[K.DOCCAM].ws_opened(ident)
 
 
 async def _on_last_close(app: web.Application, ident: Identity) -> None:

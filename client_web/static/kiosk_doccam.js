@@ -20,6 +20,7 @@ const DOC_VIDEO = { width: { ideal: 3840 }, height: { ideal: 2160 }, frameRate: 
 const JPEG_QUALITY = 0.92;
 
 const $ = (sel) => document.querySelector(sel);
+window.rwDocTimings = [];
 
 function stored() {
   try {
@@ -313,7 +314,9 @@ export function wireDocCamera(client, camera, opts) {
     say(L("taking", { material: msg.material }));
     opts.speak?.(L("speak.taking"));
     try {
+      const started = performance.now();
       const { blob } = await camera.still();
+      const took = performance.now();
       const url =
         `/api/register/cases/${encodeURIComponent(msg.case)}/documents` +
         `?material=${encodeURIComponent(msg.material)}&source=camera`;
@@ -323,6 +326,9 @@ export function wireDocCamera(client, camera, opts) {
         body: blob,
       });
       if (!resp.ok) throw new Error(`HTTP ${resp.status}`);
+      // For the benchmark: the still (grab + JPEG) and the upload, in ms.
+      const done = performance.now();
+      window.rwDocTimings.push({ still_ms: took - started, upload_ms: done - took, bytes: blob.size });
     } catch (err) {
       console.warn("kiosk: still failed", err);
       say(L("failed"), "warn");

@@ -32,6 +32,7 @@ const VIDEO_CONSTRAINTS = { width: { ideal: 640 }, height: { ideal: 480 }, frame
 // The document camera's encoding: text needs pixels more than frames.
 const DOC_MAX_BITRATE = 2_500_000;
 const DOC_MAX_FPS = 10;
+const DOC_MAX_SENT_WIDTH = 1920;
 const AUDIO_CONSTRAINTS = { echoCancellation: true, noiseSuppression: true, autoGainControl: true };
 
 export class RwClient {
@@ -328,7 +329,12 @@ export class RwClient {
     if (docTrack) {
       // The still is taken locally at full resolution; what is sent may be smaller.
       const init = { direction: "sendonly", streams: [new MediaStream([docTrack])] };
-      init.sendEncodings = [{ maxBitrate: DOC_MAX_BITRATE, maxFramerate: DOC_MAX_FPS }];
+      // A 4K camera is sent at most 1920 wide; the still keeps every pixel.
+      const wide = docTrack.getSettings?.().width || 0;
+      const scale = wide > DOC_MAX_SENT_WIDTH ? wide / DOC_MAX_SENT_WIDTH : 1;
+      init.sendEncodings = [
+        { maxBitrate: DOC_MAX_BITRATE, maxFramerate: DOC_MAX_FPS, scaleResolutionDownBy: scale },
+      ];
       preferVp8(pc.addTransceiver(docTrack, init));
     }
     const docReceiver = this.receiveDocument

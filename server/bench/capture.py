@@ -114,6 +114,15 @@ async def _measure(url: str, accounts: dict[str, Any], pages: int, chromium: str
                 " document.querySelector('#doc-video').videoHeight]"
             )
             print(f"still by {method}; document camera received at {size[0]}x{size[1]}")
+            parts = await kiosk.evaluate("window.rwDocTimings")
+            if parts:
+                still = statistics.median(p["still_ms"] for p in parts)
+                upload = statistics.median(p["upload_ms"] for p in parts)
+                size_kb = statistics.median(p["bytes"] for p in parts) / 1024
+                print(
+                    f"on the kiosk (median): still (grab + JPEG) {still:.0f} ms, "
+                    f"upload {upload:.0f} ms, {size_kb:.0f} KiB per page"
+                )
             return [float(t) for t in times]
         finally:
             await browser.close()

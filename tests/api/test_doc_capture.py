@@ -159,6 +159,11 @@ async def test_linking_is_for_the_reviewer_of_the_live_session_only(call: Call) 
     assert status == 200 and linked["sessions"] == [call.session_id]
     told = await call.kiosk.expect("doc.case", case=case["number"])
     assert told["materials"] == MATERIALS
+    # A desk that reconnects mid-call (a reload) is told the linked cases again.
+    again = await call.running.staff("reviewer")
+    await again.expect("session.paired")
+    told = await again.expect("doc.case", case=case["number"])
+    assert told["session_id"] == call.session_id and told["item"] == "SCJG-001"
 
 
 async def test_bad_capture_requests_get_their_error_code(

@@ -282,3 +282,18 @@ def test_parallel_pages_of_one_case_get_distinct_files_and_a_valid_case_file(
     key = load_public_key(tmp_path / "keys" / "archive_ed25519.pub.pem")
     [result] = verify_path(tmp_path / "archive" / "cases" / number, key)
     assert result.ok, result.problem
+
+
+def test_a_case_received_in_a_session_is_linked_in_the_same_transaction(
+    cases: Cases, register: Register
+) -> None:
+    session = "20261008-090000-11223344"
+    case = cases.create(REVIEWER, mode="video", place="QH-CG", session_id=session)
+    assert case.sessions == [session]
+    created = case.history[0]
+    assert created["type"] == "created" and created["data"]["session"] == session
+    before = _rows(register)
+    with pytest.raises(CaseError) as bad:
+        cases.create(REVIEWER, mode="video", place="QH-CG", session_id="../x")
+    assert bad.value.field == "session"
+    assert _rows(register) == before, "a bad session id writes nothing"

@@ -199,3 +199,22 @@ def test_a_second_camera_gets_its_own_file_in_the_same_join(tmp_path: Path) -> N
     files = {f["path"] for f in manifest["files"]}
     assert {"media/kiosk1-video-1.webm", "media/kiosk1-video1-1.webm"} <= files
     assert verify_chain(archive.folder / "events.jsonl") is None
+
+
+def test_a_second_camera_left_open_by_a_crash_is_closed_on_reopen(tmp_path: Path) -> None:
+    signer = ArchiveSigner.load_or_create(tmp_path / "data")
+    root = tmp_path / "data" / "archive"
+    archive = SessionArchive(root, "s-0003", STARTED, {}, clock=StepClock())
+    face, _ = archive.open_segment("kiosk1", "video", TrackClock(100.0))
+    doc, _ = archive.open_segment("kiosk1", "video", track="video:1")
+    feed_video(face, 100.1, count=15)
+    feed_video(doc, 100.1, count=15)
+    # The process dies here: another one reopens the folder.
+    again = SessionArchive.reopen(archive.folder, clock=StepClock())
+    assert sorted(s.track or s.kind for s in again.stale_segments()) == ["video", "video:1"]
+    again.close_stale_segments()
+    again.finalize({"outcome": "server_shutdown"}, signer)
+    manifest = json.loads((archive.folder / "manifest.json").read_bytes())
+    closed = {s.get("track") or s["kind"]: s for s in manifest["segments"]}
+    assert set(closed) == {"video", "video:1"}
+    assert closed["video:1"]["interrupted"] is True and closed["video:1"]["track"] == "video:1"
