@@ -75,6 +75,11 @@ class CaseRow(Base):
         Index("ix_cases_place_state", "place", "state"),
         Index("ix_cases_item_state", "item", "state"),
         Index("ix_cases_department_state", "department", "state"),
+        # Statistics (migration 0006): a period of received dates, after a filter.
+        Index("ix_cases_received_on", "received_on"),
+        Index("ix_cases_item_received", "item", "received_on"),
+        Index("ix_cases_place_received", "place", "received_on"),
+        Index("ix_cases_department_received", "department", "received_on"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
