@@ -224,8 +224,10 @@ def _percentile(s: Session, values: Select[Any], n: int, p: float) -> float | No
     ordered = select(sub.c.d).order_by(sub.c.d).offset(low).limit(2)
     got = [float(v) for v in s.scalars(ordered)]
     if len(got) == 1 or rank == low:
-        return got[0]
-    return got[0] + (got[1] - got[0]) * (rank - low)
+        value = got[0]
+    else:
+        value = got[0] + (got[1] - got[0]) * (rank - low)
+    return round(value, 3)  # SQLite's julianday arithmetic is exact to about 10 us
 
 
 def rating_distribution(s: Session, where: list[ColumnElement[bool]]) -> dict[str, Any]:
