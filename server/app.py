@@ -22,6 +22,7 @@ from server import (
     case_documents_api,
     ops_routes,
     pages,
+    public_catalogue,
     stats_routes,
 )
 from server import appkeys as K
@@ -126,6 +127,7 @@ def create_app(
     app.router.add_routes(approval_pages.routes)
     app.router.add_routes(ops_routes.routes)
     app.router.add_routes(stats_routes.routes)
+    app.router.add_routes(public_catalogue.routes)
     app.router.add_get("/ws", allow("kiosk", "agent", "reviewer", "supervisor")(ws_handler))
     app.cleanup_ctx.append(_lifecycle)
     return app

@@ -19,8 +19,8 @@ from aiohttp import web
 
 from server import appkeys as K
 from server.auth import allow
-from server.pages import _lang, render
 from server.catalogue import MODES
+from server.pages import _lang, render
 from server.register.case_types import CaseError
 from server.register.statistics import StatsFilter, StatsQueries, default_period
 from server.stats_svg import hours_chart, outcome_chart, township_chart

@@ -25,7 +25,8 @@ def _text(x: float, y: float, names: Names | str, size: int = 20, anchor: str = 
         names = Names(names, names)
     return (
         f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" fill="{INK}" text-anchor="{anchor}" '
-        f'{FONT} data-zh="{escape(names.zh)}" data-en="{escape(names.en)}">{escape(names.zh)}</text>'
+        f'{FONT} data-zh="{escape(names.zh)}" data-en="{escape(names.en)}">'
+        f"{escape(names.zh)}</text>"
     )
 
 
@@ -131,5 +132,8 @@ def township_chart(items: list[dict[str, Any]], catalogue: Catalogue, top: int =
         "township",
         Names("乡镇受理需求与县市审批", "Township demand of items decided above"),
         rows,
-        [Names("乡镇（村）受理", "Received at township/village"), Names("县市大厅受理", "At county/city hall")],
+        [
+            Names("乡镇（村）受理", "Received at township/village"),
+            Names("县市大厅受理", "At county/city hall"),
+        ],
     )
