@@ -130,8 +130,14 @@ async def stats_page(request: web.Request) -> web.Response:
     except CaseError as exc:
         first, last = default_period(request.app[K.CASES].today())
         return render(
-            request, "stats.html", status=400, error=exc.to_json(), report=None,
-            flt=StatsFilter(first, last), catalogue=catalogue, **_choices(catalogue),
+            request,
+            "stats.html",
+            status=400,
+            error=exc.to_json(),
+            report=None,
+            flt=StatsFilter(first, last),
+            catalogue=catalogue,
+            **_choices(catalogue),
         )
     report = await build_report(request, flt)
     built: dict[str, Table] = tables(report, catalogue)

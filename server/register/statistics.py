@@ -46,7 +46,7 @@ MAX_SPAN_DAYS = 3660
 TOWNSHIP_KINDS = ("township_centre", "village_point")
 RATING_LEVELS = ("非常满意", "满意", "基本满意", "不满意", "非常不满意")
 SATISFIED_LEVELS = RATING_LEVELS[:3]
-PERCENTILES = {"median": 0.5, "p90": 0.9}
+PERCENTILES = {"median": (1, 2), "p90": (9, 10)}  # p as num/den
 _DECIDED = (CaseState.APPROVED.value, CaseState.REJECTED.value)
 _FINAL = (*_DECIDED, CaseState.WITHDRAWN.value)
 _OPEN = tuple(s.value for s in OPEN)
@@ -148,11 +148,7 @@ class StatsQueries:
         """Seconds from receipt to decision: count, median, p90 (None without decisions)."""
         duration = seconds_between(self.register.sqlite, CaseRow.received_at, CaseRow.decided_at)
         where = [*self._where(f), CaseRow.state.in_(_DECIDED), CaseRow.decided_at.is_not(None)]
-        n = int(s.scalar(select(func.count()).select_from(CaseRow).where(*where)) or 0)
-        out: dict[str, float | int | None] = {"decided": n}
-        for name, p in PERCENTILES.items():
-            out[name] = _percentile(s, select(duration.label("d")).where(*where), n, p)
-        return out
+        return percentiles(s, select(duration.label("d")).where(*where), PERCENTILES)
 
     def busiest_hours(self, s: Session, f: StatsFilter, today: date) -> list[int]:
         """Cases received in each hour of the day, 0 to 23 (wall clock)."""
@@ -214,20 +210,36 @@ class StatsQueries:
         return out
 
 
-def _percentile(s: Session, values: Select[Any], n: int, p: float) -> float | None:
-    """The p-quantile of the query's one column (linear between the nearest ranks)."""
-    if n == 0:
-        return None
-    rank = (n - 1) * p
-    low = int(rank)
+def percentiles(
+    s: Session, values: Select[Any], wanted: dict[str, tuple[int, int]]
+) -> dict[str, float | int | None]:
+    """Quantiles of the query's one column `d`, each p = num/den, linear between the
+    two nearest ranks (as percentile_cont). One sort: the rows are numbered in
+    order and only those at the wanted ranks come back, with the row count."""
     sub = values.subquery()
-    ordered = select(sub.c.d).order_by(sub.c.d).offset(low).limit(2)
-    got = [float(v) for v in s.scalars(ordered)]
-    if len(got) == 1 or rank == low:
-        value = got[0]
-    else:
-        value = got[0] + (got[1] - got[0]) * (rank - low)
-    return round(value, 3)  # SQLite's julianday arithmetic is exact to about 10 us
+    ranked = select(
+        sub.c.d,
+        func.row_number().over(order_by=sub.c.d).label("rn"),
+        func.count().over().label("n"),
+    ).subquery()
+    # 1-based ranks floor((n - 1) * p) + 1 and the next; integer division on both backends.
+    lows = [(ranked.c.n - 1) * num // den + 1 for num, den in wanted.values()]
+    ranks = [r for low in lows for r in (low, low + 1)]
+    query = select(ranked.c.rn, ranked.c.d, ranked.c.n).where(ranked.c.rn.in_(ranks))
+    rows = s.execute(query).all()
+    got = {int(rn): float(d) for rn, d, _ in rows}
+    n = int(rows[0].n) if rows else 0
+    out: dict[str, float | int | None] = {"decided": n}
+    for name, (num, den) in wanted.items():
+        if n == 0:
+            out[name] = None
+            continue
+        low = (n - 1) * num // den + 1
+        frac = (n - 1) * num / den - (low - 1)
+        a = got[low]
+        b = got.get(low + 1, a)
+        out[name] = round(a + (b - a) * frac, 3)  # julianday arithmetic: exact to ~10 us
+    return out
 
 
 def rating_distribution(s: Session, where: list[ColumnElement[bool]]) -> dict[str, Any]:

@@ -1,4 +1,9 @@
-"""statistics: indexes on the received date (alone and after each filter)
+"""statistics: covering indexes over a period of received dates, alone and after
+a filter (item, place, department)
+
+Each holds every column the statistics read, so a year of cases is read from
+an index alone (SQLite; PostgreSQL by index-only scan once vacuumed). Cases are
+written a few hundred a day: the extra index writes cost nothing that matters.
 
 Revision ID: 0006
 Revises: 0002
@@ -14,11 +19,17 @@ down_revision = "0002"
 branch_labels = None
 depends_on = None
 
+# Every column the statistics read; each index leads with the column of one filter.
+_READ = ["state", "deadline", "received_at", "decided_at", "item", "place", "mode", "department"]
 INDEXES = {
-    "ix_cases_received_on": ["received_on"],
-    "ix_cases_item_received": ["item", "received_on"],
-    "ix_cases_place_received": ["place", "received_on"],
-    "ix_cases_department_received": ["department", "received_on"],
+    "ix_cases_stats": ["received_on", *_READ],
+    "ix_cases_stats_item": ["item", "received_on", *[c for c in _READ if c != "item"]],
+    "ix_cases_stats_place": ["place", "received_on", *[c for c in _READ if c != "place"]],
+    "ix_cases_stats_department": [
+        "department",
+        "received_on",
+        *[c for c in _READ if c != "department"],
+    ],
 }
 
 
