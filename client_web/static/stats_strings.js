@@ -30,6 +30,14 @@ const S = {
     zh: "乡镇受理需求与县市审批（可下放事项参考）",
     en: "Township demand of items decided at county or city level (candidates to devolve)",
   },
+  "err.invalid": {
+    zh: "统计条件有误（{field}）：请检查日期格式和起止顺序。",
+    en: "Check the filter ({field}): {message}",
+  },
+  "err.unknown": {
+    zh: "统计条件有误（{field}）：没有这个选项。",
+    en: "Check the filter ({field}): {message}",
+  },
   "download.csv": { zh: "下载 CSV", en: "Download CSV" },
   "download.xlsx": { zh: "下载 Excel（XLSX）", en: "Download Excel (XLSX)" },
   "note.ratings": {
