@@ -4,6 +4,7 @@ filter narrows it, and the CSV link downloads the numbers the page shows."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from pathlib import Path
@@ -44,7 +45,7 @@ async def test_the_stats_page_draws_its_charts_and_its_csv_downloads(pages: Page
     async with page.expect_download() as info:
         await page.click('[data-download="items-csv"]')
     download = await info.value
-    raw = Path(await download.path()).read_bytes()
+    raw = await asyncio.to_thread(Path(await download.path()).read_bytes)
     assert raw.startswith(BOM.encode("utf-8"))
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
     shown = page.locator('table[data-table="items"] tbody tr')
