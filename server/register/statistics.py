@@ -20,8 +20,8 @@ mode). What is counted:
   or city level with demand at township level is a candidate to devolve.
 
 Not in the register (hooks, see `rating_distribution` and `wait_times`): the
-applicants' ratings (好差评, their own table) and queue waiting times (the
-queue keeps them in the session archive, not in the register).
+applicants' ratings (好差评, their own table) and queue waiting times (each
+session's audit log and /metrics have them, the register does not).
 """
 
 from __future__ import annotations
@@ -262,8 +262,10 @@ def rating_distribution(s: Session, where: list[ColumnElement[bool]]) -> dict[st
 
 
 def wait_times() -> dict[str, Any]:
-    """HOOK: queue waiting time (取号 -> 接通). The register does not hold it: the
-    queue writes it to each session's archive folder, and cases only link session
-    ids (case_sessions). Recording it in the register (a column on case_sessions,
-    written when a session is linked) would let this become one more aggregate."""
+    """HOOK: queue waiting time (joined the queue -> called). The register does not
+    hold it: each session's wait (`VideoSession.waited_s`) goes to its archive's
+    audit log (`session.created`, `queue_wait_s`) and to the /metrics histogram,
+    and cases only link session ids (case_sessions). To count it here, write one
+    register row per session when it is created (session id, item, place, joined
+    at, waited seconds) and aggregate it like `handling_time` (its `percentiles`)."""
     return {"available": False, "median": None, "p90": None}
