@@ -25,6 +25,8 @@ from server import (
     inbox_api,
     ops_routes,
     pages,
+    public_catalogue,
+    stats_routes,
 )
 from server import appkeys as K
 from server.accounts import AccountDB
@@ -143,6 +145,8 @@ def create_app(
     app.router.add_routes(inbox_api.routes)
     app.router.add_routes(case_sessions_api.routes)
     app.router.add_routes(ops_routes.routes)
+    app.router.add_routes(stats_routes.routes)
+    app.router.add_routes(public_catalogue.routes)
     app.router.add_get("/ws", allow("kiosk", "agent", "reviewer", "supervisor")(ws_handler))
     app.cleanup_ctx.append(_lifecycle)
     return app

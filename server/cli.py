@@ -124,6 +124,11 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--json")
     bench.add_argument("--data-dir")
 
+    stats_bench = sub.add_parser("bench-stats", help="time the statistics queries on many cases")
+    from server.bench.stats_bench import add_arguments as add_stats_arguments
+
+    add_stats_arguments(stats_bench)
+
     fanout = sub.add_parser("bench-fanout", help="measure queue pushes with many sockets")
     from server.bench.fanout import add_arguments
 
@@ -302,6 +307,10 @@ def main(argv: list[str] | None = None) -> int:
             from server.bench.runner import run_bench
 
             return run_bench(args)
+        elif args.command == "bench-stats":
+            from server.bench.stats_bench import run_bench_stats
+
+            return run_bench_stats(args)
         elif args.command == "bench-fanout":
             from server.bench.fanout import run_bench as run_fanout
 

@@ -30,6 +30,7 @@ NAV_PAGES = (
     NavPage("/agent", "帮办代办", "Assisted filing"),
     NavPage("/cases", "案卷查阅", "Case files"),
     NavPage("/admin", "系统管理", "Administration"),
+    NavPage("/stats", "统计分析", "Statistics"),
 )
 NOT_PAGES = ("/api/", "/static/", "/metrics", "/healthz")  # never a landing place
 _STRIPPED = re.compile(r"[\x00-\x20\x7f]")  # what a browser drops from a URL or trims

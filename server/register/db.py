@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
 SQLITE_FILE = "register.sqlite3"
 BUSY_TIMEOUT_MS = 10_000
+SQLITE_CACHE_KIB = 65_536  # page cache per connection: the statistics scan a year of cases
 _IMMEDIATE = "rw_immediate"
 
 
@@ -116,6 +117,7 @@ def _sqlite_setup(engine: Engine) -> None:
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cur.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         cur.close()
 
     @event.listens_for(engine, "begin")

@@ -67,6 +67,18 @@ class CaseCounter(Base):
     last: Mapped[int] = mapped_column(Integer)
 
 
+_STATS_READ = (
+    "state",
+    "deadline",
+    "received_at",
+    "decided_at",
+    "item",
+    "place",
+    "mode",
+    "department",
+)
+
+
 class CaseRow(Base):
     __tablename__ = "cases"
     __table_args__ = (
@@ -75,6 +87,15 @@ class CaseRow(Base):
         Index("ix_cases_place_state", "place", "state"),
         Index("ix_cases_item_state", "item", "state"),
         Index("ix_cases_department_state", "department", "state"),
+        # Statistics (migration 0006): covering indexes over a period of received
+        # dates, alone and after a filter.
+        Index("ix_cases_stats", "received_on", *_STATS_READ),
+        *(
+            Index(
+                f"ix_cases_stats_{col}", col, "received_on", *(c for c in _STATS_READ if c != col)
+            )
+            for col in ("item", "place", "department")
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

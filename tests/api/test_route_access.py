@@ -53,6 +53,12 @@ NEWER_ROUTES = {
     ("GET", "/case/x/receipt"),
     ("GET", "/api/register/inbox"),
     ("POST", "/api/register/cases/x/sessions"),
+    # Statistics and the public catalogue.
+    ("GET", "/stats"),
+    ("GET", "/api/stats"),
+    ("GET", "/api/stats/export"),
+    ("GET", "/catalogue"),
+    ("GET", "/api/public/catalogue"),
 }
 
 
@@ -140,6 +146,7 @@ async def test_a_browser_gets_a_page_for_a_page_its_role_may_not_open(
         async with session.get(homes[role], headers={"Accept": "text/html"}) as resp:
             shown = set(re.findall(r'data-nav="([^"]+)"', await resp.text()))
         expected = {homes[role]} | ({"/cases"} if role == "reviewer" else set())
+        expected |= {"/stats"} if role in ("supervisor", "admin") else set()
         assert shown == expected, (role, shown)
 
 
@@ -159,3 +166,20 @@ async def test_approval_and_receipt_routes_are_open_to_exactly_their_roles(
 ) -> None:
     marks = {(m, p): set(roles) for m, p, roles in _routes(running)}
     assert {key: marks.get(key) for key in APPROVAL_ROUTES} == APPROVAL_ROUTES
+
+
+# Statistics for supervisors and admins; the catalogue is public.
+STATS_ROUTES = {
+    ("GET", "/stats"): {"supervisor", "admin"},
+    ("GET", "/api/stats"): {"supervisor", "admin"},
+    ("GET", "/api/stats/export"): {"supervisor", "admin"},
+    ("GET", "/catalogue"): {PUBLIC},
+    ("GET", "/api/public/catalogue"): {PUBLIC},
+}
+
+
+async def test_statistics_and_catalogue_routes_are_open_to_exactly_their_roles(
+    running: RunningServer,
+) -> None:
+    marks = {(m, p): set(roles) for m, p, roles in _routes(running)}
+    assert {key: marks.get(key) for key in STATS_ROUTES} == STATS_ROUTES

@@ -16,8 +16,8 @@ pytestmark = pytest.mark.browser
 ROLES = {
     # username: (home, pages in the nav, a page it may not open)
     "reviewer": ("/desk", ["/desk", "/cases"], "/admin"),
-    "supervisor": ("/cases", ["/cases"], "/desk"),
-    "admin": ("/admin", ["/admin"], "/cases"),
+    "supervisor": ("/cases", ["/cases", "/stats"], "/desk"),
+    "admin": ("/admin", ["/admin", "/stats"], "/cases"),
     "agent": ("/agent", ["/agent"], "/desk"),
 }
 

@@ -43,7 +43,7 @@ def test_prepare_creates_the_schema_once_in_a_private_file(tmp_path: Path) -> No
     with reg.read() as s:
         assert s.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert s.execute(text("PRAGMA foreign_keys")).scalar() == 1
-        assert s.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0004"
+        assert s.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0006"
     reg.close()
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
@@ -82,5 +82,5 @@ def test_a_register_at_0001_gets_case_documents_and_keeps_its_rows(tmp_path: Pat
     assert "case_documents" in inspect(reg.engine).get_table_names()
     with reg.read() as s:
         assert s.execute(text("SELECT username FROM users")).scalars().all() == ["wang"]
-        assert s.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0004"
+        assert s.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0006"
     reg.close()

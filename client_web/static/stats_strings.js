@@ -1,0 +1,68 @@
+// stats_strings.js — strings of the statistics page (统计分析), zh-CN first. The
+// server renders the Chinese text; elements marked data-s="key" (and
+// data-s-args='{"n": 2}') get both languages from here. Table headings, item and
+// chart labels come from the server with data-zh/data-en (the exports share them).
+
+import { setNames, stringTable } from "./i18n.js";
+
+const S = {
+  "stats.title": { zh: "统计分析", en: "Statistics" },
+  "stats.period": {
+    zh: "受理日期 {from} 至 {to}（{zone} 时间），用时 {ms} 毫秒",
+    en: "Received {from} to {to} ({zone} time); computed in {ms} ms",
+  },
+  "f.from": { zh: "受理日期自", en: "Received from" },
+  "f.to": { zh: "至", en: "to" },
+  "f.place": { zh: "受理地点", en: "Place" },
+  "f.department": { zh: "承办部门", en: "Department" },
+  "f.item": { zh: "事项", en: "Service" },
+  "f.mode": { zh: "办理方式", en: "Mode" },
+  "f.all": { zh: "全部", en: "All" },
+  "f.apply": { zh: "统计", en: "Show" },
+  "kpi.received": { zh: "受理件数", en: "Received" },
+  "kpi.finished": { zh: "办结件数", en: "Finished" },
+  "kpi.within_limit": { zh: "按期办结", en: "Within the limit" },
+  "kpi.over_limit": { zh: "超期办结", en: "After the limit" },
+  "kpi.open_overdue": { zh: "在办已超期", en: "Open past deadline" },
+  "chart.outcomes": { zh: "办理结果与时限", en: "Outcomes and time limits" },
+  "chart.hours": { zh: "各时段受理量", en: "Cases received per hour" },
+  "chart.township": {
+    zh: "乡镇受理需求与县市审批（可下放事项参考）",
+    en: "Township demand of items decided at county or city level (candidates to devolve)",
+  },
+  "err.invalid": {
+    zh: "统计条件有误（{field}）：请检查日期格式和起止顺序。",
+    en: "Check the filter ({field}): {message}",
+  },
+  "err.unknown": {
+    zh: "统计条件有误（{field}）：没有这个选项。",
+    en: "Check the filter ({field}): {message}",
+  },
+  "download.csv": { zh: "下载 CSV", en: "Download CSV" },
+  "download.xlsx": { zh: "下载 Excel（XLSX）", en: "Download Excel (XLSX)" },
+  "note.ratings": {
+    zh: "好差评数据尚未接入统计。",
+    en: "Ratings are not yet part of the statistics.",
+  },
+  "note.wait": {
+    zh: "排队等候时间不在办件登记库中（保存在各次视频办理的档案里），暂不统计。",
+    en: "Queue waiting times are not in the case register (they are in each session's archive), so they are not counted yet.",
+  },
+};
+
+const table = stringTable(S);
+
+/** Give every [data-s] element under root its strings, and the title its own. */
+export function applyStrings(root = document) {
+  const title = document.querySelector("title");
+  if (title) setNames(title, table.names("stats.title"));
+  for (const el of root.querySelectorAll("[data-s]")) {
+    let vars = {};
+    try {
+      vars = el.dataset.sArgs ? JSON.parse(el.dataset.sArgs) : {};
+    } catch {
+      vars = {};
+    }
+    setNames(el, table.names(el.dataset.s, vars));
+  }
+}

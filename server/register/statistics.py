@@ -1,0 +1,271 @@
+"""Statistics of the case register (后台数据匹配分析): SQL aggregates, never a
+walk over the rows in Python.
+
+A period is a range of received dates (`received_on`, the catalogue's calendar
+day, both ends included) with optional filters (place, department, item,
+mode). What is counted:
+
+- received, finished (approved + rejected + withdrawn), each final state, open;
+- within / over the time limit: a decision (approved or rejected) on or before
+  its deadline day (the decision's day in the catalogue's time zone) or after
+  it; open cases past their deadline are counted apart (`open_overdue`);
+  withdrawn cases are neither;
+- handling time, received -> decided, of the decisions: median and p90 with
+  linear interpolation between the two nearest ranks (PostgreSQL's
+  percentile_cont), computed by ordered OFFSET queries so SQLite and
+  PostgreSQL give the same figures;
+- cases received per hour of the day (the catalogue's wall clock);
+- per item: received at township centres and village points versus county and
+  city halls, and the level that decides the item: an item decided at county
+  or city level with demand at township level is a candidate to devolve.
+
+Not in the register (hooks, see `rating_distribution` and `wait_times`): the
+applicants' ratings (好差评, their own table) and queue waiting times (each
+session's audit log and /metrics have them, the register does not).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import Select, and_, func, inspect, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from server.catalogue import MODES, Catalogue
+from server.register.case_types import OPEN, CaseError, CaseState
+from server.register.db import Register
+from server.register.local_time import LocalClock, seconds_between
+from server.register.models import CaseRow
+
+MAX_SPAN_DAYS = 3660
+TOWNSHIP_KINDS = ("township_centre", "village_point")
+RATING_LEVELS = ("非常满意", "满意", "基本满意", "不满意", "非常不满意")
+SATISFIED_LEVELS = RATING_LEVELS[:3]
+PERCENTILES = {"median": (1, 2), "p90": (9, 10)}  # p as num/den
+_DECIDED = (CaseState.APPROVED.value, CaseState.REJECTED.value)
+_FINAL = (*_DECIDED, CaseState.WITHDRAWN.value)
+_OPEN = tuple(s.value for s in OPEN)
+
+
+@dataclass(frozen=True)
+class StatsFilter:
+    date_from: date
+    date_to: date
+    place: str | None = None
+    department: str | None = None
+    item: str | None = None
+    mode: str | None = None
+
+    def check(self, catalogue: Catalogue) -> StatsFilter:
+        """Refuse what cannot match: unknown codes, a reversed or huge period."""
+        if self.date_from > self.date_to:
+            raise CaseError("from", "invalid", "the period starts after it ends")
+        if (self.date_to - self.date_from).days > MAX_SPAN_DAYS:
+            raise CaseError("to", "invalid", f"a period of at most {MAX_SPAN_DAYS} days")
+        if self.place and self.place not in catalogue.places:
+            raise CaseError("place", "unknown", f"unknown place {self.place!r}")
+        if self.item and self.item not in catalogue.items:
+            raise CaseError("item", "unknown", f"unknown service item {self.item!r}")
+        departments = {i.department.zh for i in catalogue.items.values()}
+        if self.department and self.department not in departments:
+            raise CaseError("department", "unknown", f"unknown department {self.department!r}")
+        if self.mode and self.mode not in MODES:
+            raise CaseError("mode", "invalid", f"expected one of {', '.join(MODES)}")
+        return self
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "from": self.date_from.isoformat(),
+            "to": self.date_to.isoformat(),
+            "place": self.place,
+            "department": self.department,
+            "item": self.item,
+            "mode": self.mode,
+        }
+
+
+def default_period(today: date, days: int = 30) -> tuple[date, date]:
+    return today - timedelta(days=days - 1), today
+
+
+@dataclass
+class StatsQueries:
+    """The statistics of one register, read with the catalogue's clock and places."""
+
+    register: Register
+    catalogue: Catalogue
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def _clock(self, f: StatsFilter, today: date) -> LocalClock:
+        return LocalClock(
+            self.catalogue.timezone, self.register.sqlite, f.date_from, max(f.date_to, today)
+        )
+
+    def _where(self, f: StatsFilter) -> list[ColumnElement[bool]]:
+        conds = [CaseRow.received_on >= f.date_from, CaseRow.received_on <= f.date_to]
+        for col, value in (
+            (CaseRow.place, f.place),
+            (CaseRow.department, f.department),
+            (CaseRow.item, f.item),
+            (CaseRow.mode, f.mode),
+        ):
+            if value:
+                conds.append(col == value)
+        return conds
+
+    def _township_places(self) -> list[str]:
+        return [p.code for p in self.catalogue.places.values() if p.kind in TOWNSHIP_KINDS] or [""]
+
+    def _counts(self, clock: LocalClock, today: date) -> list[Any]:
+        """The outcome aggregates (shared by the summary and the per-item table)."""
+        decided = CaseRow.state.in_(_DECIDED)
+        on_day = clock.day(CaseRow.decided_at)
+        return [
+            func.count().label("received"),
+            func.count().filter(CaseRow.state.in_(_FINAL)).label("finished"),
+            func.count().filter(CaseRow.state == CaseState.APPROVED.value).label("approved"),
+            func.count().filter(CaseRow.state == CaseState.REJECTED.value).label("rejected"),
+            func.count().filter(CaseRow.state == CaseState.WITHDRAWN.value).label("withdrawn"),
+            func.count().filter(CaseRow.state.in_(_OPEN)).label("open"),
+            func.count().filter(and_(decided, on_day <= CaseRow.deadline)).label("within_limit"),
+            func.count().filter(and_(decided, on_day > CaseRow.deadline)).label("over_limit"),
+            func.count()
+            .filter(and_(CaseRow.state.in_(_OPEN), CaseRow.deadline < today))
+            .label("open_overdue"),
+        ]
+
+    def summary(self, s: Session, f: StatsFilter, today: date) -> dict[str, int]:
+        query = select(*self._counts(self._clock(f, today), today)).where(*self._where(f))
+        row = s.execute(query).one()
+        return {k: int(v or 0) for k, v in row._mapping.items()}
+
+    def handling_time(self, s: Session, f: StatsFilter) -> dict[str, float | int | None]:
+        """Seconds from receipt to decision: count, median, p90 (None without decisions)."""
+        duration = seconds_between(self.register.sqlite, CaseRow.received_at, CaseRow.decided_at)
+        where = [*self._where(f), CaseRow.state.in_(_DECIDED), CaseRow.decided_at.is_not(None)]
+        return percentiles(s, select(duration.label("d")).where(*where), PERCENTILES)
+
+    def busiest_hours(self, s: Session, f: StatsFilter, today: date) -> list[int]:
+        """Cases received in each hour of the day, 0 to 23 (wall clock)."""
+        hour = self._clock(f, today).hour(CaseRow.received_at).label("h")
+        query = select(hour, func.count()).where(*self._where(f)).group_by(hour)
+        counts = [0] * 24
+        for h, n in s.execute(query):
+            counts[int(h)] = int(n)
+        return counts
+
+    def by_item(self, s: Session, f: StatsFilter, today: date) -> list[dict[str, Any]]:
+        """Per item: outcomes, and where its cases were received against where it is
+        decided; most township demand first."""
+        township = CaseRow.place.in_(self._township_places())
+        halls = {
+            kind: [p.code for p in self.catalogue.places.values() if p.kind == kind] or [""]
+            for kind in ("county_hall", "city_hall")
+        }
+        query = (
+            select(
+                CaseRow.item,
+                *self._counts(self._clock(f, today), today),
+                func.count().filter(township).label("at_township"),
+                func.count().filter(CaseRow.place.in_(halls["county_hall"])).label("at_county"),
+                func.count().filter(CaseRow.place.in_(halls["city_hall"])).label("at_city"),
+            )
+            .where(*self._where(f))
+            .group_by(CaseRow.item)
+        )
+        rows = []
+        for row in s.execute(query):
+            values = dict(row._mapping)
+            item = self.catalogue.items.get(values["item"])
+            values = {k: (v if k == "item" else int(v or 0)) for k, v in values.items()}
+            values["level"] = item.level if item else None
+            values["devolve_candidate"] = bool(item and values["at_township"] > 0)
+            rows.append(values)
+        rows.sort(key=lambda r: (-r["at_township"], -r["received"], r["item"]))
+        return rows
+
+    def report(self, f: StatsFilter, today: date) -> dict[str, Any]:
+        """Everything the statistics page shows, with the seconds each part took."""
+        self.timings = {}
+        with self.register.read() as s:
+            parts: dict[str, Callable[[], Any]] = {
+                "summary": lambda: self.summary(s, f, today),
+                "handling_time": lambda: self.handling_time(s, f),
+                "hours": lambda: self.busiest_hours(s, f, today),
+                "items": lambda: self.by_item(s, f, today),
+                "ratings": lambda: rating_distribution(s, self._where(f)),
+            }
+            out: dict[str, Any] = {"filter": f.to_json(), "today": today.isoformat()}
+            for name, run in parts.items():
+                started = time.perf_counter()
+                out[name] = run()
+                self.timings[name] = time.perf_counter() - started
+        out["wait_time"] = wait_times()
+        out["timezone"] = self.catalogue.timezone
+        return out
+
+
+def percentiles(
+    s: Session, values: Select[Any], wanted: dict[str, tuple[int, int]]
+) -> dict[str, float | int | None]:
+    """Quantiles of the query's one column `d`, each p = num/den, linear between the
+    two nearest ranks (as percentile_cont). One sort: the rows are numbered in
+    order and only those at the wanted ranks come back, with the row count."""
+    sub = values.subquery()
+    ranked = select(
+        sub.c.d,
+        func.row_number().over(order_by=sub.c.d).label("rn"),
+        func.count().over().label("n"),
+    ).subquery()
+    # 1-based ranks floor((n - 1) * p) + 1 and the next; integer division on both backends.
+    lows = [(ranked.c.n - 1) * num // den + 1 for num, den in wanted.values()]
+    ranks = [r for low in lows for r in (low, low + 1)]
+    query = select(ranked.c.rn, ranked.c.d, ranked.c.n).where(ranked.c.rn.in_(ranks))
+    rows = s.execute(query).all()
+    got = {int(rn): float(d) for rn, d, _ in rows}
+    n = int(rows[0].n) if rows else 0
+    out: dict[str, float | int | None] = {"decided": n}
+    for name, (num, den) in wanted.items():
+        if n == 0:
+            out[name] = None
+            continue
+        low = (n - 1) * num // den + 1
+        frac = (n - 1) * num / den - (low - 1)
+        a = got[low]
+        b = got.get(low + 1, a)
+        out[name] = round(a + (b - a) * frac, 3)  # julianday arithmetic: exact to ~10 us
+    return out
+
+
+def rating_distribution(s: Session, where: list[ColumnElement[bool]]) -> dict[str, Any]:
+    """HOOK for 好差评: the ratings of the period's cases per level and the
+    satisfaction rate (the top three levels over all ratings).
+
+    The ratings table comes with the ratings work; until it is merged and wired
+    here (join it to `cases` under `where`), this answers an empty distribution
+    with `available: False`, so the page and exports already have the shape.
+    """
+    del where  # used once the ratings table is joined in
+    available = inspect(s.get_bind()).has_table("ratings")
+    return {
+        "available": False,
+        "table_present": available,
+        "levels": dict.fromkeys(RATING_LEVELS, 0),
+        "total": 0,
+        "satisfaction_rate": None,
+    }
+
+
+def wait_times() -> dict[str, Any]:
+    """HOOK: queue waiting time (joined the queue -> called). The register does not
+    hold it: each session's wait (`VideoSession.waited_s`) goes to its archive's
+    audit log (`session.created`, `queue_wait_s`) and to the /metrics histogram,
+    and cases only link session ids (case_sessions). To count it here, write one
+    register row per session when it is created (session id, item, place, joined
+    at, waited seconds) and aggregate it like `handling_time` (its `percentiles`)."""
+    return {"available": False, "median": None, "p90": None}
