@@ -20,8 +20,10 @@ from server import (
     archive_routes,
     case_api,
     case_documents_api,
+    followups_api,
     ops_routes,
     pages,
+    ratings_api,
 )
 from server import appkeys as K
 from server.accounts import AccountDB
@@ -42,8 +44,11 @@ from server.register.approvals import ApprovalService
 from server.register.calendar import load_calendar
 from server.register.cases import CaseService
 from server.register.documents import DocumentService
+from server.register.followups import FollowUpService
 from server.register.legacy import Migrated
+from server.register.ratings import RateCodes, RatingService
 from server.register.sealing import IdSealer
+from server.register.spot_checks import SpotCheckService
 from server.register.startup import MIGRATED_EVENT, open_register
 from server.register.verify_codes import VerifyCodes
 from server.session_manager import SessionManager
@@ -94,6 +99,17 @@ def create_app(
         app[K.CASES], recorder.root, lambda: recorder.signer, cfg.cases.max_document_bytes
     )
     app[K.APPROVALS] = ApprovalService(app[K.DOCUMENTS], VerifyCodes.load_or_create(cfg.data_dir))
+    app[K.FOLLOWUPS] = FollowUpService(app[K.CASES], cfg.ratings, recorder.system)
+    app[K.RATINGS] = RatingService(
+        app[K.CASES],
+        app[K.FOLLOWUPS],
+        cfg.ratings,
+        RateCodes.load_or_create(cfg.data_dir),
+        recorder.system,
+    )
+    app[K.SPOT_CHECKS] = SpotCheckService(
+        app[K.REGISTER], app[K.CATALOGUE], cfg.spot_checks, recorder.system
+    )
     app[K.CONNECTIONS] = Connections(app[K.STORE])
     app[K.GUARD] = CredentialGuard(
         app[K.AUTH], app[K.ACCOUNTS], app[K.CONNECTIONS], cfg.auth.socket_check_seconds
@@ -124,6 +140,8 @@ def create_app(
     app.router.add_routes(approval_api.routes)
     app.router.add_routes(approval_pages.routes)
     app.router.add_routes(ops_routes.routes)
+    app.router.add_routes(ratings_api.routes)
+    app.router.add_routes(followups_api.routes)
     app.router.add_get("/ws", allow("kiosk", "agent", "reviewer", "supervisor")(ws_handler))
     app.cleanup_ctx.append(_lifecycle)
     return app

@@ -9,6 +9,7 @@ sessions and participants, are for signed-in admins and supervisors only:
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 from collections import Counter
@@ -17,6 +18,7 @@ from aiohttp import web
 
 from server import appkeys as K
 from server.auth import PUBLIC, allow
+from server.metrics import followup_lines
 
 routes = web.RouteTableDef()
 STREAM_FIELDS = (
@@ -61,6 +63,7 @@ async def metrics(request: web.Request) -> web.Response:
     text = app[K.METRICS].render(
         waiting, dict(sessions), streams, (recorder.write_seconds, recorder.packets_written)
     )
+    text += followup_lines(await asyncio.to_thread(app[K.FOLLOWUPS].counts))
     return web.Response(
         text=text, content_type="text/plain", charset="utf-8", headers={"Cache-Control": "no-store"}
     )
