@@ -76,7 +76,7 @@ async def session_facts(request: web.Request, session_id: str) -> SessionFacts:
         item=str(manifest.get("item") or ""),
         place=str(manifest.get("place") or ""),
         ended_at=ended_at,
-        served=manifest.get("live_at") is not None,
+        served=(manifest.get("info") or {}).get("live_at") is not None,
     )
 
 

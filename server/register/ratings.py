@@ -68,6 +68,13 @@ class NotRateable(CaseError):
         super().__init__("rating", code, message)
 
 
+class UnknownCode(CaseError):
+    status = 404
+
+    def __init__(self) -> None:
+        super().__init__("code", "not_found", "no such rating code")
+
+
 class RateCodes(VerifyCodes):
     """The receipt's rating code: `<number>-<mac>`, keyed for another purpose
     (the same key file as the verification code, another MAC input)."""
@@ -223,7 +230,7 @@ class RatingService:
         lv, why, text = self.check(level, reasons, comment)
         number = self.codes.number_of(code)
         if number is None:
-            raise CaseError("code", "not_found", "no such rating code")
+            raise UnknownCode()
         with self.cases.register.write() as s:
             case = self.cases._locked(s, number)
             rated = s.scalar(

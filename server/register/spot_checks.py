@@ -41,7 +41,7 @@ ALGORITHM = "sha256-rank/1"
 CHECKLIST = ("materials_complete", "decision_justified", "time_limit_kept", "conduct")
 VERDICTS = ("pass", "fail")
 WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
-SEED_MAX = 2**63
+SEED_MAX = 2**53  # exact in JavaScript numbers too (the page sends it as one)
 
 
 class AlreadyDrawn(CaseError):
