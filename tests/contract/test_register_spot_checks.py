@@ -10,6 +10,7 @@ import hashlib
 import math
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,13 @@ from server.config import RatingsConfig, SpotChecksConfig
 from server.register.case_types import CaseError
 from server.register.db import Register
 from server.register.followups import FollowUpService
-from server.register.ratings import AlreadyRated, RateCodes, RatingService
+from server.register.ratings import (
+    AlreadyRated,
+    RateCodes,
+    RatingFilter,
+    RatingService,
+    rating_distribution,
+)
 from server.register.spot_checks import (
     AlreadyDrawn,
     AlreadyReviewed,
@@ -148,3 +155,24 @@ def test_concurrent_ratings_of_one_case_one_wins(cases: Cases, tmp_path: Path) -
     assert found is not None and found["status"] == "rated"
     history = cases.service.get(SUPERVISOR, number).history
     assert [h["type"] for h in history].count("rating") == 1
+
+
+def test_the_rating_distribution_for_statistics(cases: Cases, tmp_path: Path) -> None:
+    cfg = RatingsConfig()
+    followups = FollowUpService(cases.service, cfg, cases.audit.append, cases.clock)
+    codes = RateCodes.load_or_create(tmp_path)
+    ratings = RatingService(cases.service, followups, cfg, codes, cases.audit.append, cases.clock)
+    for item, level in (("SCJG-001", 5), ("SCJG-001", 3), ("SCJG-001", 2), ("RSJ-001", 1)):
+        ratings.rate_case(codes.code(_decide(cases, item)), level)
+    with cases.service.register.read() as s:
+        market = rating_distribution(s, RatingFilter(department=DEPARTMENTS["SCJG-001"]))
+        everything = rating_distribution(s)
+        later = rating_distribution(s, RatingFilter(since=cases.clock.now + timedelta(seconds=1)))
+    assert [lv["count"] for lv in market["levels"]] == [1, 0, 1, 1, 0]  # 5 … 1
+    assert (market["total"], market["satisfied"], market["bad"]) == (3, 2, 1)
+    assert market["satisfaction_rate"] == round(2 / 3, 4)
+    assert (everything["total"], everything["bad"]) == (4, 2)
+    assert later["total"] == 0 and later["satisfaction_rate"] is None
+    assert followups.counts() == {"open": 2, "overdue": 0}
+    cases.clock.advance(days=14)  # past 5 working days
+    assert followups.counts() == {"open": 2, "overdue": 2}
