@@ -210,3 +210,53 @@ async def test_a_session_that_never_went_live_is_not_rated(running: RunningServe
     await kiosk.expect("session.ended")
     status, err = await _kiosk_post(running, "kiosk-1", session_id, {"level": 5})
     assert (status, err["code"]) == (409, "not_served")
+
+
+async def test_the_rating_page_form_works_without_script(running: RunningServer) -> None:
+    number = await _decided_case(running)
+    code = await _rate_code(running, number)
+    anon, _ = await running.http()
+    async with anon.post(f"/rate/{code}", data={"comment": "没选等级"}) as resp:
+        assert resp.status == 400
+        assert 'id="rate-error"' in await resp.text()
+    assert _ratings_rows(running) == 0
+    form = aiohttp.FormData([("level", "1"), ("reason", "attitude"), ("reason", "slow")])
+    async with anon.post(f"/rate/{code}", data=form) as resp:
+        assert resp.status == 200
+        assert 'id="rate-done"' in await resp.text()
+    supervisor = await _signed_in(running, "supervisor")
+    [fu] = (await _get(supervisor, "/api/followups"))[1]["followups"]
+    assert fu["rating"]["level_names"]["code"] == "very_dissatisfied"
+    assert [r["code"] for r in fu["rating"]["reasons"]] == ["attitude", "slow"]
+
+
+async def test_spot_checks_through_the_api(running: RunningServer) -> None:
+    numbers = [await _decided_case(running) for _ in range(3)]
+    week = running.app[K.CASES].today().strftime("%G-W%V")
+    supervisor = await _signed_in(running, "supervisor")
+    status, err = await _post(supervisor, "/api/spot-checks/draws", {"week": "soon"})
+    assert (status, err["field"]) == (400, "week")
+    status, draw = await _post(supervisor, "/api/spot-checks/draws", {"week": week, "seed": 7})
+    assert status == 201, draw
+    assert draw["population"]["县市场监督管理局"]["cases"] == 3
+    [check] = draw["checks"]  # 5 % of 3, at least one
+    assert check["number"] in numbers and check["state"] == "pending"
+    again = await _post(supervisor, "/api/spot-checks/draws", {"week": week})
+    assert (again[0], again[1]["code"]) == (409, "already_drawn")
+    status, redo = await _post(supervisor, f"/api/spot-checks/draws/{week}/redraw", {})
+    assert status == 200 and redo["same_sample"] and redo["drawn"] == [check["number"]]
+    answers = {
+        "materials_complete": True,
+        "decision_justified": True,
+        "time_limit_kept": True,
+        "conduct": True,
+    }
+    path = f"/api/spot-checks/{check['id']}/review"
+    body = {"checklist": answers, "verdict": "pass", "note": "规范"}
+    status, reviewed = await _post(supervisor, path, body)
+    assert status == 200 and reviewed["verdict"] == "pass"
+    assert (await _post(supervisor, path, body))[0] == 409
+    listed = (await _get(supervisor, f"/api/spot-checks?week={week}"))[1]["draws"]
+    assert listed[0]["checks"][0]["state"] == "reviewed"
+    drawn = [e for e in await running.system_events() if e["type"] == "spot_check.drawn"]
+    assert drawn[0]["data"]["seed"] == "7"
