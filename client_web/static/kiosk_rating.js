@@ -94,7 +94,9 @@ function render(el, opts, chosen, picked) {
   }
   const actions = document.createElement("div");
   actions.className = "rating-actions";
-  if (chosen !== null) actions.append(button("btn huge primary", names("rating.send"), { id: "rating-send" }));
+  if (chosen !== null) {
+    actions.append(button("btn huge primary", names("rating.send"), { id: "rating-send" }));
+  }
   actions.append(button("btn big", names("rating.skip"), { id: "rating-skip" }));
   el.append(actions);
 }

@@ -37,7 +37,8 @@ function reviewCell(check) {
   const td = document.createElement("td");
   if (check.state === "reviewed") {
     const note = check.note || "";
-    td.append(text("span", L("reviewed", { verdict: L(`verdict.${check.verdict}`), by: check.reviewed_by, note })));
+    const verdict = L(`verdict.${check.verdict}`);
+    td.append(text("span", L("reviewed", { verdict, by: check.reviewed_by, note })));
     return td;
   }
   const boxes = {};
@@ -65,7 +66,8 @@ function reviewCell(check) {
   send.addEventListener("click", async () => {
     const checklist = Object.fromEntries(CHECKLIST.map((k) => [k, boxes[k].checked]));
     try {
-      await post(`/api/spot-checks/${check.id}/review`, { checklist, verdict: verdict.value, note: note.value });
+      const body = { checklist, verdict: verdict.value, note: note.value };
+      await post(`/api/spot-checks/${check.id}/review`, body);
       await load();
     } catch (err) {
       status("error", { message: err.message }, "error");
@@ -135,7 +137,11 @@ $("#d-redraw").addEventListener("click", async () => {
   try {
     const r = await post(`/api/spot-checks/draws/${encodeURIComponent(week)}/redraw`, {});
     if (r.same_sample) status("redraw.same", { seed: r.seed });
-    else status("redraw.differs", { missing: r.missing.join(", ") || "-", extra: r.extra.join(", ") || "-" }, "error");
+    else {
+      const missing = r.missing.join(", ") || "-";
+      const extra = r.extra.join(", ") || "-";
+      status("redraw.differs", { missing, extra }, "error");
+    }
   } catch (err) {
     status("error", { message: err.message }, "error");
   }
