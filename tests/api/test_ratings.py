@@ -11,6 +11,7 @@ from datetime import timedelta
 import aiohttp
 
 from server import appkeys as K
+from server.register.case_types import Actor
 from tests.api.test_case_api import BASE, NEW, _get, _post, _signed_in
 from tests.api.test_session_signaling import _live
 from tests.conftest import RunningServer
@@ -185,9 +186,18 @@ async def test_a_kiosk_rates_the_session_it_was_in_once(running: RunningServer) 
     status, err = await _kiosk_post(running, "kiosk-2", session_id, {"level": 1})
     assert (status, err["code"]) == (409, "not_yours")
     assert _ratings_rows(running) == 0
+    # The session belongs to a case (linked by the reviewer): the rating goes to
+    # the case's history too, with the case's department.
+    agent = await _signed_in(running, "agent")
+    number = (await _post(agent, BASE, NEW))[1]["number"]
+    reviewer = Actor("reviewer", "reviewer", place="QH-COUNTY", items=("SCJG-001",))
+    running.app[K.CASES].link_session(reviewer, number, session_id)
     body = {"level": "very_dissatisfied", "reasons": ["technical"]}
     status, rating = await _kiosk_post(running, "kiosk-1", session_id, body)
     assert status == 201, rating
+    case = running.app[K.CASES].get(reviewer, number)
+    assert [h["type"] for h in case.history][-2:] == ["rating", "followup_opened"]
+    assert case.history[-2]["actor"].startswith("kiosk:")
     assert (rating["kind"], rating["subject"], rating["reviewer"]) == (
         "session",
         session_id,
