@@ -22,10 +22,12 @@ from server import (
     case_documents_api,
     case_pages,
     case_sessions_api,
+    followups_api,
     inbox_api,
     ops_routes,
     pages,
     public_catalogue,
+    ratings_api,
     stats_routes,
 )
 from server import appkeys as K
@@ -50,9 +52,12 @@ from server.register.approvals import ApprovalService
 from server.register.calendar import load_calendar
 from server.register.cases import CaseService
 from server.register.documents import DocumentService
+from server.register.followups import FollowUpService
 from server.register.legacy import Migrated
+from server.register.ratings import RateCodes, RatingService
 from server.register.reseal import reseal_cases
 from server.register.sealing import IdSealer
+from server.register.spot_checks import SpotCheckService
 from server.register.startup import MIGRATED_EVENT, open_register
 from server.register.verify_codes import VerifyCodes
 from server.session_manager import SessionManager
@@ -109,6 +114,17 @@ def create_app(
         app[K.CASES], recorder.root, lambda: recorder.signer, cfg.cases.max_document_bytes
     )
     app[K.APPROVALS] = ApprovalService(app[K.DOCUMENTS], VerifyCodes.load_or_create(cfg.data_dir))
+    app[K.FOLLOWUPS] = FollowUpService(app[K.CASES], cfg.ratings, recorder.system)
+    app[K.RATINGS] = RatingService(
+        app[K.CASES],
+        app[K.FOLLOWUPS],
+        cfg.ratings,
+        RateCodes.load_or_create(cfg.data_dir),
+        recorder.system,
+    )
+    app[K.SPOT_CHECKS] = SpotCheckService(
+        app[K.REGISTER], app[K.CATALOGUE], cfg.spot_checks, recorder.system
+    )
     app[K.CONNECTIONS] = Connections(app[K.STORE])
     app[K.CASE_PUSH] = CasePush(app[K.CONNECTIONS])
     app[K.CASES].listeners.append(app[K.CASE_PUSH].on_change)
@@ -147,6 +163,8 @@ def create_app(
     app.router.add_routes(ops_routes.routes)
     app.router.add_routes(stats_routes.routes)
     app.router.add_routes(public_catalogue.routes)
+    app.router.add_routes(ratings_api.routes)
+    app.router.add_routes(followups_api.routes)
     app.router.add_get("/ws", allow("kiosk", "agent", "reviewer", "supervisor")(ws_handler))
     app.cleanup_ctx.append(_lifecycle)
     return app

@@ -76,6 +76,7 @@ def _receipt(request: web.Request, case: dict[str, Any]) -> dict[str, Any]:
     item = catalogue.items.get(case["item"])
     place = catalogue.places.get(case["place"])
     url = request.app[K.APPROVALS].verify_url(public_base(request), case["number"])
+    rate_url = request.app[K.RATINGS].rate_url(public_base(request), case["number"])
     received_at = datetime.fromisoformat(case["received_at"]).timestamp()
     received = catalogue.local_time(received_at).strftime("%Y-%m-%d %H:%M")
     return {
@@ -89,6 +90,9 @@ def _receipt(request: web.Request, case: dict[str, Any]) -> dict[str, Any]:
         "open": case["state"] not in {CaseState.APPROVED, CaseState.REJECTED, CaseState.WITHDRAWN},
         "verify_url": url,
         "qr": qr_svg(url, case["number"]),
+        "rate_url": rate_url,
+        "rate_qr": qr_svg(rate_url, case["number"]),
+        "rate_days": request.app[K.CONFIG].ratings.case_link_days,
     }
 
 

@@ -94,6 +94,17 @@ def _parser() -> argparse.ArgumentParser:
     krevoke.add_argument("--config")
     krevoke.add_argument("--data-dir")
 
+    spot = sub.add_parser("spot-check", help="random spot checks of finished cases (随机抽查)")
+    spot_sub = spot.add_subparsers(dest="spot_command", required=True)
+    sdraw = spot_sub.add_parser("draw", help="draw a week's sample (once), seed recorded")
+    sdraw.add_argument("--week", required=True, help="ISO week, e.g. 2026-W49")
+    sdraw.add_argument("--seed", type=int, help="default: a random one (printed, recorded)")
+    sredraw = spot_sub.add_parser("redraw", help="draw again from the recorded seed; compare")
+    sredraw.add_argument("--week", required=True)
+    for one in (sdraw, sredraw):
+        one.add_argument("--config")
+        one.add_argument("--data-dir")
+
     verify = sub.add_parser("verify", help="check a session folder or archive tree")
     verify.add_argument("path")
     verify.add_argument("--key", help="public key PEM (default: found from the data dir)")
@@ -284,6 +295,50 @@ def _kiosk_command(cfg: Config, args: argparse.Namespace) -> None:
         db.close()
 
 
+def _spot_check_command(cfg: Config, args: argparse.Namespace) -> int:
+    """Draw or redraw a week; exit 0, or 1 when a redraw does not match the record."""
+    from recording.audit import SystemAuditLog
+    from server.register.case_types import CaseError
+    from server.register.spot_checks import SpotCheckService
+
+    register, _ = open_register(cfg)
+    log = SystemAuditLog(cfg.data_dir / "archive")
+    actor = f"cli:{getpass.getuser()}"
+    try:
+        service = SpotCheckService(
+            register,
+            load_catalogue(),
+            cfg.spot_checks,
+            lambda type_, who, data: log.append(type_, who, data),
+        )
+        try:
+            if args.spot_command == "draw":
+                draw = service.draw(actor, args.week, args.seed)
+                print(f"week {draw['week']} seed {draw['seed']} share {draw['share']}")
+                for department, p in sorted(draw["population"].items()):
+                    print(f"  {department}: {p['drawn']} of {p['cases']}")
+                for check in draw["checks"]:
+                    print(f"{check['number']}\t{check['department']}")
+                return 0
+            result = service.redraw(actor, args.week)
+        except CaseError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print(f"week {result['week']} seed {result['seed']}")
+        for number in result["drawn"]:
+            print(number)
+        if not result["same_population"]:
+            print("NOTE: the week's decided cases differ from those at the draw")
+        if result["same_sample"]:
+            print("SAME: the redraw matches the recorded sample")
+            return 0
+        print(f"DIFFERENT: missing {result['missing']} extra {result['extra']}")
+        return 1
+    finally:
+        log.close()
+        register.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     private_umask()  # whatever this command creates in the data dir is the owner's alone
@@ -299,6 +354,8 @@ def main(argv: list[str] | None = None) -> int:
             _user_command(_config(args, demo=True), args)
         elif args.command == "kiosk":
             _kiosk_command(_config(args, demo=True), args)
+        elif args.command == "spot-check":
+            return _spot_check_command(_config(args, demo=True), args)
         elif args.command == "verify":
             from recording.verify import main as verify_main
 

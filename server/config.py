@@ -115,6 +115,35 @@ class CasesConfig:
 
 
 @dataclass(frozen=True)
+class RatingsConfig:
+    """好差评: applicants' ratings, and the follow-up (整改) of a bad one."""
+
+    reasons: list[str] = field(
+        default_factory=lambda: [
+            "long_wait",
+            "attitude",
+            "unclear",
+            "slow",
+            "technical",
+            "materials",
+            "other",
+        ]
+    )
+    comment_max_chars: int = 300
+    session_window_minutes: float = 30  # a kiosk rates its session within this
+    case_link_days: int = 7  # the receipt's rating page, from the case's decision
+    followup_working_days: int = 5
+
+
+@dataclass(frozen=True)
+class SpotChecksConfig:
+    """随机抽查: the weekly draw of finished cases per department."""
+
+    share: float = 0.05
+    min_per_department: int = 1
+
+
+@dataclass(frozen=True)
 class MetricsConfig:
     token: str = ""  # when set, GET /metrics needs "Authorization: Bearer <token>"
 
@@ -137,6 +166,8 @@ class Config:
     archive: ArchiveConfig = field(default_factory=ArchiveConfig)
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     cases: CasesConfig = field(default_factory=CasesConfig)
+    ratings: RatingsConfig = field(default_factory=RatingsConfig)
+    spot_checks: SpotChecksConfig = field(default_factory=SpotChecksConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     demo: bool = False
@@ -177,6 +208,11 @@ _POSITIVE = {
     "archive.retention_days",
     "archive.cluster_seconds",
     "cases.max_document_bytes",
+    "ratings.comment_max_chars",
+    "ratings.session_window_minutes",
+    "ratings.case_link_days",
+    "ratings.followup_working_days",
+    "spot_checks.share",
 }
 MAX_TURN_TTL = 24 * 3600
 
@@ -288,6 +324,12 @@ def _validate(cfg: Config) -> None:
             "media.reviewer_rejoin_seconds: expected 0 or more, "
             f"got {cfg.media.reviewer_rejoin_seconds}"
         )
+    if cfg.spot_checks.share > 1 or cfg.spot_checks.min_per_department < 0:
+        raise ConfigError(
+            "spot_checks: share is a fraction in (0, 1] and min_per_department 0 or more"
+        )
+    if not cfg.ratings.reasons:
+        raise ConfigError("ratings.reasons: expected at least one reason code")
     if cfg.ice.turn_ttl_seconds > MAX_TURN_TTL:
         raise ConfigError(
             f"ice.turn_ttl_seconds: expected at most {MAX_TURN_TTL} (24 h), "

@@ -29,6 +29,8 @@ NAV_PAGES = (
     NavPage("/desk", "审批工作台", "Reviewer desk"),
     NavPage("/agent", "帮办代办", "Assisted filing"),
     NavPage("/cases", "案卷查阅", "Case files"),
+    NavPage("/followups", "差评整改", "Follow-ups"),
+    NavPage("/spot-checks", "随机抽查", "Spot checks"),
     NavPage("/admin", "系统管理", "Administration"),
     NavPage("/stats", "统计分析", "Statistics"),
 )

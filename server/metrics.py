@@ -167,3 +167,15 @@ class Metrics:
             for (cname, (kind, direction)), value in sorted(self._stream_totals.items()):
                 if cname == name:
                     lines.append(f"{metric}{_labels(kind=kind, direction=direction)} {value:g}")
+
+
+def followup_lines(counts: dict[str, int]) -> str:
+    """Follow-ups (整改) of bad ratings not yet closed, and those past their deadline."""
+    return (
+        "# HELP rw_followups_open Follow-ups of bad ratings not yet closed.\n"
+        "# TYPE rw_followups_open gauge\n"
+        f"rw_followups_open {counts['open']}\n"
+        "# HELP rw_followups_overdue Follow-ups not yet closed and past their deadline.\n"
+        "# TYPE rw_followups_overdue gauge\n"
+        f"rw_followups_overdue {counts['overdue']}\n"
+    )

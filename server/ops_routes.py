@@ -19,6 +19,7 @@ from aiohttp import web
 from server import appkeys as K
 from server.auth import PUBLIC, allow
 from server.case_metrics import case_lines, case_tallies
+from server.metrics import followup_lines
 
 routes = web.RouteTableDef()
 STREAM_FIELDS = (
@@ -65,6 +66,7 @@ async def metrics(request: web.Request) -> web.Response:
     )
     tallies = await asyncio.to_thread(case_tallies, app[K.CASES], app[K.CATALOGUE])
     text += "\n".join(case_lines(tallies)) + "\n"
+    text += followup_lines(await asyncio.to_thread(app[K.FOLLOWUPS].counts))
     return web.Response(
         text=text, content_type="text/plain", charset="utf-8", headers={"Cache-Control": "no-store"}
     )

@@ -6,6 +6,7 @@ import * as i18n from "./i18n.js";
 import * as view from "./callview.js";
 import { DocCamera, wireDocCamera } from "./kiosk_doccam.js";
 import { RwClient, loadCatalogue } from "./rwclient.js";
+import { offerRating } from "./kiosk_rating.js";
 
 const TOKEN_KEY = "rw_kiosk_token";
 const PAGE_SIZE = 6;
@@ -446,8 +447,17 @@ client.on("session.ended", (msg) => {
     return;
   }
   client.releaseMedia();
-  showEnded(msg.outcome);
-  if (!/_lost$|_left$/.test(msg.outcome || "")) speak("kiosk.speak.ended");
+  const lost = /_lost$|_left$/.test(msg.outcome || "");
+  const ended = () => {
+    showEnded(msg.outcome);
+    if (!lost) speak("kiosk.speak.ended");
+  };
+  if (lost || !state.spokeConnected) return ended();
+  // 好差评 (kiosk_rating.js): offered after a session that went live, skippable.
+  const idle = () => goStart();
+  offerRating({ sessionId: msg.session_id, token, show, done: ended, idle }).then((offered) => {
+    if (!offered) ended();
+  });
 });
 
 client.on("error", (msg) => {

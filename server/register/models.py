@@ -259,3 +259,97 @@ class RecordingReviewer(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     session_id: Mapped[str] = mapped_column(ForeignKey("recordings.session_id", ondelete="CASCADE"))
     account: Mapped[str] = mapped_column(String(64))
+
+
+class RatingRow(Base):
+    """One applicant's rating (好差评) of a session or a finished case; never changed.
+
+    `subject` is the session id or the case number: one rating per subject.
+    Who was rated (reviewer, department, item, place) is copied in for statistics.
+    """
+
+    __tablename__ = "ratings"
+    __table_args__ = (
+        UniqueConstraint("kind", "subject", name="uq_ratings_subject"),
+        Index("ix_ratings_department_at", "department", "at"),
+        Index("ix_ratings_at", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))  # session | case
+    subject: Mapped[str] = mapped_column(String(64))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"))
+    level: Mapped[int] = mapped_column(Integer)  # 5 非常满意 … 1 非常不满意
+    reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    channel: Mapped[str] = mapped_column(String(16))  # kiosk | web
+    rated_by: Mapped[str] = mapped_column(String(80))  # kiosk:<id> or "public"
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    reviewer: Mapped[str | None] = mapped_column(String(80))
+    department: Mapped[str] = mapped_column(String(128))
+    item: Mapped[str] = mapped_column(String(64))
+    place: Mapped[str] = mapped_column(String(64))
+    mode: Mapped[str | None] = mapped_column(String(16))
+
+
+class FollowUpRow(Base):
+    """The follow-up (整改) a bad rating opens: open → responded → closed."""
+
+    __tablename__ = "followups"
+    __table_args__ = (Index("ix_followups_state_deadline", "state", "deadline"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    rating_id: Mapped[int] = mapped_column(
+        ForeignKey("ratings.id", ondelete="CASCADE"), unique=True
+    )
+    department: Mapped[str] = mapped_column(String(128), index=True)
+    assignee: Mapped[str | None] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16))
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    deadline: Mapped[date] = mapped_column(Date)
+    response: Mapped[str] = mapped_column(Text, default="")
+    responded_by: Mapped[str | None] = mapped_column(String(80))
+    responded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    verdict: Mapped[str | None] = mapped_column(String(16))  # resolved | unresolved
+    verdict_note: Mapped[str] = mapped_column(Text, default="")
+    closed_by: Mapped[str | None] = mapped_column(String(80))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    rating: Mapped[RatingRow] = relationship()
+
+
+class SpotDrawRow(Base):
+    """A week's random draw (随机抽查): the seed and parameters that re-make it."""
+
+    __tablename__ = "spot_draws"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    week: Mapped[str] = mapped_column(String(8), unique=True)  # ISO week, 2026-W49
+    seed: Mapped[str] = mapped_column(String(40))
+    share: Mapped[float] = mapped_column(Float)
+    min_per_department: Mapped[int] = mapped_column(Integer)
+    population: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # per department
+    drawn_by: Mapped[str] = mapped_column(String(80))
+    drawn_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    checks: Mapped[list[SpotCheckRow]] = relationship(
+        order_by="SpotCheckRow.id", cascade="all, delete-orphan"
+    )
+
+
+class SpotCheckRow(Base):
+    """One drawn case and the supervisor's review of it (checklist and verdict)."""
+
+    __tablename__ = "spot_checks"
+    __table_args__ = (UniqueConstraint("draw_id", "number", name="uq_spot_checks_case"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    draw_id: Mapped[int] = mapped_column(ForeignKey("spot_draws.id", ondelete="CASCADE"))
+    number: Mapped[str] = mapped_column(String(32))
+    department: Mapped[str] = mapped_column(String(128))
+    state: Mapped[str] = mapped_column(String(16))  # pending | reviewed
+    checklist: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    verdict: Mapped[str | None] = mapped_column(String(16))  # pass | fail
+    note: Mapped[str] = mapped_column(Text, default="")
+    reviewed_by: Mapped[str | None] = mapped_column(String(80))
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

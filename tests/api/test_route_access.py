@@ -59,6 +59,22 @@ NEWER_ROUTES = {
     ("GET", "/api/stats/export"),
     ("GET", "/catalogue"),
     ("GET", "/api/public/catalogue"),
+    # Ratings (好差评), follow-ups (整改) and random spot checks (随机抽查).
+    ("GET", "/api/ratings/options"),
+    ("POST", "/api/ratings/sessions/x"),
+    ("GET", "/rate/x"),
+    ("POST", "/rate/x"),
+    ("POST", "/api/rate/x"),
+    ("GET", "/followups"),
+    ("GET", "/api/followups"),
+    ("GET", "/api/followups/x"),
+    ("POST", "/api/followups/x/respond"),
+    ("POST", "/api/followups/x/close"),
+    ("GET", "/spot-checks"),
+    ("GET", "/api/spot-checks"),
+    ("POST", "/api/spot-checks/draws"),
+    ("POST", "/api/spot-checks/draws/x/redraw"),
+    ("POST", "/api/spot-checks/x/review"),
 }
 
 
@@ -147,6 +163,8 @@ async def test_a_browser_gets_a_page_for_a_page_its_role_may_not_open(
             shown = set(re.findall(r'data-nav="([^"]+)"', await resp.text()))
         expected = {homes[role]} | ({"/cases"} if role == "reviewer" else set())
         expected |= {"/stats"} if role in ("supervisor", "admin") else set()
+        if role == "supervisor":
+            expected |= {"/followups", "/spot-checks"}
         assert shown == expected, (role, shown)
 
 

@@ -178,8 +178,11 @@ async def test_video_through_the_server(pages: Pages) -> None:
     await desk.wait_for_function(VIDEO_ABOVE_JS, arg=before + 30, timeout=MEDIA_TIMEOUT_MS)
     await expect(kiosk.locator("#call-status")).to_have_text("已接通")
 
-    # The desk ends the call: the kiosk thanks, the desk is back at its queues.
+    # The desk ends the call: the kiosk offers the rating (skipped here), then
+    # thanks; the desk is back at its queues.
     await desk.click("#end-call")
+    await expect(kiosk.locator('section[data-screen="rating"]')).to_be_visible()
+    await kiosk.click("#rating-skip")
     await expect(kiosk.locator('section[data-screen="ended"]')).to_be_visible()
     await expect(kiosk.locator("#ended-title")).to_have_text("办理结束，谢谢您！")
     await expect(desk.locator("#queue-view")).to_be_visible()

@@ -39,6 +39,11 @@ async def test_the_receipt_prints_and_its_qr_code_opens_the_verification_page(
     png = await page.locator("#r-qr svg").screenshot()
     image = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
     assert decode_qr(image) == case["verify_url"]
+    # The second code: the rating page (好差评), also decodable from the screen.
+    png = await page.locator("#r-rate-qr svg").screenshot()
+    rate_url = decode_qr(cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR))
+    assert rate_url == await page.locator("#r-rate-url").text_content()
+    assert rate_url.startswith(f"{running.url}/rate/{number}-")
 
     await page.click("#print")
     await page.wait_for_function("() => window.__printed === 1")
@@ -72,3 +77,7 @@ async def test_the_receipt_prints_and_its_qr_code_opens_the_verification_page(
     await public.click("[data-lang-switch]")
     await expect(public.locator("#v-state")).to_have_text("Received, in progress")
     await shot(public, "verify-en")
+
+    # The rating page of a case still open says when it can be rated.
+    rate = await pages.open(rate_url.removeprefix(running.url))
+    await expect(rate.locator("#rate-open")).to_contain_text("办件尚未办结")

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.browser
 ROLES = {
     # username: (home, pages in the nav, a page it may not open)
     "reviewer": ("/desk", ["/desk", "/cases"], "/admin"),
-    "supervisor": ("/cases", ["/cases", "/stats"], "/desk"),
+    "supervisor": ("/cases", ["/cases", "/followups", "/spot-checks", "/stats"], "/desk"),
     "admin": ("/admin", ["/admin", "/stats"], "/cases"),
     "agent": ("/agent", ["/agent"], "/desk"),
 }
