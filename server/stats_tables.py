@@ -17,12 +17,13 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from server.catalogue import Catalogue, Names
+from server.register.rating_terms import LEVELS
 from server.register.statistics import RATING_LEVELS
 
 BOM = "\ufeff"
 Cell = str | int | float | Names | None  # Names: in the language of the export
 LEVEL_NAMES = {"county": Names("县级", "County"), "city": Names("市级", "City")}
-RATING_EN = ("Very satisfied", "Satisfied", "Fairly satisfied", "Dissatisfied", "Very dissatisfied")
+RATING_EN = tuple(en for _, _, en in LEVELS.values())
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,9 @@ mode). What is counted:
   city halls, and the level that decides the item: an item decided at county
   or city level with demand at township level is a candidate to devolve.
 
-Not in the register (hooks, see `rating_distribution` and `wait_times`): the
-applicants' ratings (好差评, their own table) and queue waiting times (each
-session's audit log and /metrics have them, the register does not).
+The applicants' ratings (好差评) are counted by the day they were given, under
+the same filters. Not in the register (a hook, see `wait_times`): queue
+waiting times (each session's audit log and /metrics have them).
 """
 
 from __future__ import annotations
@@ -29,23 +29,27 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dt_time
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, func, inspect, select
+from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from server.catalogue import MODES, Catalogue
+from server.register import ratings
 from server.register.case_types import OPEN, CaseError, CaseState
 from server.register.db import Register
 from server.register.local_time import LocalClock, seconds_between
 from server.register.models import CaseRow
+from server.register.rating_terms import LEVELS
 
 MAX_SPAN_DAYS = 3660
 TOWNSHIP_KINDS = ("township_centre", "village_point")
-RATING_LEVELS = ("非常满意", "满意", "基本满意", "不满意", "非常不满意")
-SATISFIED_LEVELS = RATING_LEVELS[:3]
+# The five levels of 好差评 by their Chinese names, best first.
+RATING_LEVELS = tuple(zh for _, zh, _ in LEVELS.values())
 PERCENTILES = {"median": (1, 2), "p90": (9, 10)}  # p as num/den
 _DECIDED = (CaseState.APPROVED.value, CaseState.REJECTED.value)
 _FINAL = (*_DECIDED, CaseState.WITHDRAWN.value)
@@ -198,7 +202,7 @@ class StatsQueries:
                 "handling_time": lambda: self.handling_time(s, f),
                 "hours": lambda: self.busiest_hours(s, f, today),
                 "items": lambda: self.by_item(s, f, today),
-                "ratings": lambda: rating_distribution(s, self._where(f)),
+                "ratings": lambda: rating_distribution(s, f, self.catalogue.timezone),
             }
             out: dict[str, Any] = {"filter": f.to_json(), "today": today.isoformat()}
             for name, run in parts.items():
@@ -242,22 +246,32 @@ def percentiles(
     return out
 
 
-def rating_distribution(s: Session, where: list[ColumnElement[bool]]) -> dict[str, Any]:
-    """HOOK for 好差评: the ratings of the period's cases per level and the
-    satisfaction rate (the top three levels over all ratings).
-
-    The ratings table comes with the ratings work; until it is merged and wired
-    here (join it to `cases` under `where`), this answers an empty distribution
-    with `available: False`, so the page and exports already have the shape.
-    """
-    del where  # used once the ratings table is joined in
-    available = inspect(s.get_bind()).has_table("ratings")
+def rating_distribution(s: Session, f: StatsFilter, timezone: str) -> dict[str, Any]:
+    """The ratings (好差评) given in the period (its local days), per level, with the
+    satisfaction rate: the ratings service's one GROUP BY under the same filter."""
+    zone = ZoneInfo(timezone)
+    # in UTC, as the register stores times (SQLite compares them as text)
+    since = datetime.combine(f.date_from, dt_time.min, zone).astimezone(UTC)
+    until = datetime.combine(f.date_to + timedelta(days=1), dt_time.min, zone).astimezone(UTC)
+    found = ratings.rating_distribution(
+        s,
+        ratings.RatingFilter(
+            since=since,
+            until=until,
+            department=f.department,
+            item=f.item,
+            place=f.place,
+            mode=f.mode,
+        ),
+    )
+    by_level = {entry["level"]: entry["count"] for entry in found["levels"]}
     return {
-        "available": False,
-        "table_present": available,
-        "levels": dict.fromkeys(RATING_LEVELS, 0),
-        "total": 0,
-        "satisfaction_rate": None,
+        "available": True,
+        "levels": {
+            name: by_level.get(level, 0) for name, level in zip(RATING_LEVELS, LEVELS, strict=True)
+        },
+        "total": found["total"],
+        "satisfaction_rate": found["satisfaction_rate"],
     }
 
 

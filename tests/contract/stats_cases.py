@@ -173,7 +173,7 @@ ITEMS = [  # most township demand first
 ]
 
 
-def _utc(local: str) -> datetime:
+def utc(local: str) -> datetime:
     return datetime.fromisoformat(local).replace(tzinfo=UTC) - timedelta(hours=8)
 
 
@@ -183,7 +183,7 @@ def insert_cases(register: Register) -> None:
     catalogue = load_catalogue()
     with register.write() as s:
         for n, (item, place, mode, recv, on, deadline, state, decided) in enumerate(CASES, start=1):
-            at = _utc(recv)
+            at = utc(recv)
             s.add(
                 CaseRow(
                     number=f"QH-2026-{n:06d}",
@@ -202,8 +202,8 @@ def insert_cases(register: Register) -> None:
                     received_at=at,
                     received_on=date.fromisoformat(on),
                     deadline=date.fromisoformat(deadline),
-                    updated_at=_utc(decided) if decided else at,
+                    updated_at=utc(decided) if decided else at,
                     decided_by="reviewer" if decided else None,
-                    decided_at=_utc(decided) if decided else None,
+                    decided_at=utc(decided) if decided else None,
                 )
             )

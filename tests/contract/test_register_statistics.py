@@ -11,6 +11,7 @@ from sqlalchemy import text
 from server.catalogue import load_catalogue
 from server.register.case_types import CaseError
 from server.register.db import Register
+from server.register.models import RatingRow
 from server.register.statistics import StatsFilter, StatsQueries
 from tests.contract import stats_cases as hand
 from tests.contract.register_db import postgres_database
@@ -36,10 +37,55 @@ def test_the_report_gives_the_hand_worked_figures(stats: StatsQueries) -> None:
     assert set(stats.timings) == {"summary", "handling_time", "hours", "items", "ratings"}
 
 
-def test_the_rating_and_wait_hooks_answer_empty(stats: StatsQueries) -> None:
+def _rating(n: int, level: int, local: str, department: str = "县市场监督管理局") -> RatingRow:
+    return RatingRow(
+        kind="session",
+        subject=f"s-{n}",
+        level=level,
+        channel="kiosk",
+        rated_by="kiosk:k1",
+        at=hand.utc(local),
+        department=department,
+        item="SCJG-001",
+        place="QH-CG",
+        mode="video",
+    )
+
+
+def test_ratings_given_in_the_period_are_counted_under_the_filters(
+    stats: StatsQueries, register: Register
+) -> None:
+    with register.write() as s:
+        s.add_all(
+            [
+                _rating(1, 5, "2026-10-02 10:00"),
+                _rating(2, 5, "2026-10-31 23:30"),  # the period's last local day
+                _rating(3, 3, "2026-10-15 09:00"),
+                _rating(4, 1, "2026-10-15 09:05"),
+                _rating(5, 2, "2026-10-16 11:00", department=hand.RSJ_DEPT),
+                _rating(6, 4, "2026-11-01 00:10"),  # after the period (local time)
+                _rating(7, 4, "2026-09-30 23:50"),  # before it
+            ]
+        )
+    ratings = stats.report(_period(), hand.TODAY)["ratings"]
+    assert ratings["available"] is True
+    assert ratings["levels"] == {
+        "非常满意": 2,
+        "满意": 0,
+        "基本满意": 1,
+        "不满意": 1,
+        "非常不满意": 1,
+    }
+    assert ratings["total"] == 5 and ratings["satisfaction_rate"] == pytest.approx(3 / 5)
+    only = stats.report(_period(department=hand.RSJ_DEPT), hand.TODAY)["ratings"]
+    assert only["levels"]["不满意"] == 1 and only["total"] == 1
+    assert only["satisfaction_rate"] == 0
+
+
+def test_no_ratings_and_the_wait_hook(stats: StatsQueries) -> None:
     report = stats.report(_period(), hand.TODAY)
     ratings = report["ratings"]
-    assert ratings["available"] is False and ratings["total"] == 0
+    assert ratings["total"] == 0 and ratings["satisfaction_rate"] is None
     assert list(ratings["levels"].values()) == [0, 0, 0, 0, 0]
     assert report["wait_time"]["available"] is False
 
