@@ -1,5 +1,6 @@
 """好差评 in the browser: a session ends, the kiosk rates 不满意 with a reason, a
-follow-up appears for the supervisor on /followups, who responds and closes it."""
+follow-up appears for the supervisor on /followups, who responds and closes it;
+the statistics page counts the rating and its CSV holds the same numbers."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from playwright.async_api import expect
 
 from tests.browser.conftest import Pages, kiosk_join, shot
 from tests.browser.test_pages import expect_receiving
+from tests.browser.test_stats_page import assert_csv_matches_table
 
 pytestmark = pytest.mark.browser
 
@@ -57,3 +59,10 @@ async def test_a_bad_kiosk_rating_is_followed_up_and_closed(pages: Pages) -> Non
     await expect(card).to_have_attribute("data-state", "closed")
     await expect(card.locator(".fu-verdict-text")).to_contain_text("已整改到位")
     await shot(sup, "followups-closed")
+
+    # The statistics page counts the rating; its CSV holds the same numbers.
+    await sup.goto(f"{pages.server.url}/stats")
+    table = sup.locator('table[data-table="ratings"]')
+    await expect(table.locator("tbody tr").nth(3).locator("td")).to_have_text(["不满意", "1"])
+    await expect(table.locator("tbody tr").nth(5).locator("td")).to_have_text(["满意率", "0.0"])
+    await assert_csv_matches_table(sup, "ratings")

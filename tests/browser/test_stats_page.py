@@ -10,7 +10,7 @@ import io
 from pathlib import Path
 
 import pytest
-from playwright.async_api import expect
+from playwright.async_api import Page, expect
 
 from server import appkeys as K
 from server.stats_tables import BOM
@@ -42,17 +42,7 @@ async def test_the_stats_page_draws_its_charts_and_its_csv_downloads(pages: Page
     )
     await shot(page, "stats-zh")
 
-    async with page.expect_download() as info:
-        await page.click('[data-download="items-csv"]')
-    download = await info.value
-    raw = await asyncio.to_thread(Path(await download.path()).read_bytes)
-    assert raw.startswith(BOM.encode("utf-8"))
-    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
-    shown = page.locator('table[data-table="items"] tbody tr')
-    await expect(shown).to_have_count(len(rows) - 1)
-    for n, row in enumerate(rows[1:]):
-        cells = await shown.nth(n).locator("td").all_inner_texts()
-        assert [c.strip() or "" for c in cells] == row
+    await assert_csv_matches_table(page, "items")
 
     await page.click("[data-lang-switch]")
     await expect(page.locator("h1")).to_have_text("Statistics")
@@ -66,3 +56,18 @@ async def test_the_stats_page_draws_its_charts_and_its_csv_downloads(pages: Page
     await page.click("#f-apply")
     await page.wait_for_url("**item=RSJ-001**")
     await expect(page.locator('[data-kpi="received"] strong')).to_have_text("2")
+
+
+async def assert_csv_matches_table(page: Page, name: str) -> None:
+    """The table's CSV download (UTF-8 with a BOM) holds exactly the cells shown."""
+    async with page.expect_download() as info:
+        await page.click(f'[data-download="{name}-csv"]')
+    download = await info.value
+    raw = await asyncio.to_thread(Path(await download.path()).read_bytes)
+    assert raw.startswith(BOM.encode("utf-8"))
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+    shown = page.locator(f'table[data-table="{name}"] tbody tr')
+    await expect(shown).to_have_count(len(rows) - 1)
+    for n, row in enumerate(rows[1:]):
+        cells = await shown.nth(n).locator("td").all_inner_texts()
+        assert [c.strip() or "" for c in cells] == row
