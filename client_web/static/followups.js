@@ -3,7 +3,7 @@
 // GET /api/followups, POST /api/followups/{id}/respond and /close.
 
 import * as i18n from "./i18n.js";
-import { bindLogout, csrf } from "./staff.js";
+import { bindLogout, postJson } from "./staff.js";
 import { names as L } from "./followups_strings.js";
 
 const $ = (sel) => document.querySelector(sel);
@@ -21,17 +21,6 @@ function status(key, vars = {}, tone = "muted") {
   box.className = tone;
 }
 
-async function post(path, body) {
-  const resp = await fetch(path, {
-    method: "POST",
-    credentials: "same-origin",
-    headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf() },
-    body: JSON.stringify(body),
-  });
-  const data = await resp.json().catch(() => ({}));
-  if (!resp.ok) throw new Error(data.message || String(resp.status));
-  return data;
-}
 
 function field(labelKey, input) {
   const label = document.createElement("label");
@@ -102,7 +91,7 @@ function card(fu) {
 
 async function act(path, body) {
   try {
-    await post(path, body);
+    await postJson(path, body);
     await load();
   } catch (err) {
     status("error", { message: err.message }, "error");

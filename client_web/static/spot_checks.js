@@ -2,7 +2,7 @@
 // record, and review each drawn case with the checklist and a verdict.
 
 import * as i18n from "./i18n.js";
-import { bindLogout, csrf } from "./staff.js";
+import { bindLogout, postJson } from "./staff.js";
 import { names as L } from "./spot_checks_strings.js";
 
 const $ = (sel) => document.querySelector(sel);
@@ -21,17 +21,6 @@ function status(key, vars = {}, tone = "muted") {
   box.className = tone;
 }
 
-async function post(path, body) {
-  const resp = await fetch(path, {
-    method: "POST",
-    credentials: "same-origin",
-    headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf() },
-    body: JSON.stringify(body),
-  });
-  const data = await resp.json().catch(() => ({}));
-  if (!resp.ok) throw new Error(data.message || String(resp.status));
-  return data;
-}
 
 function reviewCell(check) {
   const td = document.createElement("td");
@@ -67,7 +56,7 @@ function reviewCell(check) {
     const checklist = Object.fromEntries(CHECKLIST.map((k) => [k, boxes[k].checked]));
     try {
       const body = { checklist, verdict: verdict.value, note: note.value };
-      await post(`/api/spot-checks/${check.id}/review`, body);
+      await postJson(`/api/spot-checks/${check.id}/review`, body);
       await load();
     } catch (err) {
       status("error", { message: err.message }, "error");
@@ -124,7 +113,7 @@ $("#draw-form").addEventListener("submit", async (ev) => {
   const body = { week };
   if (seedText) body.seed = Number(seedText);
   try {
-    const draw = await post("/api/spot-checks/draws", body);
+    const draw = await postJson("/api/spot-checks/draws", body);
     await load();
     status("drawn", { week: draw.week, n: draw.checks.length });
   } catch (err) {
@@ -135,7 +124,7 @@ $("#draw-form").addEventListener("submit", async (ev) => {
 $("#d-redraw").addEventListener("click", async () => {
   const week = $("#d-week").value.trim();
   try {
-    const r = await post(`/api/spot-checks/draws/${encodeURIComponent(week)}/redraw`, {});
+    const r = await postJson(`/api/spot-checks/draws/${encodeURIComponent(week)}/redraw`, {});
     if (r.same_sample) status("redraw.same", { seed: r.seed });
     else {
       const missing = r.missing.join(", ") || "-";

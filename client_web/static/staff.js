@@ -5,6 +5,19 @@ export function csrf() {
   return document.querySelector('meta[name="csrf-token"]')?.content || "";
 }
 
+/** POST a JSON body with the CSRF token; the parsed answer, or an Error with its message. */
+export async function postJson(path, body) {
+  const resp = await fetch(path, {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf() },
+    body: JSON.stringify(body),
+  });
+  const data = await resp.json().catch(() => ({}));
+  if (!resp.ok) throw new Error(data.message || String(resp.status));
+  return data;
+}
+
 /** Sign out on click, then back to the sign-in page for this page. */
 export function bindLogout(button, beforeLeave = () => {}) {
   button.addEventListener("click", async () => {

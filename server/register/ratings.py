@@ -18,9 +18,6 @@ code like the verification code's (another purpose, the same key), during
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -45,7 +42,7 @@ from server.register.rating_terms import (
     options,
     reason_names,
 )
-from server.register.verify_codes import MAC_BYTES, VerifyCodes
+from server.register.verify_codes import VerifyCodes
 
 log = logging.getLogger(__name__)
 Audit = Callable[[str, str | None, dict[str, Any]], None]
@@ -79,9 +76,7 @@ class RateCodes(VerifyCodes):
     """The receipt's rating code: `<number>-<mac>`, keyed for another purpose
     (the same key file as the verification code, another MAC input)."""
 
-    def _mac(self, number: str) -> str:
-        digest = hmac.new(self._key, b"rate:" + number.encode(), hashlib.sha256).digest()
-        return base64.b32encode(digest[:MAC_BYTES]).decode().lower()
+    PURPOSE = b"rate:"
 
 
 @dataclass(frozen=True)

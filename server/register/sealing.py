@@ -11,15 +11,13 @@ key up with the data dir: without it the full numbers cannot be read back.
 from __future__ import annotations
 
 import base64
-import contextlib
 import os
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from recording.canonical import FILE_MODE
-from recording.keys import KEYS_DIR
+from server.register.key_files import load_or_create_key
 
 KEY_FILE = "register_id.key"
 VERSION = "v1:"
@@ -37,20 +35,7 @@ class IdSealer:
 
     @classmethod
     def load_or_create(cls, data_dir: Path) -> IdSealer:
-        folder = data_dir / KEYS_DIR
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        path = folder / KEY_FILE
-        with contextlib.suppress(FileExistsError):
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
-            try:
-                os.write(fd, base64.b64encode(AESGCM.generate_key(bit_length=256)) + b"\n")
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        try:
-            return cls(base64.b64decode(path.read_bytes().strip(), validate=True))
-        except ValueError as exc:
-            raise ValueError(f"{path}: not a register key ({exc})") from None
+        return cls(load_or_create_key(data_dir, KEY_FILE, "register key"))
 
     def seal(self, value: str, context: str) -> str:
         nonce = os.urandom(12)

@@ -13,15 +13,13 @@ the register is asked, so a caller cannot probe which case numbers exist.
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import hmac
 import os
 import re
-from pathlib import Path
+from typing import Self
 
-from recording.canonical import FILE_MODE
-from recording.keys import KEYS_DIR
+from server.register.key_files import load_or_create_key
 
 KEY_FILE = "verify_code.key"
 MAC_BYTES = 15  # 24 base32 characters, no padding
@@ -30,30 +28,20 @@ CODE = re.compile(rf"({NUMBER.pattern})-([a-z2-7]{{{MAC_BYTES * 8 // 5}}})")
 
 
 class VerifyCodes:
+    # The MAC input's prefix: one key serves several kinds of code, none made from another.
+    PURPOSE = b"verify:"
+
     def __init__(self, key: bytes) -> None:
         if len(key) != 32:
             raise ValueError("the verification key is 32 bytes")
         self._key = key
 
     @classmethod
-    def load_or_create(cls, data_dir: str | os.PathLike[str]) -> VerifyCodes:
-        folder = Path(data_dir) / KEYS_DIR
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        path = folder / KEY_FILE
-        with contextlib.suppress(FileExistsError):
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
-            try:
-                os.write(fd, base64.b64encode(os.urandom(32)) + b"\n")
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        try:
-            return cls(base64.b64decode(path.read_bytes().strip(), validate=True))
-        except ValueError as exc:
-            raise ValueError(f"{path}: not a verification key ({exc})") from None
+    def load_or_create(cls, data_dir: str | os.PathLike[str]) -> Self:
+        return cls(load_or_create_key(data_dir, KEY_FILE, "verification key"))
 
     def _mac(self, number: str) -> str:
-        digest = hmac.new(self._key, b"verify:" + number.encode(), hashlib.sha256).digest()
+        digest = hmac.new(self._key, self.PURPOSE + number.encode(), hashlib.sha256).digest()
         return base64.b32encode(digest[:MAC_BYTES]).decode().lower()
 
     def code(self, number: str) -> str:
