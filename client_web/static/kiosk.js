@@ -3,6 +3,7 @@
 // Few choices per screen, large targets, spoken prompts where the browser can speak.
 
 import * as i18n from "./i18n.js";
+import { speakText } from "./kiosk_speech.js";
 import * as view from "./callview.js";
 import { DocCamera, wireDocCamera } from "./kiosk_doccam.js";
 import { RwClient, loadCatalogue } from "./rwclient.js";
@@ -110,23 +111,6 @@ function setChosen() {
 // -- speech ----------------------------------------------------------------
 function speak(key, vars) {
   speakText(i18n.t(key, vars));
-}
-
-function speakText(text) {
-  const synth = window.speechSynthesis;
-  if (!synth || typeof SpeechSynthesisUtterance === "undefined") return;
-  try {
-    synth.cancel();
-    const utterance = new SpeechSynthesisUtterance(text);
-    utterance.lang = i18n.lang() === "en" ? "en-US" : "zh-CN";
-    utterance.rate = 0.9;
-    const prefix = utterance.lang.slice(0, 2).toLowerCase();
-    const voice = synth.getVoices().find((v) => v.lang.toLowerCase().startsWith(prefix));
-    if (voice) utterance.voice = voice;
-    synth.speak(utterance);
-  } catch (err) {
-    console.warn("kiosk: speech failed", err);
-  }
 }
 
 // -- step 1: items, a few per page -----------------------------------------

@@ -10,25 +10,13 @@
 // its own screen (built here, so the kiosk template is not touched).
 
 import * as i18n from "./i18n.js";
+import { speakText as speak } from "./kiosk_speech.js";
 import { names } from "./kiosk_rating_strings.js";
 
 const IDLE_MS = 45_000; // no touch: back to the start screen
 let options = null;
 let idleTimer = null;
 
-function speak(text) {
-  const synth = window.speechSynthesis;
-  if (!synth || typeof SpeechSynthesisUtterance === "undefined") return;
-  try {
-    synth.cancel();
-    const utterance = new SpeechSynthesisUtterance(text);
-    utterance.lang = i18n.lang() === "en" ? "en-US" : "zh-CN";
-    utterance.rate = 0.9;
-    synth.speak(utterance);
-  } catch (err) {
-    console.warn("kiosk: speech failed", err);
-  }
-}
 
 async function loadOptions() {
   if (options) return options;
