@@ -122,6 +122,10 @@ const S = {
     zh: "办件当前的状态不允许这样操作（可能别人刚处理过），页面已刷新。",
     en: "The case's state does not allow this (someone may just have acted on it); the page was refreshed.",
   },
+  "err.to.use_approval": {
+    zh: "批准须同时附上批件，请用“批准”按钮。",
+    en: "An approval needs its approval document; use the Approve button.",
+  },
   "err.materials.materials_missing": {
     zh: "还缺材料，不能批准：{missing}",
     en: "Materials are missing, it cannot be approved: {missing}",

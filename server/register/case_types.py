@@ -62,7 +62,7 @@ class CaseError(ValueError):
     """Bad case input: the field, a stable code, plain words. Nothing was written.
 
     Codes: required, invalid, unknown, too_long, not_allowed, not_found,
-    wrong_state, forbidden.
+    wrong_state, forbidden, materials_missing, use_approval.
     """
 
     status = 400
@@ -111,6 +111,20 @@ class MaterialsMissing(CaseError):
 
     def to_json(self) -> dict[str, Any]:
         return {**super().to_json(), "missing": self.missing}
+
+
+class UseApproval(CaseError):
+    """`approved` asked of the plain transition: an approval comes with its document."""
+
+    status = 409
+
+    def __init__(self, number: str) -> None:
+        super().__init__(
+            "to",
+            "use_approval",
+            f"case {number} is approved together with its approval document: "
+            f"POST /api/register/cases/{number}/approval",
+        )
 
 
 class CaseForbidden(CaseError):
