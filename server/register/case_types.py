@@ -236,6 +236,7 @@ class CaseSummary:
     deadline: date
     remaining_working_days: int | None  # None once decided or withdrawn
     decided_at: datetime | None
+    updated_at: datetime | None = None  # the latest change (a withdrawal has no decided_at)
 
     @property
     def overdue(self) -> bool:
@@ -263,6 +264,7 @@ class CaseSummary:
             "overdue": self.overdue,
             "due_soon": self.due_soon,
             "decided_at": self.decided_at.isoformat() if self.decided_at else None,
+            "updated_at": self.updated_at.isoformat() if self.updated_at else None,
         }
 
 

@@ -382,6 +382,7 @@ class CaseService:
             deadline=row.deadline,
             remaining_working_days=remaining,
             decided_at=utc(row.decided_at) if row.decided_at else None,
+            updated_at=utc(row.updated_at) if row.updated_at else None,
         )
 
     def _detail(self, row: CaseRow) -> CaseDetail:
