@@ -101,6 +101,7 @@ def _filter(request: web.Request) -> CaseFilter:
         due_within=_int(request, "due_within", None),
         limit=_int(request, "limit", 100) or 0,
         offset=_int(request, "offset", 0) or 0,
+        order=q.get("order") or "deadline",
     ).check()
 
 

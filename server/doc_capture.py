@@ -1,5 +1,5 @@
 """The document camera (高拍仪) in a live session: linked cases, capture requests,
-stored pages and recapture requests, between the desk and the kiosk.
+stored pages, failed stills and recapture requests, between the desk and the kiosk.
 
 The register holds the truth (which sessions a case has, its pages); this
 module keeps, per live session, the cases linked to it while it runs
@@ -19,7 +19,15 @@ from server.register.case_types import CaseDetail, CaseError, CaseForbidden
 from server.session_manager import SessionManager
 from server.video_session import LinkedCase, State, VideoSession
 from signaling.errors import ErrorCode, ProtocolError
-from signaling.messages import DocCapture, DocCase, DocRecapture, DocStored, DocTake
+from signaling.messages import (
+    DocCapture,
+    DocCaptureFailed,
+    DocCase,
+    DocFailed,
+    DocRecapture,
+    DocStored,
+    DocTake,
+)
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +77,10 @@ class DocCameraService:
             await self.connections.to_holder(ident.holder, _doc_case(session, number, linked))
 
     # -- capture (from the socket) ------------------------------------------
-    async def capture(self, ident: Identity, msg: DocCapture) -> None:
-        """Check a `doc.capture` and hand it to the applicant side as `doc.take`."""
+    def _checked(self, ident: Identity, msg: DocCapture | DocFailed) -> tuple[VideoSession, bool]:
+        """The sender's live session, for a linked case and a material on its checklist,
+        and whether the sender is its reviewer; ProtocolError otherwise (in the
+        documented order: session, sender, case, material, live)."""
         session = self.sessions.of(ident.holder)
         if session is None or session.state == State.ENDED:
             raise ProtocolError(ErrorCode.WRONG_STATE, "not in a session", msg.type)
@@ -91,6 +101,11 @@ class DocCameraService:
             )
         if session.state not in (State.LIVE, State.RECONNECTING):
             raise ProtocolError(ErrorCode.WRONG_STATE, "the call is not live yet", msg.type)
+        return session, is_reviewer
+
+    async def capture(self, ident: Identity, msg: DocCapture) -> None:
+        """Check a `doc.capture` and hand it to the applicant side as `doc.take`."""
+        session, is_reviewer = self._checked(ident, msg)
         by = "reviewer" if is_reviewer else "applicant"
         self.recorder.event(
             session,
@@ -100,6 +115,19 @@ class DocCameraService:
         )
         await self.connections.to_holder(
             session.applicant.holder, DocTake(case=msg.case, material=msg.material, by=by)
+        )
+
+    async def failed(self, ident: Identity, msg: DocFailed) -> None:
+        """The applicant side took or stored no still: tell the session's reviewer now,
+        rather than leave the desk waiting for a page that will not come."""
+        # Only kiosks and agents may send it (messages.py): in a session, the applicant side.
+        session, _ = self._checked(ident, msg)
+        data = {"case": msg.case, "material": msg.material, "reason_code": msg.reason_code}
+        self.recorder.event(session, "document.failed", ident.holder, data)
+        log.info("still failed", extra={"session": session.id, "reason": msg.reason_code})
+        await self.connections.to_holder(
+            session.reviewer.holder,
+            DocCaptureFailed(case=msg.case, material=msg.material, reason_code=msg.reason_code),
         )
 
     # -- pages (from the documents API) ---------------------------------------

@@ -26,6 +26,7 @@ from signaling.messages import (
     CallNext,
     ClientMessage,
     DocCapture,
+    DocFailed,
     MediaState,
     Ping,
     Pong,
@@ -288,6 +289,11 @@ async def _doc_capture(app: web.Application, conn: Connection, msg: ClientMessag
     await app[K.DOCCAM].capture(conn.ident, msg)
 
 
+async def _doc_failed(app: web.Application, conn: Connection, msg: ClientMessage) -> None:
+    assert isinstance(msg, DocFailed)
+    await app[K.DOCCAM].failed(conn.ident, msg)
+
+
 DISPATCH: dict[type[ClientMessage], Dispatch] = {
     Ping: _ping,
     QueueJoin: _queue_join,
@@ -297,4 +303,5 @@ DISPATCH: dict[type[ClientMessage], Dispatch] = {
     MediaState: _media_state,
     SessionEnd: _session_end,
     DocCapture: _doc_capture,
+    DocFailed: _doc_failed,
 }

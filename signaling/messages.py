@@ -159,6 +159,33 @@ class DocCapture(ClientMessage):
     max_len: ClassVar[dict[str, int]] = {"case": 32, "material": 64}
 
 
+# Why the applicant side took or stored no still (doc.failed, doc.capture_failed):
+# no_camera       no document camera chosen on this kiosk, or it cannot be opened
+# camera_failed   the camera is there but gave no still
+# too_large       the upload was refused as over the size limit (413)
+# upload_refused  the upload was refused otherwise (the case closed, a wrong type, ...)
+# upload_failed   the upload did not reach the server, or the server failed (5xx)
+DocFailReason = Literal[
+    "no_camera", "camera_failed", "too_large", "upload_refused", "upload_failed"
+]
+
+
+@inbound
+@dataclass(frozen=True)
+class DocFailed(ClientMessage):
+    """The applicant side could not take or upload the still a `doc.take` asked for.
+
+    Checked like `doc.capture` (linked case, checklist material, live call) and
+    sent on to the session's reviewer as `doc.capture_failed`."""
+
+    type: ClassVar[str] = "doc.failed"
+    roles: ClassVar[frozenset[str]] = APPLICANT_ROLES
+    case: str
+    material: str
+    reason_code: DocFailReason
+    max_len: ClassVar[dict[str, int]] = {"case": 32, "material": 64}
+
+
 # --------------------------------------------------------------------------
 # server → client
 
@@ -318,6 +345,18 @@ class DocRecapture(Message):
     material: str
     page: int
     reason: str
+
+
+@outbound
+@dataclass(frozen=True)
+class DocCaptureFailed(Message):
+    """To the session's reviewer: the applicant side took or stored no still of
+    `material` (its `doc.failed`), so the desk stops waiting and says why."""
+
+    type: ClassVar[str] = "doc.capture_failed"
+    case: str
+    material: str
+    reason_code: DocFailReason
 
 
 @outbound

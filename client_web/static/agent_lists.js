@@ -1,5 +1,6 @@
 // agent_lists.js — the counter page's lists: "我的办件" (the place's open cases,
-// a request for more materials flagged with its reason) and "待打印批件"
+// a request for more materials flagged with its reason), "已办结" (approved,
+// rejected, withdrawn: the latest first, a page at a time) and "待打印批件"
 // (approved cases with their approval document to open, print, and the receipt).
 
 import { setNames } from "./i18n.js";
@@ -8,6 +9,9 @@ import { names, refusal } from "./case_strings.js";
 import { el, remainingNames, requestReason, stateNames, when } from "./case_view.js";
 
 const OPEN = ["received", "in_review", "more_materials_requested"];
+const FINISHED = ["approved", "rejected", "withdrawn"];
+export const DONE_PAGE = 20;
+let doneOffset = 0;
 
 function itemNames(code) {
   const opt = document.querySelector(`#nc-item option[value="${CSS.escape(code)}"]`);
@@ -66,6 +70,48 @@ export async function showMine() {
   );
 }
 
+/** The place's finished cases, the latest decision or withdrawal first, one page. */
+export async function showFinished() {
+  const res = await listCases(FINISHED, DONE_PAGE, { offset: doneOffset, order: "recent" });
+  const cases = res.ok ? res.body.cases : [];
+  const total = res.ok ? FINISHED.reduce((n, s) => n + (res.body.counts[s] || 0), 0) : 0;
+  if (res.ok && !cases.length && doneOffset > 0) {
+    doneOffset = Math.max(0, doneOffset - DONE_PAGE); // the page emptied: show the one before
+    return showFinished();
+  }
+  const pager = document.querySelector("#done-pager");
+  pager.hidden = total <= DONE_PAGE;
+  if (!status(document.querySelector("#done-status"), document.querySelector("#done-table"), res, cases.length)) {
+    pager.hidden = true;
+    return;
+  }
+  document.querySelector("#done-prev").disabled = doneOffset === 0;
+  document.querySelector("#done-next").disabled = doneOffset + cases.length >= total;
+  const range = { from: doneOffset + 1, to: doneOffset + cases.length, total };
+  setNames(document.querySelector("#done-range"), names("list.range", range));
+  document.querySelector("#done-rows").replaceChildren(
+    ...cases.map((c) =>
+      el(
+        "tr",
+        { dataset: { case: c.number, state: c.state } },
+        el("td", {}, caseLink(c.number)),
+        el("td", {}, c.applicant.name),
+        el("td", { names: itemNames(c.item) }),
+        el("td", {}, el("span", { class: "state-badge", dataset: { state: c.state }, names: stateNames(c.state) })),
+        el("td", {}, when(c.decided_at || c.updated_at)),
+      ),
+    ),
+  );
+}
+
+function page(delta) {
+  doneOffset = Math.max(0, doneOffset + delta * DONE_PAGE);
+  return showFinished();
+}
+
+document.querySelector("#done-prev")?.addEventListener("click", () => page(-1));
+document.querySelector("#done-next")?.addEventListener("click", () => page(1));
+
 /** Approved cases whose approval document is there to print. */
 export async function showToPrint() {
   const res = await listCases(["approved"], 50);
@@ -105,7 +151,7 @@ export function refreshLists() {
     again = true;
     return loading;
   }
-  loading = Promise.all([showMine(), showToPrint()]).finally(() => {
+  loading = Promise.all([showMine(), showFinished(), showToPrint()]).finally(() => {
     loading = null;
     if (again) {
       again = false;

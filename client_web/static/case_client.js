@@ -42,8 +42,8 @@ export const getCase = (number) => call(caseUrl(number));
 export const listDocuments = (number) => call(`${caseUrl(number)}/documents`);
 export const idNumber = (number) => call(`${caseUrl(number)}/id-number`);
 
-export function listCases(states, limit = 100) {
-  return call(`${BASE}?state=${enc(states.join(","))}&limit=${limit}`);
+export function listCases(states, limit = 100, { offset = 0, order = "deadline" } = {}) {
+  return call(`${BASE}?state=${enc(states.join(","))}&limit=${limit}&offset=${offset}&order=${order}`);
 }
 
 export const createCase = (fields) => call(BASE, { method: "POST", json: fields });

@@ -1,7 +1,7 @@
 // case_page.js — the page of one case (/case/{number}). The reviewer of its item
 // decides (case_decision.js); the agent of its place adds pages while it is open
-// and hands the case back after a request for more (capture_panel.js); a
-// supervisor reads. The case is read again after every action of this page,
+// and hands the case back after a request for more (capture_panel.js), or
+// withdraws it with a reason (case_withdraw.js); a supervisor reads. The case is read again after every action of this page,
 // and on the agent's page on each case.updated push about it.
 
 import { pick, setNames } from "./i18n.js";
@@ -19,6 +19,7 @@ import { names, refusal } from "./case_strings.js";
 import { fillFacts, renderChecklist, renderHistory, requestReason } from "./case_view.js";
 import { decisionPanel } from "./case_decision.js";
 import { capturePanel } from "./capture_panel.js";
+import { withdrawPanel } from "./case_withdraw.js";
 import { onCaseUpdates } from "./case_live.js";
 import { openViewer } from "./doc_viewer.js";
 
@@ -48,6 +49,8 @@ function start(root) {
 
   const decision = view === "reviewer" ? decisionPanel(root, { number, say, reload }) : null;
   const capturing = view === "agent" && root.querySelector("#capture-panel");
+  const withdrawing =
+    view === "agent" ? withdrawPanel(root, { number, say, reload, isOpen: (c) => OPEN.includes(c.state) }) : null;
   const materialActions = capturing
     ? capturePanel(root, { getNumber: () => number, onStored: () => reload(false), say })
     : null;
@@ -75,6 +78,7 @@ function start(root) {
     root.querySelector("#decision-reasons").hidden = !decided;
     showApproval(c);
     decision?.show(c);
+    withdrawing?.show(c);
     if (capturing) {
       capturing.hidden = !open;
       root.querySelector("#do-resubmit").hidden = c.state !== "more_materials_requested";

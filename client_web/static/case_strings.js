@@ -64,6 +64,17 @@ const S = {
   "ok.rejected": { zh: "已作出不予批准的决定。", en: "Rejected." },
   "ok.approved": { zh: "已批准，批件已附上。", en: "Approved; the approval document is attached." },
   "ok.resubmitted": { zh: "已提交审核。", en: "Submitted for review." },
+  "ok.withdrawn": { zh: "办件已撤回。", en: "The case was withdrawn." },
+  "withdraw.no_reason": {
+    zh: "请写明撤回原因（例如申请人本人不再办理）。",
+    en: "Write why the case is withdrawn (for example, the applicant no longer wants it).",
+  },
+  "withdraw.confirm": {
+    zh: "撤回后办件结束，不能恢复。确定撤回吗？再按一次“确认撤回”。",
+    en: "A withdrawn case is closed for good. Sure? Press “Confirm withdrawal”.",
+  },
+  "do.withdraw": { zh: "撤回办件", en: "Withdraw" },
+  "do.withdraw_confirm": { zh: "确认撤回", en: "Confirm withdrawal" },
   "ok.stored": { zh: "已保存：{material} 第 {page} 页。", en: "Stored: {material}, page {page}." },
   "reason.request": { zh: "要补正什么（必填，会告知申请人）", en: "What is needed (required; the applicant is told)" },
   "reason.reject": { zh: "不予批准的理由（必填）", en: "Reasons for the rejection (required)" },
@@ -87,6 +98,7 @@ const S = {
     en: "Still missing: {missing}. Submit anyway? Press again to submit.",
   },
   "list.empty": { zh: "暂无", en: "None" },
+  "list.range": { zh: "第 {from}–{to} 件，共 {total} 件", en: "{from}–{to} of {total}" },
   "print.approval": { zh: "打开并打印批件", en: "Open and print the approval" },
   "print.receipt": { zh: "打印受理回执", en: "Print the receipt" },
   "request.banner": { zh: "审批人员要求补正：{reason}", en: "The reviewer asks for more: {reason}" },
@@ -121,6 +133,10 @@ const S = {
   "err.state.wrong_state": {
     zh: "办件当前的状态不允许这样操作（可能别人刚处理过），页面已刷新。",
     en: "The case's state does not allow this (someone may just have acted on it); the page was refreshed.",
+  },
+  "err.to.use_approval": {
+    zh: "批准须同时附上批件，请用“批准”按钮。",
+    en: "An approval needs its approval document; use the Approve button.",
   },
   "err.materials.materials_missing": {
     zh: "还缺材料，不能批准：{missing}",

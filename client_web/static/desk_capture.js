@@ -217,6 +217,19 @@ async function onStored(msg) {
   refreshCase();
 }
 
+// The kiosk took or stored no still: stop waiting and say why (a capture the
+// applicant pressed on the kiosk is told too).
+function onFailed(msg) {
+  if (!state.case || msg.case !== state.case.number) return;
+  if (state.pending?.material === msg.material) {
+    clearTimeout(state.pending.timer);
+    state.pending = null;
+  }
+  const key = `failed.${msg.reason_code}`;
+  say(key, { material: msg.material }, "warn");
+  renderCaptureButton();
+}
+
 function renderCaptureButton() {
   const btn = $("#capture-btn");
   btn.disabled = !state.case || !!state.pending || !$("#capture-material").value;
@@ -284,6 +297,7 @@ export function wireCapture(client) {
     }
   });
   client.on("doc.stored", (msg) => onStored(msg));
+  client.on("doc.capture_failed", (msg) => onFailed(msg));
   client.on("error", (msg) => {
     if (msg.ref !== "doc.capture") return;
     clearTimeout(state.pending?.timer);

@@ -34,6 +34,26 @@ const S = {
     zh: "对方没有高拍仪画面，不能拍摄。",
     en: "The other side has no document camera.",
   },
+  "failed.no_camera": {
+    zh: "「{material}」没有拍成：窗口没有可用的高拍仪（未选择或未接好）。请窗口工作人员检查高拍仪。",
+    en: "“{material}” was not captured: the window has no working document camera (none chosen, or not connected). Ask the window's staff to check it.",
+  },
+  "failed.camera_failed": {
+    zh: "「{material}」没有拍成：高拍仪没有给出照片。请再拍一次；仍不行请检查高拍仪。",
+    en: "“{material}” was not captured: the document camera gave no photo. Try again; if it fails again, check the camera.",
+  },
+  "failed.too_large": {
+    zh: "「{material}」的照片太大，服务器没有收下。请调低高拍仪的分辨率后再拍。",
+    en: "The photo of “{material}” was too large for the server. Lower the document camera's resolution and capture again.",
+  },
+  "failed.upload_refused": {
+    zh: "「{material}」的照片没有被收下（办件可能已办结，或文件类型不对）。",
+    en: "The photo of “{material}” was refused (the case may be closed, or the file type is wrong).",
+  },
+  "failed.upload_failed": {
+    zh: "「{material}」的照片没有传上来（网络或服务器故障）。请再拍一次。",
+    en: "The photo of “{material}” did not arrive (network or server failure). Capture again.",
+  },
   error: { zh: "操作失败：{message}", en: "Failed: {message}" },
   "error.required": { zh: "请填写申请人姓名和身份证号。", en: "Enter the applicant's name and ID number." },
 };

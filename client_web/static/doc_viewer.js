@@ -99,19 +99,20 @@ export function openViewer(options) {
   stage.className = "dv-stage";
   const img = document.createElement("img");
   img.className = "dv-image";
-  img.alt = i18n.pick(names(options.title));
   img.src = options.src;
   stage.append(img);
   const form = document.createElement("form");
   form.className = "dv-mark";
   form.hidden = true;
+  // The label's words sit in their own span: a language switch rewrites the text
+  // of every named element, and would otherwise drop the textarea with the label's text.
   const label = document.createElement("label");
-  i18n.setNames(label, L("mark.reason"));
+  const labelText = document.createElement("span");
+  i18n.setNames(labelText, L("mark.reason"));
   const reason = document.createElement("textarea");
   reason.rows = 2;
   reason.maxLength = 2000;
-  reason.placeholder = i18n.pick(L("mark.placeholder"));
-  label.append(reason);
+  label.append(labelText, reason);
   const confirm = button("mark-confirm", "mark.confirm");
   confirm.type = "submit";
   confirm.classList.add("danger");
@@ -123,6 +124,14 @@ export function openViewer(options) {
   box.append(head, tools, stage, form, status);
   overlay.append(box);
   document.body.append(overlay);
+
+  // What setNames cannot carry (attributes) follows the language here.
+  function translateAttributes() {
+    reason.placeholder = i18n.pick(L("mark.placeholder"));
+    img.alt = i18n.pick(names(options.title));
+  }
+  translateAttributes();
+  const stopTranslating = i18n.onChange(translateAttributes);
 
   function showDocument(doc) {
     if (doc?.state === "unreadable") {
@@ -231,6 +240,7 @@ export function openViewer(options) {
       state.closed = true;
       document.removeEventListener("keydown", onKey);
       window.removeEventListener("resize", onResize);
+      stopTranslating();
       overlay.remove();
       options.onClose?.();
     },

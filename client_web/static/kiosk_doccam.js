@@ -9,7 +9,9 @@
 //   full-resolution still is taken from the local track (ImageCapture
 //   takePhoto when it works, else a frame grabbed at the track's full
 //   getSettings() size; never the transmitted video) and uploaded with the
-//   documents API under the device token. `doc.recapture` is told in plain words.
+//   documents API under the device token; one that cannot be taken or uploaded
+//   is reported to the desk as `doc.failed` with its reason code. `doc.recapture`
+//   is told in plain words.
 
 import * as i18n from "./i18n.js";
 import { L } from "./kiosk_doccam_strings.js";
@@ -304,34 +306,52 @@ export function wireDocCamera(client, camera, opts) {
     );
   }
 
+  // The desk is told at once why no page comes (doc.failed; PROTOCOL.md).
+  function failed(msg, reason_code) {
+    client.send({ type: "doc.failed", case: msg.case, material: msg.material, reason_code });
+  }
+
   async function take(msg) {
     if (!camera.chosen) {
       say(L("no_camera"), "warn");
+      failed(msg, "no_camera");
       return;
     }
     state.busy = true;
     renderMaterials();
     say(L("taking", { material: msg.material }));
     opts.speak?.(L("speak.taking"));
+    let step = "still";
     try {
       const started = performance.now();
+      if (!(await camera.track())) {
+        say(L("no_camera"), "warn");
+        failed(msg, "no_camera");
+        return;
+      }
       const { blob } = await camera.still();
       const took = performance.now();
       const url =
         `/api/register/cases/${encodeURIComponent(msg.case)}/documents` +
         `?material=${encodeURIComponent(msg.material)}&source=camera`;
+      step = "upload";
       const resp = await fetch(url, {
         method: "POST",
         headers: { Authorization: `Bearer ${opts.token}`, "Content-Type": blob.type || "image/jpeg" },
         body: blob,
       });
-      if (!resp.ok) throw new Error(`HTTP ${resp.status}`);
+      if (!resp.ok) {
+        step = resp.status === 413 ? "too_large" : resp.status < 500 ? "refused" : "upload";
+        throw new Error(`HTTP ${resp.status}`);
+      }
       // For the benchmark: the still (grab + JPEG) and the upload, in ms.
       const done = performance.now();
       window.rwDocTimings.push({ still_ms: took - started, upload_ms: done - took, bytes: blob.size });
     } catch (err) {
       console.warn("kiosk: still failed", err);
       say(L("failed"), "warn");
+      const codes = { still: "camera_failed", too_large: "too_large", refused: "upload_refused" };
+      failed(msg, codes[step] || "upload_failed");
     } finally {
       state.busy = false;
       renderMaterials();

@@ -1,6 +1,8 @@
 """Case lists and statistics: SQL queries over the register, never walks of
 the archive. Sorted by remaining working days (the deadline: the nearer,
-the higher), and filtered by where the case is, what it is and how late."""
+the higher) or, with order "recent", by the latest decision or change first
+(the finished cases of a counter), and filtered by where the case is, what it
+is and how late."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from server.register.cases import CaseService
 from server.register.models import CaseRow
 
 LIST_MAX = 500
+ORDERS = ("deadline", "recent")
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,7 @@ class CaseFilter:
     due_within: int | None = None  # open cases due within N working days (not yet overdue)
     limit: int = 100
     offset: int = 0
+    order: str = "deadline"
 
     def check(self) -> CaseFilter:
         bad = [s for s in self.state if s not in CaseState.__members__.values()]
@@ -37,6 +41,8 @@ class CaseFilter:
             raise CaseError("limit", "invalid", f"1 to {LIST_MAX}")
         if self.offset < 0:
             raise CaseError("offset", "invalid", "0 or more")
+        if self.order not in ORDERS:
+            raise CaseError("order", "invalid", f"one of {', '.join(ORDERS)}")
         return self
 
 
@@ -73,10 +79,15 @@ def _filtered(service: CaseService, query: Select[Any], f: CaseFilter) -> Select
 
 
 def list_cases(service: CaseService, actor: Actor, f: CaseFilter) -> list[CaseSummary]:
-    """The cases the actor may see that match, nearest deadline first."""
+    """The cases the actor may see that match, nearest deadline (or latest change) first."""
     f.check()
     query = _filtered(service, _scope(select(CaseRow), actor), f)
-    query = query.order_by(CaseRow.deadline, CaseRow.id).limit(f.limit).offset(f.offset)
+    if f.order == "recent":
+        latest = func.coalesce(CaseRow.decided_at, CaseRow.updated_at)
+        query = query.order_by(latest.desc(), CaseRow.id.desc())
+    else:
+        query = query.order_by(CaseRow.deadline, CaseRow.id)
+    query = query.limit(f.limit).offset(f.offset)
     with service.register.read() as s:
         return [service.summary(row) for row in s.scalars(query)]
 

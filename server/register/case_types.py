@@ -62,7 +62,7 @@ class CaseError(ValueError):
     """Bad case input: the field, a stable code, plain words. Nothing was written.
 
     Codes: required, invalid, unknown, too_long, not_allowed, not_found,
-    wrong_state, forbidden.
+    wrong_state, forbidden, materials_missing, use_approval.
     """
 
     status = 400
@@ -111,6 +111,20 @@ class MaterialsMissing(CaseError):
 
     def to_json(self) -> dict[str, Any]:
         return {**super().to_json(), "missing": self.missing}
+
+
+class UseApproval(CaseError):
+    """`approved` asked of the plain transition: an approval comes with its document."""
+
+    status = 409
+
+    def __init__(self, number: str) -> None:
+        super().__init__(
+            "to",
+            "use_approval",
+            f"case {number} is approved together with its approval document: "
+            f"POST /api/register/cases/{number}/approval",
+        )
 
 
 class CaseForbidden(CaseError):
@@ -222,6 +236,7 @@ class CaseSummary:
     deadline: date
     remaining_working_days: int | None  # None once decided or withdrawn
     decided_at: datetime | None
+    updated_at: datetime | None = None  # the latest change (a withdrawal has no decided_at)
 
     @property
     def overdue(self) -> bool:
@@ -249,6 +264,7 @@ class CaseSummary:
             "overdue": self.overdue,
             "due_soon": self.due_soon,
             "decided_at": self.decided_at.isoformat() if self.decided_at else None,
+            "updated_at": self.updated_at.isoformat() if self.updated_at else None,
         }
 
 

@@ -41,8 +41,8 @@ from server.register.case_types import (
     CaseState,
     CaseSummary,
     InvalidTransition,
-    MaterialsMissing,
     MaterialState,
+    UseApproval,
     check_id_number,
     check_may_change,
     check_name,
@@ -192,19 +192,22 @@ class CaseService:
 
     # -- the one state setter ----------------------------------------------
     def transition(self, actor: Actor, number: str, to: str, reason: str = "") -> CaseDetail:
-        """Move the case to state `to`; a decision (approved, rejected) keeps its reasons."""
+        """Move the case to state `to`; a rejection keeps its reasons.
+
+        `approved` is refused here (UseApproval): an approval is issued with its
+        document by ApprovalService.approve, which also checks the materials, so
+        no case is decided without the SHA-256 its verification page shows.
+        """
         try:
             target = CaseState(to)
         except ValueError:
             raise CaseError("state", "invalid", f"expected one of {', '.join(CaseState)}") from None
+        if target is CaseState.APPROVED:
+            raise UseApproval(number)
         text = check_reason(reason, target in NEEDS_REASON)
         with self.register.write() as s:
             row = self._locked(s, number)
             check_may_change(actor, row.item, row.place, target)
-            if target is CaseState.APPROVED and target in ALLOWED[CaseState(row.state)]:
-                missing = [c["code"] for c in checklist(row) if not c["captured"]]
-                if missing:
-                    raise MaterialsMissing(row.number, missing)
             event = self._set_state(s, row, target, actor, text)
             detail = self._detail(row)
         self._emit(event)
@@ -379,6 +382,7 @@ class CaseService:
             deadline=row.deadline,
             remaining_working_days=remaining,
             decided_at=utc(row.decided_at) if row.decided_at else None,
+            updated_at=utc(row.updated_at) if row.updated_at else None,
         )
 
     def _detail(self, row: CaseRow) -> CaseDetail:

@@ -63,12 +63,18 @@ async def test_receive_review_decide(running: RunningServer) -> None:
             headers=reviewer[1],
         ) as resp:
             assert resp.status == 201, await resp.text()
-    status, done = await _post(
+    # The plain transition does not approve: the approval comes with its document.
+    status, body = await _post(
         reviewer, f"{BASE}/{number}/transition", {"to": "approved", "reason": "材料齐全"}
     )
+    assert status == 409 and (body["field"], body["code"]) == ("to", "use_approval")
+    assert f"POST /api/register/cases/{number}/approval" in body["message"]
+    assert (await _get(reviewer, f"{BASE}/{number}"))[1]["state"] == "in_review"
+    status, done = await _post(reviewer, f"{BASE}/{number}/approval", {"reasons": "材料齐全"})
     assert status == 200 and done["state"] == "approved"
     assert done["decision"] == {"by": "reviewer:reviewer", "reasons": "材料齐全"}
-    states = [h["to"] for h in done["history"] if h["type"] != "document"]
+    assert done["approval"]["sha256"]
+    states = [h["to"] for h in done["history"] if h["type"] in ("created", "state")]
     assert states == ["received", "in_review", "approved"]
     types = [e["type"] for e in await running.system_events()]
     assert types.count("case.state") == 2 and "case.created" in types
@@ -87,6 +93,8 @@ async def test_bad_requests_are_clear_and_write_nothing(running: RunningServer) 
     status, body = await _post(other, path, {"to": "withdrawn"})
     assert status == 403 and body["code"] == "forbidden" and "QH-LL-DC" in body["message"]
     status, body = await _post(reviewer, path, {"to": "approved"})
+    assert status == 409 and body["code"] == "use_approval"
+    status, body = await _post(reviewer, path, {"to": "more_materials_requested", "reason": "x"})
     assert status == 409 and body["code"] == "wrong_state"
     status, body = await _post(reviewer, path, {"to": "rejected"})
     assert status == 400 and (body["field"], body["code"]) == ("reason", "required")

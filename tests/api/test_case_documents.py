@@ -101,9 +101,7 @@ async def test_pages_are_stored_checked_off_and_approved(running: RunningServer)
     assert "access.downloaded" in [e["type"] for e in await running.system_events()]
 
     assert (await _post(reviewer, f"{BASE}/{number}/transition", {"to": "in_review"}))[0] == 200
-    status, done = await _post(
-        reviewer, f"{BASE}/{number}/transition", {"to": "approved", "reason": "材料齐全"}
-    )
+    status, done = await _post(reviewer, f"{BASE}/{number}/approval", {"reasons": "材料齐全"})
     assert status == 200 and done["state"] == "approved", done
     # Verify the data dir's archive: the case file with its access line passes.
     assert verify_main([str(running.app[K.RECORDER].root)]) == 0
@@ -161,9 +159,7 @@ async def test_an_unreadable_page_blocks_the_approval(running: RunningServer) ->
     assert case["checklist"][1]["state"] == "missing"
 
     before = _stored(running, number)
-    status, body = await _post(
-        reviewer, f"{BASE}/{number}/transition", {"to": "approved", "reason": "ok"}
-    )
+    status, body = await _post(reviewer, f"{BASE}/{number}/approval", {"reasons": "ok"})
     assert (
         status == 409 and body["code"] == "materials_missing" and body["missing"] == [MATERIALS[1]]
     )
@@ -173,9 +169,7 @@ async def test_an_unreadable_page_blocks_the_approval(running: RunningServer) ->
     # The recapture: a new page of the material, then the approval goes through.
     status, again = await _upload(agent, number, MATERIALS[1], jpeg(), source="camera")
     assert status == 201 and (again["file"], again["page"]) == ("documents/2-2.jpg", 2)
-    status, done = await _post(
-        reviewer, f"{BASE}/{number}/transition", {"to": "approved", "reason": "ok"}
-    )
+    status, done = await _post(reviewer, f"{BASE}/{number}/approval", {"reasons": "ok"})
     assert status == 200 and done["state"] == "approved"
     assert (await _upload(agent, number, MATERIALS[1], jpeg()))[1]["code"] == "wrong_state"
     assert verify_main([str(_case_dir(running, number))]) == 0

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
+from recording.audit import read_events
 from server import appkeys as K
 from server.bench.driver import Peer
 from server.bench.source import vp8_clip
@@ -203,3 +204,61 @@ async def test_bad_capture_requests_get_their_error_code(
     await call.desk.send({**capture, "material": MATERIALS[2]})
     take = await call.kiosk.expect("doc.take")
     assert take["material"] == MATERIALS[2]
+
+
+async def test_a_failed_still_is_told_to_the_reviewer_at_once(
+    call: Call, running: RunningServer
+) -> None:
+    """`doc.failed` from the kiosk: checked like doc.capture, relayed to the session's
+    reviewer as `doc.capture_failed`, logged in the session's recording."""
+    status, case = await call.post("reviewer", BASE, {**APPLICANT, "session": call.session_id})
+    assert status == 201
+    number = case["number"]
+    failed = {
+        "type": "doc.failed",
+        "case": number,
+        "material": MATERIALS[0],
+        "reason_code": "no_camera",
+    }
+    await call.kiosk.send(failed)  # called, not live yet
+    err = await call.kiosk.expect("error")
+    assert (err["code"], err["ref"]) == ("wrong_state", "doc.failed")
+    await call.live()
+    bad = [
+        (call.desk, failed, "forbidden"),  # the reviewer does not report the kiosk's camera
+        (call.kiosk, {**failed, "reason_code": "exploded"}, "bad_field"),
+        (call.kiosk, {**failed, "reason_code": None}, "bad_field"),
+        (call.kiosk, {k: v for k, v in failed.items() if k != "material"}, "bad_field"),
+        (call.kiosk, {**failed, "case": "QH-2026-999999"}, "not_found"),
+        (call.kiosk, {**failed, "material": "户口簿"}, "bad_field"),
+    ]
+    for sender, frame, code in bad:
+        await sender.send(frame)
+        err = await sender.expect("error")
+        assert (err["code"], err["ref"]) == (code, "doc.failed"), (frame, err)
+    outsider = await running.kiosk("kiosk-2")
+    await outsider.send(failed)
+    assert (await outsider.expect("error"))["code"] == "wrong_state"
+
+    # The good ones reach the desk at once, in order, and nothing else did before them.
+    await call.kiosk.send(failed)
+    await call.kiosk.send({**failed, "material": MATERIALS[2], "reason_code": "too_large"})
+    told = await call.desk.expect("doc.capture_failed")
+    assert told == {
+        "type": "doc.capture_failed",
+        "case": number,
+        "material": MATERIALS[0],
+        "reason_code": "no_camera",
+    }
+    told = await call.desk.expect("doc.capture_failed")
+    assert (told["material"], told["reason_code"]) == (MATERIALS[2], "too_large")
+
+    recorder = running.app[K.RECORDER]
+    await recorder.flushed()
+    folder = recorder._live[call.session_id].archive.folder
+    logged = [e for e in read_events(folder / "events.jsonl") if e["type"] == "document.failed"]
+    assert [(e["data"]["material"], e["data"]["reason_code"]) for e in logged] == [
+        (MATERIALS[0], "no_camera"),
+        (MATERIALS[2], "too_large"),
+    ]
+    assert logged[0]["data"]["case"] == number

@@ -87,6 +87,11 @@ def test_every_outbound_message_round_trips() -> None:
             "page": 2,
             "reason": "反光",
         },
+        "doc.capture_failed": {
+            "case": "QH-2026-000001",
+            "material": "营业执照",
+            "reason_code": "upload_refused",
+        },
     }
     assert set(samples) == set(OUTBOUND), "every outbound type needs a sample"
     for mtype, fields in samples.items():
@@ -109,6 +114,10 @@ def test_every_inbound_message_round_trips() -> None:
         "media.state": ({"audio": False, "video": True}, "kiosk"),
         "session.end": ({"outcome": "incomplete"}, "reviewer"),
         "doc.capture": ({"case": "QH-2026-000001", "material": "营业执照"}, "kiosk"),
+        "doc.failed": (
+            {"case": "QH-2026-000001", "material": "营业执照", "reason_code": "camera_failed"},
+            "agent",
+        ),
     }
     assert set(samples) == set(INBOUND), "every inbound type needs a sample"
     for mtype, (fields, role) in samples.items():
@@ -137,6 +146,22 @@ BAD_FRAMES = [
     ('{"type": "doc.capture", "case": "QH-2026-000001"}', "bad_field"),
     ('{"type": "doc.capture", "case": 5, "material": "x"}', "bad_field"),
     ('{"type": "doc.capture", "case": "QH-2026-000001", "material": "x"}', "wrong_state"),
+    ('{"type": "doc.failed", "case": "QH-2026-000001", "material": "x"}', "bad_field"),
+    (
+        '{"type": "doc.failed", "case": "QH-2026-000001", "material": "x",'
+        ' "reason_code": "camera_on_fire"}',
+        "bad_field",
+    ),
+    (
+        '{"type": "doc.failed", "case": "QH-2026-000001", "material": "x",'
+        ' "reason_code": "no_camera", "detail": "free text"}',
+        "bad_field",
+    ),
+    (
+        '{"type": "doc.failed", "case": "QH-2026-000001", "material": "x",'
+        ' "reason_code": "no_camera"}',
+        "wrong_state",
+    ),
     ('{"type": "queue.join", "item": "NOPE-1", "recording_notice_shown": true}', "not_found"),
     (
         '{"type": "queue.join", "item": "SCJG-001", "priority_class": "vip",'

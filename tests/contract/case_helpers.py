@@ -12,12 +12,14 @@ from typing import Any
 from recording.audit import SystemAuditLog
 from recording.keys import ArchiveSigner
 from server.catalogue import load_catalogue
+from server.register.approvals import ApprovalService
 from server.register.calendar import load_calendar
 from server.register.case_types import Actor
 from server.register.cases import CaseService
 from server.register.db import Register
 from server.register.documents import DocumentService
 from server.register.sealing import IdSealer
+from server.register.verify_codes import VerifyCodes
 
 AGENT = Actor("agent", "agent", place="QH-LL-DC")
 OTHER_AGENT = Actor("agent2", "agent", place="QH-CG")
@@ -50,6 +52,13 @@ class Cases:
     clock: Clock
     audit: SystemAuditLog
     documents: DocumentService
+    approvals: ApprovalService
+
+    def approve(self, actor: Actor, number: str, reasons: str = "") -> Any:
+        """Approve the way the desk does: with a generated approval document."""
+        return self.approvals.approve(
+            actor, number, reasons=reasons, pdf=None, base_url="https://window.example.gov.cn"
+        )
 
     def add_pages(self, number: str, actor: Actor = AGENT) -> None:
         """One readable page (a small PDF) for every checklist material: approvable."""
@@ -81,4 +90,5 @@ def make_cases(register: Register, tmp: Path) -> Cases:
     service = CaseService(register, load_catalogue(), load_calendar(), sealer, audit.append, clock)
     signer = ArchiveSigner.load_or_create(tmp)
     documents = DocumentService(service, tmp / "archive", lambda: signer, 1024 * 1024)
-    return Cases(service, clock, audit, documents)
+    approvals = ApprovalService(documents, VerifyCodes.load_or_create(tmp))
+    return Cases(service, clock, audit, documents, approvals)

@@ -19,6 +19,7 @@ from server.register.case_types import (
     CaseNotFound,
     InvalidTransition,
     MaterialsMissing,
+    UseApproval,
 )
 from server.register.db import Register
 from server.register.models import CaseEvent, CaseIdentity, CaseRow
@@ -107,11 +108,12 @@ def test_the_state_machine_and_its_history(cases: Cases) -> None:
     svc.transition(REVIEWER, number, "more_materials_requested", "营业执照复印件不清晰")
     svc.transition(AGENT, number, "in_review", "补齐材料")
     cases.add_pages(number)
-    done = svc.transition(REVIEWER, number, "approved", "材料齐全，符合条件")
+    done = cases.approve(REVIEWER, number, "材料齐全，符合条件")
     assert done.state == "approved" and done.decided_by == "reviewer:reviewer"
     assert done.decision_reasons == "材料齐全，符合条件"
     assert done.summary.remaining_working_days is None and done.summary.decided_at
-    states = [(h["from"], h["to"]) for h in done.history if h["type"] != "document"]
+    assert done.approval and done.approval["sha256"]
+    states = [(h["from"], h["to"]) for h in done.history if h["type"] in ("created", "state")]
     assert states == [
         (None, "received"),
         ("received", "in_review"),
@@ -121,7 +123,7 @@ def test_the_state_machine_and_its_history(cases: Cases) -> None:
     ]
     assert done.history[2]["reason"] == "营业执照复印件不清晰"
     logged = [(e["type"], e["data"].get("to")) for e in cases.events()]
-    logged = [x for x in logged if x[0] != "case.document"]
+    logged = [x for x in logged if x[0] not in ("case.document", "case.approval")]
     assert logged[1:] == [
         ("case.state", "in_review"),
         ("case.state", "more_materials_requested"),
@@ -134,12 +136,14 @@ def test_the_state_machine_and_its_history(cases: Cases) -> None:
 @pytest.mark.parametrize(
     ("actor", "to", "reason", "error", "code"),
     [
-        (REVIEWER, "approved", "ok", InvalidTransition, "wrong_state"),  # not yet in review
+        (REVIEWER, "approved", "ok", UseApproval, "use_approval"),  # only with its document
+        (REVIEWER, "more_materials_requested", "x", InvalidTransition, "wrong_state"),
         (REVIEWER, "received", "", InvalidTransition, "wrong_state"),
         (REVIEWER, "rejected", "  ", CaseError, "required"),  # a rejection needs reasons
         (REVIEWER, "closed", "", CaseError, "invalid"),
         (OTHER_AGENT, "withdrawn", "", CaseForbidden, "forbidden"),  # another place's case
-        (AGENT, "approved", "", CaseForbidden, "forbidden"),  # agents do not decide
+        (AGENT, "rejected", "不办了", CaseForbidden, "forbidden"),  # agents do not decide
+        (AGENT, "approved", "", UseApproval, "use_approval"),
         (CITY, "in_review", "", CaseForbidden, "forbidden"),  # not their item
         (SUPERVISOR, "in_review", "", CaseForbidden, "forbidden"),
     ],
@@ -159,11 +163,13 @@ def test_a_refused_change_writes_nothing(
 def test_no_approval_while_a_material_has_no_readable_page(cases: Cases) -> None:
     number = cases.create().number
     svc = cases.service
+    with pytest.raises(InvalidTransition):  # not yet in review
+        cases.approve(REVIEWER, number, "ok")
     svc.transition(REVIEWER, number, "in_review")
     first = cases.documents.add(AGENT, number, "经营者身份证明", b"%PDF-1.4 one")
     before, events = _rows(svc.register), len(cases.events())
     with pytest.raises(MaterialsMissing) as err:
-        svc.transition(REVIEWER, number, "approved", "ok")
+        cases.approve(REVIEWER, number, "ok")
     assert err.value.status == 409 and err.value.code == "materials_missing"
     assert err.value.missing == ["经营场所使用证明", "个体工商户登记申请书"]
     assert _rows(svc.register) == before and len(cases.events()) == events
@@ -171,18 +177,20 @@ def test_no_approval_while_a_material_has_no_readable_page(cases: Cases) -> None
         cases.documents.add(AGENT, number, code, b"%PDF-1.4 page")
     cases.documents.mark_unreadable(REVIEWER, number, first["id"], "看不清")
     with pytest.raises(MaterialsMissing, match="经营者身份证明"):
-        svc.transition(REVIEWER, number, "approved", "ok")
+        cases.approve(REVIEWER, number, "ok")
     assert svc.get(REVIEWER, number).state == "in_review"
     cases.documents.add(AGENT, number, "经营者身份证明", b"%PDF-1.4 again")
-    assert svc.transition(REVIEWER, number, "approved", "ok").state == "approved"
+    assert cases.approve(REVIEWER, number, "ok").state == "approved"
 
 
 def test_a_decided_case_stays_decided(cases: Cases) -> None:
     number = cases.create().number
     cases.service.transition(REVIEWER, number, "rejected", "不符合登记条件")
-    for to in ("in_review", "approved", "withdrawn"):
+    for to in ("in_review", "more_materials_requested", "withdrawn"):
         with pytest.raises(InvalidTransition, match="is rejected"):
             cases.service.transition(REVIEWER, number, to, "x")
+    with pytest.raises(InvalidTransition, match="is rejected"):
+        cases.approve(REVIEWER, number, "x")
     with pytest.raises(InvalidTransition):
         cases.service.set_material(REVIEWER, number, "经营者身份证明", "received")
     assert cases.service.get(REVIEWER, number).decision_reasons == "不符合登记条件"
@@ -248,7 +256,10 @@ def test_concurrent_decisions_on_one_case_one_wins(cases: Cases) -> None:
 
     def decide(to: str) -> str:
         try:
-            cases.service.transition(REVIEWER, number, to, "理由")
+            if to == "approved":
+                cases.approve(REVIEWER, number, "理由")
+            else:
+                cases.service.transition(REVIEWER, number, to, "理由")
         except InvalidTransition:
             return "refused"
         return to
@@ -259,8 +270,9 @@ def test_concurrent_decisions_on_one_case_one_wins(cases: Cases) -> None:
     assert len(winners) == 1
     case = cases.service.get(SUPERVISOR, number)
     assert case.state == winners[0]
-    states = [h["to"] for h in case.history if h["type"] != "document"]
+    states = [h["to"] for h in case.history if h["type"] in ("created", "state")]
     assert states == ["received", "in_review", winners[0]]
+    assert (case.approval is not None) == (winners[0] == "approved")
 
 
 def test_parallel_pages_of_one_case_get_distinct_files_and_a_valid_case_file(

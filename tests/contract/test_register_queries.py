@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -72,6 +72,28 @@ def test_sorted_by_remaining_working_days(seeded: tuple[Cases, dict[str, str]]) 
     assert remaining[n["E"]] is None  # withdrawn: no deadline runs
 
 
+def test_finished_cases_latest_first(seeded: tuple[Cases, dict[str, str]]) -> None:
+    """A counter's 已办结 list: the latest decision or withdrawal first, paged."""
+    cases, n = seeded
+    svc, finished = cases.service, ("approved", "rejected", "withdrawn")
+    cases.clock.advance(hours=1)
+    svc.transition(REVIEWER, n["A"], "rejected", "不符合条件")
+    cases.clock.advance(hours=1)
+    svc.transition(AGENT, n["D"], "withdrawn", "申请人不办了")  # withdrawn: no decided_at
+    cases.clock.advance(hours=1)
+    svc.transition(REVIEWER, n["B"], "in_review")
+    cases.add_pages(n["B"], REVIEWER)
+    cases.clock.advance(hours=1)
+    cases.approve(REVIEWER, n["B"], "ok")
+    assert _listed(cases, n, state=finished, order="recent") == ["B", "D", "A", "E"]
+    assert _listed(cases, n, state=finished, order="recent", limit=2, offset=2) == ["A", "E"]
+    assert _listed(cases, n, AGENT, state=finished, order="recent") == ["D", "A"]
+    assert _listed(cases, n, state=finished) == ["B", "E", "A", "D"]  # by deadline
+    [d] = [c for c in svc.list_cases(AGENT, CaseFilter(state=("withdrawn",))) if c.number == n["D"]]
+    assert d.decided_at is None and d.updated_at == cases.clock.now - timedelta(hours=2)
+    assert d.to_json()["updated_at"] == d.updated_at.isoformat()
+
+
 def test_each_role_sees_its_own(seeded: tuple[Cases, dict[str, str]]) -> None:
     cases, n = seeded
     assert _listed(cases, n, AGENT) == ["A", "D"]
@@ -97,7 +119,14 @@ def test_counts_by_state(seeded: tuple[Cases, dict[str, str]]) -> None:
 
 @pytest.mark.parametrize(
     "bad",
-    [{"state": ("nope",)}, {"limit": 0}, {"limit": 10_000}, {"due_within": -1}, {"offset": -1}],
+    [
+        {"state": ("nope",)},
+        {"limit": 0},
+        {"limit": 10_000},
+        {"due_within": -1},
+        {"offset": -1},
+        {"order": "name"},
+    ],
 )
 def test_bad_filters_are_clear_errors(seeded: tuple[Cases, dict[str, str]], bad: dict) -> None:
     with pytest.raises(CaseError):
