@@ -260,14 +260,15 @@ export class RwClient {
       result.errors = { audio: "NotSupportedError", video: "NotSupportedError" };
       return result;
     }
+    const video = await this._faceConstraints(md);
     try {
-      result.stream = await md.getUserMedia({ audio: AUDIO_CONSTRAINTS, video: VIDEO_CONSTRAINTS });
+      result.stream = await md.getUserMedia({ audio: AUDIO_CONSTRAINTS, video });
     } catch (both) {
       // One of the two may still work on its own: continue with what there is.
       const stream = new MediaStream();
       for (const kind of ["audio", "video"]) {
         try {
-          const constraints = kind === "audio" ? { audio: AUDIO_CONSTRAINTS } : { video: VIDEO_CONSTRAINTS };
+          const constraints = kind === "audio" ? { audio: AUDIO_CONSTRAINTS } : { video };
           const s = await md.getUserMedia(constraints);
           for (const track of s.getTracks()) stream.addTrack(track);
         } catch (err) {
@@ -279,6 +280,17 @@ export class RwClient {
     result.audio = result.stream.getAudioTracks().length > 0;
     result.video = result.stream.getVideoTracks().length > 0;
     return result;
+  }
+
+  /** The face camera: any camera but the chosen document camera (which may be the default). */
+  async _faceConstraints(md) {
+    const avoid = this.docCamera?.deviceId;
+    if (!avoid || typeof md.enumerateDevices !== "function") return VIDEO_CONSTRAINTS;
+    const cameras = (await md.enumerateDevices().catch(() => [])).filter(
+      (d) => d.kind === "videoinput" && d.deviceId && d.deviceId !== avoid,
+    );
+    if (!cameras.length) return VIDEO_CONSTRAINTS;
+    return { ...VIDEO_CONSTRAINTS, deviceId: { exact: cameras[0].deviceId } };
   }
 
   /** Stop the camera and microphone (the light goes off). */

@@ -9,6 +9,7 @@
 //   await window.__docCam.setPage(n)  // show page n; resolves once it was painted twice
 //   window.__docCam.png(n)            // page n's exact pixels, as a PNG data URL
 //   window.__docCam.size              // {width, height}
+//   window.__docCamIsDefault = true   // (before this script) the document camera is the default
 (() => {
   const DOC = { width: 1920, height: 1080 };
   const FACE = { width: 640, height: 480 };
@@ -97,10 +98,17 @@
     },
   };
 
+  // window.__docCamIsDefault = true (set by an earlier init script): the document
+  // camera is listed first and answers a request that names no camera, as on a
+  // kiosk where it is the system's default device.
+  const docFirst = window.__docCamIsDefault === true;
   const md = navigator.mediaDevices;
-  const devices = [
+  const cams = [
     { deviceId: "face-cam", kind: "videoinput", label: "Face camera (fake)", groupId: "g-face" },
     { deviceId: "doc-cam", kind: "videoinput", label: "Document camera (fake)", groupId: "g-doc" },
+  ];
+  const devices = [
+    ...(docFirst ? cams.reverse() : cams),
     { deviceId: "default", kind: "audioinput", label: "Microphone (fake)", groupId: "g-mic" },
   ];
   const realGum = md.getUserMedia.bind(md);
@@ -112,7 +120,8 @@
       for (const track of s.getAudioTracks()) out.addTrack(track);
     }
     if (constraints.video) {
-      const want = constraints.video.deviceId?.exact ?? constraints.video.deviceId;
+      const want =
+        constraints.video.deviceId?.exact ?? constraints.video.deviceId ?? devices[0].deviceId;
       const canvas = want === "doc-cam" ? doc : face;
       out.addTrack(canvas.captureStream(want === "doc-cam" ? 10 : 25).getVideoTracks()[0]);
     }

@@ -247,3 +247,17 @@ async def test_document_camera_pages_reach_the_desk_at_full_resolution(pages: Pa
     lane = replay.locator('figure.player[data-track="video:1"]')
     await expect(lane).to_have_attribute("data-role", "kiosk")
     await expect(lane.locator(".player-track")).to_have_text("高拍仪")
+
+
+async def test_the_face_camera_is_never_the_chosen_document_camera(pages: Pages) -> None:
+    """On a kiosk whose default camera is the document camera, the face track
+    still comes from the other camera once staff chose the document camera."""
+    script = "window.__docCamIsDefault = true;\n" + FAKE_CAMERAS
+    kiosk = await pages.kiosk("kiosk-1", init_script=script)
+    await choose_document_camera(kiosk)
+    face = await kiosk.evaluate(
+        "async () => { const m = await window.rw.acquireMedia();"
+        " const s = m.stream.getVideoTracks()[0].getSettings();"
+        " return [s.width, s.height]; }"
+    )
+    assert face == [640, 480]
