@@ -73,6 +73,9 @@ class SessionManager:
         self._rejoin_timers: dict[str, asyncio.Task[None]] = {}
         # The last session.state pushed to each holder: each state is pushed once.
         self._last_state: dict[str, SessionState] = {}
+        # Told (no arguments) when a session starts, changes state or ends: the
+        # supervisors' dashboard (server/supervision.py).
+        self.listeners: list[Callable[[], None]] = []
 
     # -- lookup ------------------------------------------------------------
     def of(self, holder: str) -> VideoSession | None:
@@ -163,8 +166,16 @@ class SessionManager:
             )
         await self._push_state(session, again=only)
 
+    def _changed(self) -> None:
+        for listener in self.listeners:
+            try:
+                listener()
+            except Exception:
+                log.exception("session listener failed")
+
     async def _push_state(self, session: VideoSession, again: str | None = None) -> None:
         """Tell each side what changed; `again` (a reconnected holder) gets it anyway."""
+        self._changed()
         for p in session.participants:
             other = session.other(p.holder)
             state = SessionState(
@@ -328,6 +339,7 @@ class SessionManager:
                 session.ticket_id, session.handling_seconds(), session.reviewer.holder
             )
         await self.recorder.close(session)
+        self._changed()
         log.info(
             "session ended",
             extra={"session": session.id, "outcome": outcome, "seconds": _age(session)},

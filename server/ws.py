@@ -212,6 +212,8 @@ async def _on_open(app: web.Application, conn: Connection) -> None:
             return
         if await app[K.QUEUES].reconnected(ident) is None:
             await app[K.QUEUES].tell_if_expired(conn)
+    elif ident.role == "supervisor":
+        await app[K.SUPERVISION].opened(conn)
     elif ident.role == "reviewer":
         await app[K.QUEUES].reviewer_online(ident, True)
         await conn.push(await app[K.QUEUES].desk_view(ident))

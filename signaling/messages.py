@@ -275,6 +275,38 @@ class CaseUpdated(Message):
     reason: str | None = None  # the change's written reasons (e.g. what to add)
 
 
+@dataclass(frozen=True)
+class _Supervision(Message):
+    """The supervisors' dashboard (审管联动), whole: server/supervision_data.py.
+
+    No applicant's name or ID number: sessions name the reviewer, the item, the
+    place and the ticket number only."""
+
+    at: str  # ISO 8601 UTC: when it was read; waits and durations are as of then
+    totals: dict[str, int]
+    queues: list[dict[str, Any]]
+    sessions: list[dict[str, Any]]
+    cases: dict[str, Any]
+    followups: dict[str, int]
+
+
+@outbound
+@dataclass(frozen=True)
+class SupervisionSnapshot(_Supervision):
+    """To a supervisor's socket right after `welcome`."""
+
+    type: ClassVar[str] = "supervision.snapshot"
+
+
+@outbound
+@dataclass(frozen=True)
+class SupervisionUpdate(_Supervision):
+    """To supervisors' sockets when anything on the dashboard changed (coalesced:
+    at most one per `supervision.push_coalesce_ms`); the whole dashboard again."""
+
+    type: ClassVar[str] = "supervision.update"
+
+
 @outbound
 @dataclass(frozen=True)
 class DocCase(Message):

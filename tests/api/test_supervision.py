@@ -1,0 +1,109 @@
+"""The supervisors' live dashboard over real WebSockets (server/supervision.py):
+the snapshot on connect, coalesced updates on queue and session changes, the
+same data from GET /api/supervision, and no supervision message to anyone else."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import Client, RunningServer, make_config, start_server
+
+JOIN = {"type": "queue.join", "item": "SCJG-001", "recording_notice_shown": True}
+
+
+async def until(
+    client: Client, check: Callable[[dict[str, Any]], bool], timeout: float = 10.0
+) -> dict[str, Any]:
+    """The next supervision.update (or snapshot) for which `check` holds."""
+
+    async def wait() -> dict[str, Any]:
+        while True:
+            msg = await client.inbox.get()
+            if msg.get("type") in ("supervision.update", "supervision.snapshot") and check(msg):
+                return msg
+
+    return await asyncio.wait_for(wait(), timeout)
+
+
+def queue(snap: dict[str, Any], item: str) -> dict[str, Any]:
+    return next(q for q in snap["queues"] if q["item"] == item)
+
+
+async def test_the_dashboard_follows_the_queue_and_the_sessions(running: RunningServer) -> None:
+    supervisor = await running.staff("supervisor")
+    first = await supervisor.expect("supervision.snapshot")
+    assert queue(first, "SCJG-001")["waiting"] == 0
+    assert first["sessions"] == [] and first["totals"]["waiting"] == 0
+    assert set(first["cases"]) == {"overdue", "due_soon", "departments", "worst"}
+    assert set(first["followups"]) == {"open", "overdue"}
+
+    kiosk = await running.kiosk("kiosk-1")  # at QH-CG
+    await kiosk.send(JOIN)
+    await kiosk.expect("queue.status")
+    snap = await until(supervisor, lambda m: queue(m, "SCJG-001")["waiting"] == 1)
+    row = queue(snap, "SCJG-001")
+    assert [p["place"] for p in row["places"]] == ["QH-CG"]
+    place = row["places"][0]
+    assert place["waiting"] == 1 and isinstance(place["longest_wait_s"], int)
+    assert place["longest_wait_s"] >= 0 and row["longest_wait_s"] >= place["longest_wait_s"]
+    assert snap["totals"]["waiting"] == 1 and snap["type"] == "supervision.update"
+
+    desk = await running.staff("reviewer")
+    await desk.expect("desk.queues")
+    snap = await until(supervisor, lambda m: queue(m, "SCJG-001")["reviewers_online"] == 1)
+    assert snap["totals"]["reviewers_online"] == 1
+
+    await desk.send({"type": "desk.call_next"})
+    paired = await desk.expect("session.paired")
+    snap = await until(supervisor, lambda m: bool(m["sessions"]))
+    (live,) = snap["sessions"]
+    assert live["session_id"] == paired["session_id"]
+    assert (live["item"], live["place"], live["reviewer"]) == ("SCJG-001", "QH-CG", "reviewer")
+    assert live["ticket_number"] == paired["ticket_number"] and live["duration_s"] >= 0
+    assert queue(snap, "SCJG-001")["waiting"] == 0
+
+    # The same through HTTP, for supervisors and admins; nobody else.
+    for username in ("supervisor", "admin"):
+        http, _ = await running.http(username)
+        async with http.get("/api/supervision") as resp:
+            assert resp.status == 200
+            data = await resp.json()
+        assert [s["session_id"] for s in data["sessions"]] == [paired["session_id"]]
+    http, _ = await running.http("reviewer")
+    async with http.get("/api/supervision", headers={"Accept": "application/json"}) as resp:
+        assert resp.status == 403
+
+    await desk.send({"type": "session.end", "outcome": "completed"})
+    await until(supervisor, lambda m: not m["sessions"])
+
+    # Only the supervisor heard any of it; no applicant's details in what it heard.
+    for client in (kiosk, desk):
+        assert not [m for m in client.history if m["type"].startswith("supervision.")]
+    heard = json.dumps(supervisor.history, ensure_ascii=False)
+    assert "kiosk 1" not in heard  # the kiosk's display name, the applicant side
+
+
+async def test_a_burst_of_changes_is_coalesced(
+    tmp_path: Path, accounts_template: tuple[Path, dict[str, str]]
+) -> None:
+    # A long window, so the four joins surely fall within one.
+    cfg = make_config(tmp_path / "data", supervision={"push_coalesce_ms": 4000})
+    running = await start_server(cfg, accounts_template)
+    try:
+        kiosks = [await running.kiosk(f"kiosk-{n}") for n in (1, 2, 3, 4)]
+        supervisor = await running.staff("supervisor")
+        await supervisor.expect("supervision.snapshot")
+        for k in kiosks:  # one after the other, each seen by the server
+            await k.send(JOIN)
+            await k.expect("queue.status")
+        await until(supervisor, lambda m: queue(m, "SCJG-001")["waiting"] == 4)
+        updates = [m for m in supervisor.history if m["type"] == "supervision.update"]
+        # Four joins, each with its queue pushes: one update at once, then one
+        # when the window has passed, holding all the rest.
+        assert len(updates) <= 2, [queue(u, "SCJG-001")["waiting"] for u in updates]
+    finally:
+        await running.close()
