@@ -56,7 +56,8 @@ def _waits(tickets: list[Ticket], now: float) -> dict[str, int]:
 
 
 async def queue_rows(store: Store, catalogue: Catalogue, now: float) -> list[dict[str, Any]]:
-    """One row per video item's queue, with a row per place someone waits at."""
+    """One row per video item's queue (busiest first), with a row per place
+    someone waits at (most waiting first)."""
     rows = []
     for item in catalogue.items.values():
         if "video" not in item.modes:
@@ -82,6 +83,7 @@ async def queue_rows(store: Store, catalogue: Catalogue, now: float) -> list[dic
                 "places": places,
             }
         )
+    rows.sort(key=lambda r: -r["waiting"])  # the busiest first; else catalogue order
     return rows
 
 

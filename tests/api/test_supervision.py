@@ -7,10 +7,15 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from server import appkeys as K
+from tests.api.test_case_api import BASE, NEW, _post, _signed_in
+from tests.api.test_ratings import _public_post, _rate_code
 from tests.conftest import Client, RunningServer, make_config, start_server
+from tests.contract.case_helpers import Clock
 
 JOIN = {"type": "queue.join", "item": "SCJG-001", "recording_notice_shown": True}
 
@@ -107,3 +112,56 @@ async def test_a_burst_of_changes_is_coalesced(
         assert len(updates) <= 2, [queue(u, "SCJG-001")["waiting"] for u in updates]
     finally:
         await running.close()
+
+
+async def test_deadlines_and_follow_ups_are_pushed(running: RunningServer) -> None:
+    clock = Clock()  # Wed 30 Sep 2026 (the National Day holidays follow)
+    running.app[K.CASES]._clock = clock
+    agent = await _signed_in(running, "agent")
+    reviewer = await _signed_in(running, "reviewer")
+    made = {}
+    for key, caller, body in (
+        ("A", agent, NEW),  # SCJG-001, 3 working days: due Sat 10 Oct (a 调休 working day)
+        ("B", reviewer, {**NEW, "item": "RSJ-001", "mode": "video"}),  # 1 day: Thu 8 Oct
+        ("D", agent, {**NEW, "item": "MZ-001"}),  # 30 working days
+    ):
+        status, case = await _post(caller, BASE, body)
+        assert status == 201, case
+        made[case["number"]] = key
+    clock.now = datetime(2026, 10, 9, 3, 0, tzinfo=UTC)  # Fri 9 Oct: B overdue, A due soon
+
+    supervisor = await running.staff("supervisor")
+    snap = await supervisor.expect("supervision.snapshot")
+    cases = snap["cases"]
+    assert (cases["overdue"], cases["due_soon"]) == (1, 1)
+    assert [(made[c["number"]], c["remaining_working_days"]) for c in cases["worst"]] == [
+        ("B", -1),
+        ("A", 1),
+    ]
+    depts = {d["department"]: d for d in cases["departments"]}
+    assert depts["县市场监督管理局"] == {
+        "department": "县市场监督管理局",
+        "open": 1,
+        "overdue": 0,
+        "due_soon": 1,
+    }
+    assert sum(d["open"] for d in cases["departments"]) == 3
+
+    # Deciding A (a case change) takes it off; its bad rating opens a follow-up
+    # (rated now: the rating link lasts 7 days from the decision).
+    clock.now = datetime.now(UTC)
+    [a] = [n for n, k in made.items() if k == "A"]
+    path = f"{BASE}/{a}/transition"
+    assert (await _post(reviewer, path, {"to": "in_review"}))[0] == 200
+    assert (await _post(reviewer, path, {"to": "rejected", "reason": "材料不符合要求"}))[0] == 200
+    snap = await until(supervisor, lambda m: a not in [c["number"] for c in m["cases"]["worst"]])
+    assert sum(d["open"] for d in snap["cases"]["departments"]) == 2
+    assert snap["followups"] == {"open": 0, "overdue": 0}
+    code = await _rate_code(running, a)
+    status, _ = await _public_post(running, f"/api/rate/{code}", {"level": 2})
+    assert status == 201
+    snap = await until(supervisor, lambda m: m["followups"]["open"] == 1)
+    assert snap["totals"]["followups_open"] == 1
+
+    heard = json.dumps(supervisor.history, ensure_ascii=False)
+    assert NEW["applicant_id"] not in heard and NEW["applicant_name"] not in heard
