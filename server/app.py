@@ -62,6 +62,7 @@ from server.register.spot_checks import SpotCheckService
 from server.register.startup import MIGRATED_EVENT, open_register
 from server.register.verify_codes import VerifyCodes
 from server.session_manager import SessionManager
+from server.session_observers import SessionObservers
 from server.socket_guard import CredentialGuard, busy_holders
 from server.store import MemoryStore, Store, make_store
 from server.supervision import Supervision
@@ -160,6 +161,9 @@ def create_app(
         app[K.FOLLOWUPS],
     )
     app[K.SESSIONS].listeners.append(app[K.SUPERVISION].changed)
+    app[K.OBSERVERS] = SessionObservers(
+        cfg.supervision, app[K.SESSIONS], app[K.CONNECTIONS], app[K.RECORDER]
+    )
     app[K.CASES].listeners.append(app[K.SUPERVISION].changed_case)
     app[K.FOLLOWUPS].listeners.append(app[K.SUPERVISION].changed)
     app[K.DOCCAM] = DocCameraService(app[K.SESSIONS], app[K.CONNECTIONS], app[K.RECORDER])

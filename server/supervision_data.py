@@ -111,7 +111,7 @@ def session_rows(
                 "created_at": _iso(s.created_at),
                 "live_at": _iso(s.live_at),
                 "duration_s": int(max(0.0, now - started)),
-                "observers": len(getattr(s, "observers", ()) or ()),
+                "observers": len(s.observers),
             }
         )
     rows.sort(key=lambda r: -r["duration_s"])

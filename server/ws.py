@@ -34,6 +34,8 @@ from signaling.messages import (
     QueueStatus,
     RtcOffer,
     SessionEnd,
+    SupervisionObserve,
+    SupervisionUnobserve,
     Welcome,
     error,
     parse_inbound,
@@ -227,6 +229,8 @@ async def _on_last_close(app: web.Application, ident: Identity) -> None:
             await app[K.QUEUES].disconnected(ident)
         elif ident.role == "reviewer":
             await app[K.QUEUES].reviewer_online(ident, False)
+        elif ident.role == "supervisor":
+            await app[K.OBSERVERS].socket_closed(ident)
         await app[K.SESSIONS].ws_closed(ident)
     except Exception:
         log.exception("cleanup after close failed", extra={"role": ident.role})
@@ -290,6 +294,16 @@ async def _doc_capture(app: web.Application, conn: Connection, msg: ClientMessag
     await app[K.DOCCAM].capture(conn.ident, msg)
 
 
+async def _observe(app: web.Application, conn: Connection, msg: ClientMessage) -> None:
+    assert isinstance(msg, SupervisionObserve)
+    await app[K.OBSERVERS].observe(conn.ident, msg.session_id)
+
+
+async def _unobserve(app: web.Application, conn: Connection, msg: ClientMessage) -> None:
+    assert isinstance(msg, SupervisionUnobserve)
+    await app[K.OBSERVERS].unobserve(conn.ident, msg.session_id)
+
+
 DISPATCH: dict[type[ClientMessage], Dispatch] = {
     Ping: _ping,
     QueueJoin: _queue_join,
@@ -299,4 +313,6 @@ DISPATCH: dict[type[ClientMessage], Dispatch] = {
     MediaState: _media_state,
     SessionEnd: _session_end,
     DocCapture: _doc_capture,
+    SupervisionObserve: _observe,
+    SupervisionUnobserve: _unobserve,
 }

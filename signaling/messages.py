@@ -159,6 +159,28 @@ class DocCapture(ClientMessage):
     max_len: ClassVar[dict[str, int]] = {"case": 32, "material": 64}
 
 
+@inbound
+@dataclass(frozen=True)
+class SupervisionObserve(ClientMessage):
+    """Supervisor: observe a live session (live spot check, 监督旁听). Audited; the
+    participants are told 监督人员在线 when `supervision.announce_observer` is on.
+    Ends with `supervision.unobserve`, the session's end or the socket's close."""
+
+    type: ClassVar[str] = "supervision.observe"
+    roles: ClassVar[frozenset[str]] = frozenset({SUPERVISOR})
+    session_id: str
+    max_len: ClassVar[dict[str, int]] = {"session_id": 64}
+
+
+@inbound
+@dataclass(frozen=True)
+class SupervisionUnobserve(ClientMessage):
+    type: ClassVar[str] = "supervision.unobserve"
+    roles: ClassVar[frozenset[str]] = frozenset({SUPERVISOR})
+    session_id: str
+    max_len: ClassVar[dict[str, int]] = {"session_id": 64}
+
+
 # --------------------------------------------------------------------------
 # server → client
 
@@ -305,6 +327,20 @@ class SupervisionUpdate(_Supervision):
     at most one per `supervision.push_coalesce_ms`); the whole dashboard again."""
 
     type: ClassVar[str] = "supervision.update"
+
+
+@outbound
+@dataclass(frozen=True)
+class SessionObserver(Message):
+    """Who observes a session, as far as its participants are told: to the
+    participants when observers are announced (`notice` null once none is left),
+    and always to the observing supervisor (`observing` true while it observes)."""
+
+    type: ClassVar[str] = "session.observer"
+    session_id: str
+    observers: int
+    notice: dict[str, str] | None  # {"zh": "监督人员在线", "en": ...} or None
+    observing: bool = False  # the receiver is one of the observers
 
 
 @outbound

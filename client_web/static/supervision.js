@@ -13,6 +13,8 @@ const $ = (sel) => document.querySelector(sel);
 let current = null; // the last snapshot
 let receivedAt = 0; // performance.now() when it came
 let connected = false;
+let client = null; // the supervisor's socket (none for an admin)
+const observing = new Set(); // session ids this page observes (session.observer acks)
 
 function span(names_, cls = "") {
   const el = document.createElement("span");
@@ -96,8 +98,32 @@ function sessionRows(sessions) {
     tr.append(cell(s.ticket_number || L(`role.${s.applicant_role}`)));
     tr.append(cell(L(`state.${s.state}`), `state ${s.state}`));
     tr.append(cell(clock(s.live_at || s.created_at)), ticking(s.duration_s, "n duration"));
+    tr.append(observeCell(s));
     return tr;
   });
+}
+
+function observeCell(s) {
+  const td = document.createElement("td");
+  td.className = "observe";
+  if (!client) return td; // read-only
+  const on = observing.has(s.session_id);
+  const btn = document.createElement("button");
+  btn.type = "button";
+  btn.className = `btn small ${on ? "" : "primary"} observe-btn`;
+  i18n.setNames(btn, L(on ? "unobserve" : "observe"));
+  btn.addEventListener("click", () => {
+    btn.disabled = true;
+    client.send({ type: on ? "supervision.unobserve" : "supervision.observe", session_id: s.session_id });
+  });
+  td.append(btn);
+  return td;
+}
+
+function note(names_) {
+  const box = $("#sv-msg");
+  box.hidden = !names_;
+  if (names_) i18n.setNames(box, names_);
 }
 
 function departmentRows(depts) {
@@ -144,7 +170,10 @@ function render(snap) {
   $("#t-followups").textContent = String(t.followups_open);
   $("#t-followups-overdue").textContent = String(t.followups_overdue);
   fill("sv-queues", queueRows(snap.queues), 5);
-  fill("sv-sessions", sessionRows(snap.sessions), 7);
+  for (const id of [...observing]) {
+    if (!snap.sessions.some((s) => s.session_id === id)) observing.delete(id);
+  }
+  fill("sv-sessions", sessionRows(snap.sessions), 8);
   fill("sv-departments", departmentRows(snap.cases.departments), 4);
   fill("sv-worst", worstRows(snap.cases.worst), 5);
   status();
@@ -184,7 +213,19 @@ function start() {
     readOnce();
     return;
   }
-  const client = new RwClient({ autoMedia: false });
+  client = new RwClient({ autoMedia: false });
+  client.on("session.observer", (msg) => {
+    if (msg.observing) observing.add(msg.session_id);
+    else observing.delete(msg.session_id);
+    note(msg.observing ? L("observeNoMedia") : null);
+    if (current) render(current);
+  });
+  client.on("error", (msg) => {
+    if (msg.ref && msg.ref.startsWith("supervision.")) {
+      note(L("refused", { message: msg.message }));
+      if (current) render(current);
+    }
+  });
   client.on("supervision.snapshot", render);
   client.on("supervision.update", render);
   client.on("open", () => {
@@ -193,6 +234,7 @@ function start() {
   });
   client.on("close", () => {
     connected = false;
+    observing.clear(); // the server ends observations with the socket
     status();
   });
   client.connect();

@@ -20,6 +20,13 @@ const S = {
   "state.connecting": { zh: "连接中", en: "Connecting" },
   "state.live": { zh: "办理中", en: "Live" },
   "state.reconnecting": { zh: "重新连接中", en: "Reconnecting" },
+  observe: { zh: "旁听", en: "Observe" },
+  unobserve: { zh: "停止旁听", en: "Stop" },
+  observeNoMedia: {
+    zh: "已登记旁听并记入审计；旁听音视频将随多方会话功能提供。",
+    en: "Observation recorded and audited; its audio and video come with multi-party sessions.",
+  },
+  refused: { zh: "未能旁听：{message}", en: "Cannot observe: {message}" },
   "role.kiosk": { zh: "自助终端", en: "Kiosk" },
   "role.agent": { zh: "帮办代办", en: "Agent" },
 };

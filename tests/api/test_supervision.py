@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from recording.audit import read_events
 from server import appkeys as K
 from tests.api.test_case_api import BASE, NEW, _post, _signed_in
 from tests.api.test_ratings import _public_post, _rate_code
@@ -32,6 +33,14 @@ async def until(
                 return msg
 
     return await asyncio.wait_for(wait(), timeout)
+
+
+async def session_chain(running: RunningServer, session_id: str) -> list[dict[str, Any]]:
+    """The events of a session's own audit chain (written by the archive thread)."""
+    recorder = running.app[K.RECORDER]
+    await recorder.flushed()
+    (path,) = [p for p in recorder.root.rglob("events.jsonl") if session_id in str(p)]
+    return read_events(path)
 
 
 def queue(snap: dict[str, Any], item: str) -> dict[str, Any]:
@@ -165,3 +174,75 @@ async def test_deadlines_and_follow_ups_are_pushed(running: RunningServer) -> No
 
     heard = json.dumps(supervisor.history, ensure_ascii=False)
     assert NEW["applicant_id"] not in heard and NEW["applicant_name"] not in heard
+
+
+async def test_a_live_spot_check_is_audited_and_announced(running: RunningServer) -> None:
+    kiosk, desk = await running.pair()
+    session_id = desk.last["session.paired"]["session_id"]
+    supervisor = await running.staff("supervisor")
+    await supervisor.expect("supervision.snapshot")
+
+    await supervisor.send({"type": "supervision.observe", "session_id": "nope"})
+    assert (await supervisor.expect("error"))["code"] == "not_found"
+    await supervisor.send({"type": "supervision.unobserve", "session_id": session_id})
+    assert (await supervisor.expect("error"))["code"] == "wrong_state"
+    await desk.send({"type": "supervision.observe", "session_id": session_id})
+    assert (await desk.expect("error"))["code"] == "forbidden"
+
+    await supervisor.send({"type": "supervision.observe", "session_id": session_id})
+    ack = await supervisor.expect("session.observer")
+    assert (ack["session_id"], ack["observers"], ack["observing"]) == (session_id, 1, True)
+    for side in (kiosk, desk):
+        told = await side.expect("session.observer")
+        assert told["notice"]["zh"] == "监督人员在线" and told["observing"] is False
+    snap = await until(supervisor, lambda m: bool(m["sessions"]) and m["sessions"][0]["observers"])
+    assert snap["sessions"][0]["observers"] == 1
+
+    # The supervisor's socket closes: the observation ends with it, told again.
+    await supervisor.close()
+    for side in (kiosk, desk):
+        told = await side.expect("session.observer")
+        assert (told["observers"], told["notice"]) == (0, None)
+
+    events = await running.system_events()
+    kinds = [e["type"] for e in events if e["type"].startswith("supervision.")]
+    assert kinds == ["supervision.observed", "supervision.unobserved"]
+    observed = next(e for e in events if e["type"] == "supervision.observed")
+    assert observed["actor"] == "supervisor:supervisor"
+    assert observed["data"] == {"session": session_id, "announced": True}
+    # And in the session's own chain, which its signature closes.
+    await desk.send({"type": "session.end", "outcome": "completed"})
+    await kiosk.expect("session.ended")
+    chain = await session_chain(running, session_id)
+    joined = next(e for e in chain if e["type"] == "observer.joined")
+    assert joined["data"] == {"account": "supervisor", "announced": True}
+    left = next(e for e in chain if e["type"] == "observer.left")
+    assert left["data"] == {"reason": "socket_closed"}
+
+
+async def test_a_silent_spot_check_is_audited_but_not_announced(
+    tmp_path: Path, accounts_template: tuple[Path, dict[str, str]]
+) -> None:
+    cfg = make_config(tmp_path / "data", supervision={"announce_observer": False})
+    running = await start_server(cfg, accounts_template)
+    try:
+        kiosk, desk = await running.pair()
+        session_id = desk.last["session.paired"]["session_id"]
+        supervisor = await running.staff("supervisor")
+        await supervisor.send({"type": "supervision.observe", "session_id": session_id})
+        ack = await supervisor.expect("session.observer")
+        assert ack["observing"] is True and ack["notice"] is None
+        await supervisor.send({"type": "supervision.unobserve", "session_id": session_id})
+        assert (await supervisor.expect("session.observer"))["observing"] is False
+        await desk.send({"type": "session.end", "outcome": "completed"})
+        await kiosk.expect("session.ended")
+        for side in (kiosk, desk):
+            assert "session.observer" not in side.last
+        chain = await session_chain(running, session_id)
+        joined = next(e for e in chain if e["type"] == "observer.joined")
+        assert joined["data"] == {"account": "supervisor", "announced": False}
+        events = await running.system_events()
+        kinds = [e["type"] for e in events if e["type"].startswith("supervision.")]
+        assert kinds == ["supervision.observed", "supervision.unobserved"]
+    finally:
+        await running.close()

@@ -1,5 +1,6 @@
 """The supervisors' live dashboard in Chromium: it follows a kiosk joining the
-queue and a reviewer's call without a reload, in zh-CN and English."""
+queue and a reviewer's call without a reload, in zh-CN and English; a live
+spot check from it is shown on the kiosk and the desk as 监督人员在线."""
 
 from __future__ import annotations
 
@@ -35,6 +36,18 @@ async def test_the_dashboard_updates_live_when_a_kiosk_joins(pages: Pages) -> No
     await expect(session.locator("td.reviewer")).to_have_text("reviewer")
     await expect(page.locator("#t-sessions")).to_have_text("1")
     await expect(page.locator("#t-waiting")).to_have_text("0")
+
+    # Live spot check: the supervisor observes; the kiosk and the desk say so.
+    await session.locator("button.observe-btn").click()
+    await expect(session.locator("button.observe-btn")).to_have_text("停止旁听")
+    await expect(page.locator("#sv-msg")).to_contain_text("记入审计")
+    for side in (kiosk, desk):
+        await expect(side.locator("#observer-notice")).to_have_text("监督人员在线")
+    await shot(kiosk, "supervision-kiosk-observed")
+    await session.locator("button.observe-btn").click()
+    for side in (kiosk, desk):
+        await expect(side.locator("#observer-notice")).to_be_hidden()
+    await expect(session.locator("button.observe-btn")).to_have_text("旁听")
 
     await page.click("[data-lang-switch]")
     await expect(page.locator("#sv-live")).to_contain_text("Live")
