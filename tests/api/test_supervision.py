@@ -55,6 +55,7 @@ async def test_the_dashboard_follows_the_queue_and_the_sessions(running: Running
     assert set(first["cases"]) == {"overdue", "due_soon", "departments", "worst"}
     assert set(first["followups"]) == {"open", "overdue"}
 
+    agent = await running.staff("agent")
     kiosk = await running.kiosk("kiosk-1")  # at QH-CG
     await kiosk.send(JOIN)
     await kiosk.expect("queue.status")
@@ -95,7 +96,7 @@ async def test_the_dashboard_follows_the_queue_and_the_sessions(running: Running
     await until(supervisor, lambda m: not m["sessions"])
 
     # Only the supervisor heard any of it; no applicant's details in what it heard.
-    for client in (kiosk, desk):
+    for client in (kiosk, desk, agent):
         assert not [m for m in client.history if m["type"].startswith("supervision.")]
     heard = json.dumps(supervisor.history, ensure_ascii=False)
     assert "kiosk 1" not in heard  # the kiosk's display name, the applicant side
