@@ -55,6 +55,7 @@ class Supervision:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._task: asyncio.Task[None] | None = None
+        self._publishing: set[asyncio.Task[None]] = set()
         self._dirty = False
         self._last_flush = 0.0
         self.flushes = 0  # updates computed (for the benchmark and tests' curiosity)
@@ -99,10 +100,14 @@ class Supervision:
         self.changed()
 
     def _publish(self) -> None:
-        assert self._loop is not None
-        self._loop.create_task(self._publish_now())
+        if self._loop is not None:  # else shutting down: nobody left to tell
+            task = self._loop.create_task(self._publish_now())
+            self._publishing.add(task)  # held until done (the loop keeps weak refs)
+            task.add_done_callback(self._publishing.discard)
 
     async def _publish_now(self) -> None:
+        if self._loop is None:
+            return
         try:
             await self.connections.supervision_changed()
         except Exception:
