@@ -160,7 +160,7 @@ def create_app(
         app[K.CASES],
         app[K.FOLLOWUPS],
     )
-    app[K.SESSIONS].listeners.append(app[K.SUPERVISION].changed)
+    app[K.SESSIONS].listeners.append(app[K.SUPERVISION].changed_sessions)
     app[K.OBSERVERS] = SessionObservers(
         cfg.supervision, app[K.SESSIONS], app[K.CONNECTIONS], app[K.RECORDER]
     )

@@ -5,8 +5,8 @@
 - queues per service item, split by the place the applicants wait at
   (waiting, priority, away, longest wait in seconds) and the item's reviewers
   online (the Store: shared by every process);
-- the video sessions live now in this process (item, place, reviewer, start,
-  duration): never the applicant's name or ID number;
+- the video sessions not yet ended, of every process (item, place, reviewer,
+  start, duration): never the applicant's name or ID number;
 - open cases near (due today or the next working day) or past their deadline,
   per department, and the worst few (the register);
 - follow-ups (整改) of bad ratings not yet closed, and of those overdue.
@@ -87,34 +87,46 @@ async def queue_rows(store: Store, catalogue: Catalogue, now: float) -> list[dic
     return rows
 
 
+def local_sessions(sessions: SessionManager) -> list[dict[str, Any]]:
+    """This process's sessions not yet ended, as plain data (shared with the other
+    processes through the Store: server/supervision.py)."""
+    return [
+        {
+            "session_id": s.id,
+            "item": s.item,
+            "place": s.place,
+            "reviewer": s.reviewer.name,
+            "applicant_role": s.applicant.role,  # kiosk or agent; never who
+            "ticket_number": s.ticket_number,
+            "state": s.state.value,
+            "created_at": s.created_at,
+            "live_at": s.live_at,
+            "observers": len(s.observers),
+        }
+        for s in sessions.active()
+        if s.state != State.ENDED
+    ]
+
+
 def session_rows(
-    sessions: SessionManager, catalogue: Catalogue, now: float
+    raw: list[dict[str, Any]], catalogue: Catalogue, now: float
 ) -> list[dict[str, Any]]:
-    """The sessions of this process not yet ended, longest running first."""
+    """The dashboard's rows of sessions (from every process), longest running first."""
     rows = []
-    for s in sessions.active():
-        if s.state == State.ENDED:
-            continue
-        item = catalogue.items.get(s.item)
-        started = s.live_at or s.created_at
+    for s in raw:
+        item = catalogue.items.get(s["item"])
+        started = s["live_at"] or s["created_at"]
         rows.append(
             {
-                "session_id": s.id,
-                "item": s.item,
-                "names": item.names.to_json() if item else {"zh": s.item, "en": s.item},
-                "place": s.place,
-                "place_names": _names(catalogue, s.place),
-                "reviewer": s.reviewer.name,
-                "applicant_role": s.applicant.role,  # kiosk or agent; never who
-                "ticket_number": s.ticket_number,
-                "state": s.state.value,
-                "created_at": _iso(s.created_at),
-                "live_at": _iso(s.live_at),
+                **s,
+                "names": item.names.to_json() if item else {"zh": s["item"], "en": s["item"]},
+                "place_names": _names(catalogue, s["place"]),
+                "created_at": _iso(s["created_at"]),
+                "live_at": _iso(s["live_at"]),
                 "duration_s": int(max(0.0, now - started)),
-                "observers": len(s.observers),
             }
         )
-    rows.sort(key=lambda r: -r["duration_s"])
+    rows.sort(key=lambda r: (-r["duration_s"], r["session_id"]))
     return rows
 
 
@@ -164,7 +176,7 @@ def register_part(
 async def build_snapshot(
     store: Store,
     catalogue: Catalogue,
-    sessions: SessionManager,
+    sessions: list[dict[str, Any]],
     cases: CaseService,
     followups: FollowUpService,
     worst: int,

@@ -13,6 +13,7 @@ from typing import Any
 
 from recording.audit import read_events
 from server import appkeys as K
+from server.store import MemoryStore
 from tests.api.test_case_api import BASE, NEW, _post, _signed_in
 from tests.api.test_ratings import _public_post, _rate_code
 from tests.conftest import Client, RunningServer, make_config, start_server
@@ -247,3 +248,30 @@ async def test_a_silent_spot_check_is_audited_but_not_announced(
         assert kinds == ["supervision.observed", "supervision.unobserved"]
     finally:
         await running.close()
+
+
+async def test_sessions_of_another_process_are_on_the_dashboard(
+    tmp_path: Path, accounts_template: tuple[Path, dict[str, str]]
+) -> None:
+    """Two server processes on one Store (as with Redis): the supervisor's socket
+    on one sees the session whose media is on the other."""
+    store = MemoryStore()
+    here = await start_server(make_config(tmp_path / "a"), accounts_template, store=store)
+    there = await start_server(make_config(tmp_path / "b"), accounts_template, store=store)
+    try:
+        supervisor = await here.staff("supervisor")
+        await supervisor.expect("supervision.snapshot")
+        _kiosk, desk = await there.pair()
+        session_id = desk.last["session.paired"]["session_id"]
+        snap = await until(supervisor, lambda m: bool(m["sessions"]))
+        (row,) = snap["sessions"]
+        assert (row["session_id"], row["reviewer"], row["place"]) == (
+            session_id,
+            "reviewer",
+            "QH-CG",
+        )
+        await desk.send({"type": "session.end", "outcome": "completed"})
+        await until(supervisor, lambda m: not m["sessions"])
+    finally:
+        await there.close()
+        await here.close()
