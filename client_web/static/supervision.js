@@ -59,7 +59,14 @@ function fill(tableId, rows, columns) {
     tr.append(td);
     body.append(tr);
   }
-  for (const tr of rows) body.append(tr);
+  // Each cell names its column, for the narrow layout (supervision.css).
+  const heads = [...document.querySelectorAll(`#${tableId} thead th`)].map((th) => th.textContent);
+  for (const tr of rows) {
+    [...tr.children].forEach((td, n) => {
+      td.dataset.label = heads[n] || "";
+    });
+    body.append(tr);
+  }
 }
 
 function clock(iso) {
