@@ -29,6 +29,7 @@ from server import (
     public_catalogue,
     ratings_api,
     stats_routes,
+    supervision_routes,
 )
 from server import appkeys as K
 from server.accounts import AccountDB
@@ -61,8 +62,10 @@ from server.register.spot_checks import SpotCheckService
 from server.register.startup import MIGRATED_EVENT, open_register
 from server.register.verify_codes import VerifyCodes
 from server.session_manager import SessionManager
+from server.session_observers import SessionObservers
 from server.socket_guard import CredentialGuard, busy_holders
 from server.store import MemoryStore, Store, make_store
+from server.supervision import Supervision
 from server.ws import ws_handler
 
 log = logging.getLogger(__name__)
@@ -148,6 +151,21 @@ def create_app(
         app[K.RECORDER],
         display_name=app[K.ACCOUNTS].display_name,
     )
+    app[K.SUPERVISION] = Supervision(
+        cfg.supervision,
+        app[K.STORE],
+        app[K.CATALOGUE],
+        app[K.CONNECTIONS],
+        app[K.SESSIONS],
+        app[K.CASES],
+        app[K.FOLLOWUPS],
+    )
+    app[K.SESSIONS].listeners.append(app[K.SUPERVISION].changed_sessions)
+    app[K.OBSERVERS] = SessionObservers(
+        cfg.supervision, app[K.SESSIONS], app[K.CONNECTIONS], app[K.RECORDER]
+    )
+    app[K.CASES].listeners.append(app[K.SUPERVISION].changed_case)
+    app[K.FOLLOWUPS].listeners.append(app[K.SUPERVISION].changed)
     app[K.DOCCAM] = DocCameraService(app[K.SESSIONS], app[K.CONNECTIONS], app[K.RECORDER])
     app.router.add_routes(api_routes)
     app.router.add_routes(admin_api.routes)
@@ -165,6 +183,7 @@ def create_app(
     app.router.add_routes(public_catalogue.routes)
     app.router.add_routes(ratings_api.routes)
     app.router.add_routes(followups_api.routes)
+    app.router.add_routes(supervision_routes.routes)
     app.router.add_get("/ws", allow("kiosk", "agent", "reviewer", "supervisor")(ws_handler))
     app.cleanup_ctx.append(_lifecycle)
     return app
@@ -238,6 +257,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     if isinstance(store, MemoryStore) and store.restored:
         app[K.RECORDER].system("queue.restored", None, {"places": store.restored})
     await app[K.CONNECTIONS].start()
+    app[K.SUPERVISION].start()
     loop = asyncio.get_running_loop()
     tasks = [loop.create_task(_sweeper(app)), loop.create_task(_housekeeping(app))]
     tasks.append(loop.create_task(app[K.LOGIN_AUDIT].run()))
@@ -251,6 +271,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
             await task
     app[K.LOGIN_AUDIT].flush()
     await app[K.SESSIONS].close()
+    await app[K.SUPERVISION].close()
     await app[K.QUEUES].close()
     await app[K.MEDIA].close()
     await app[K.RECORDER].stop()

@@ -144,6 +144,15 @@ class SpotChecksConfig:
 
 
 @dataclass(frozen=True)
+class SupervisionConfig:
+    """审管联动: the supervisors' live dashboard and live spot checks."""
+
+    push_coalesce_ms: float = 1000  # at most one supervision.update per this interval
+    worst_cases: int = 8  # cases near or past their deadline listed on the dashboard
+    announce_observer: bool = True  # participants are told 监督人员在线 when observed
+
+
+@dataclass(frozen=True)
 class MetricsConfig:
     token: str = ""  # when set, GET /metrics needs "Authorization: Bearer <token>"
 
@@ -168,6 +177,7 @@ class Config:
     cases: CasesConfig = field(default_factory=CasesConfig)
     ratings: RatingsConfig = field(default_factory=RatingsConfig)
     spot_checks: SpotChecksConfig = field(default_factory=SpotChecksConfig)
+    supervision: SupervisionConfig = field(default_factory=SupervisionConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     demo: bool = False
@@ -213,6 +223,8 @@ _POSITIVE = {
     "ratings.case_link_days",
     "ratings.followup_working_days",
     "spot_checks.share",
+    "supervision.push_coalesce_ms",
+    "supervision.worst_cases",
 }
 MAX_TURN_TTL = 24 * 3600
 

@@ -35,6 +35,7 @@ CLOSE_PASSWORD_RESET = "password_reset"
 # Roles whose credential is one device: a newer socket replaces the older one.
 TAKEOVER_ROLES = frozenset({"kiosk"})
 QueuesChanged = Callable[[set[str]], Awaitable[None]]
+Changed = Callable[[], Awaitable[None]]
 
 
 class Connection:
@@ -98,6 +99,7 @@ class Connections:
         self._by_holder: dict[str, list[Connection]] = defaultdict(list)
         self._subscription: Subscription | None = None
         self._queue_listeners: list[QueuesChanged] = []
+        self._supervision_listeners: list[Changed] = []
 
     async def start(self) -> None:
         self._subscription = await self.store.subscribe(BUS, self._on_bus)
@@ -156,6 +158,14 @@ class Connections:
     def on_queues_changed(self, listener: QueuesChanged) -> None:
         self._queue_listeners.append(listener)
 
+    def on_supervision_changed(self, listener: Changed) -> None:
+        self._supervision_listeners.append(listener)
+
+    async def supervision_changed(self) -> None:
+        """Something on the supervisors' dashboard changed (a session, a case, a
+        follow-up): every process refreshes its supervisors' sockets."""
+        await self.store.publish(BUS, {"kind": "supervision"})
+
     async def close_sockets(
         self,
         reason: str,
@@ -210,6 +220,9 @@ class Connections:
             queues = set(event["queues"])
             for listener in self._queue_listeners:
                 await listener(queues)
+        elif kind == "supervision":
+            for changed in self._supervision_listeners:
+                await changed()
 
 
 def _reads_case(ident: Identity, item: str, place: str) -> bool:

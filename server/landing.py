@@ -28,6 +28,7 @@ class NavPage:
 NAV_PAGES = (
     NavPage("/desk", "审批工作台", "Reviewer desk"),
     NavPage("/agent", "帮办代办", "Assisted filing"),
+    NavPage("/supervision", "监督看板", "Supervision"),
     NavPage("/cases", "案卷查阅", "Case files"),
     NavPage("/followups", "差评整改", "Follow-ups"),
     NavPage("/spot-checks", "随机抽查", "Spot checks"),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from server.auth import Identity
 from server.config import Config
@@ -73,6 +73,13 @@ class SessionManager:
         self._rejoin_timers: dict[str, asyncio.Task[None]] = {}
         # The last session.state pushed to each holder: each state is pushed once.
         self._last_state: dict[str, SessionState] = {}
+        # Told (no arguments) when a session starts, changes state or ends: the
+        # supervisors' dashboard (server/supervision.py).
+        self.listeners: list[Callable[[], None]] = []
+        # Live spot checks (server/session_observers.py): told before a session's
+        # chain closes, and when a participant's socket is back.
+        self.on_ending: list[Callable[[VideoSession], None]] = []
+        self.on_reopened: list[Callable[[VideoSession, str], Awaitable[None]]] = []
 
     # -- lookup ------------------------------------------------------------
     def of(self, holder: str) -> VideoSession | None:
@@ -163,8 +170,16 @@ class SessionManager:
             )
         await self._push_state(session, again=only)
 
+    def notify_changed(self) -> None:
+        for listener in self.listeners:
+            try:
+                listener()
+            except Exception:
+                log.exception("session listener failed")
+
     async def _push_state(self, session: VideoSession, again: str | None = None) -> None:
         """Tell each side what changed; `again` (a reconnected holder) gets it anyway."""
+        self.notify_changed()
         for p in session.participants:
             other = session.other(p.holder)
             state = SessionState(
@@ -256,6 +271,8 @@ class SessionManager:
         if session is None:
             return False
         await self._announce(session, only=ident.holder)
+        for reopened in self.on_reopened:
+            await reopened(session, ident.holder)
         return True
 
     def _start_timer(self, session: VideoSession, participant: Participant) -> None:
@@ -310,6 +327,8 @@ class SessionManager:
         session.outcome = outcome
         for p in session.participants:
             self.recorder.event(session, "participant.left", p.holder, {"role": p.role})
+        for ending in self.on_ending:
+            ending(session)
         session.set_state(State.ENDED, actor, outcome)
         for p in session.participants:
             self._cancel_timer(p.holder)
@@ -328,6 +347,7 @@ class SessionManager:
                 session.ticket_id, session.handling_seconds(), session.reviewer.holder
             )
         await self.recorder.close(session)
+        self.notify_changed()
         log.info(
             "session ended",
             extra={"session": session.id, "outcome": outcome, "seconds": _age(session)},

@@ -100,6 +100,9 @@ class VideoSession:
     history: list[tuple[float, str]] = field(default_factory=list)
     # Cases (办件) linked during the session, by number (server/doc_capture.py).
     cases: dict[str, LinkedCase] = field(default_factory=dict)
+    # Supervisors observing (live spot check): holder → display name
+    # (server/session_observers.py). Never a participant.
+    observers: dict[str, str] = field(default_factory=dict)
 
     @staticmethod
     def new_id() -> str:

@@ -35,6 +35,8 @@ from signaling.messages import (
     QueueStatus,
     RtcOffer,
     SessionEnd,
+    SupervisionObserve,
+    SupervisionUnobserve,
     Welcome,
     error,
     parse_inbound,
@@ -213,6 +215,8 @@ async def _on_open(app: web.Application, conn: Connection) -> None:
             return
         if await app[K.QUEUES].reconnected(ident) is None:
             await app[K.QUEUES].tell_if_expired(conn)
+    elif ident.role == "supervisor":
+        await app[K.SUPERVISION].opened(conn)
     elif ident.role == "reviewer":
         await app[K.QUEUES].reviewer_online(ident, True)
         await conn.push(await app[K.QUEUES].desk_view(ident))
@@ -226,6 +230,8 @@ async def _on_last_close(app: web.Application, ident: Identity) -> None:
             await app[K.QUEUES].disconnected(ident)
         elif ident.role == "reviewer":
             await app[K.QUEUES].reviewer_online(ident, False)
+        elif ident.role == "supervisor":
+            await app[K.OBSERVERS].socket_closed(ident)
         await app[K.SESSIONS].ws_closed(ident)
     except Exception:
         log.exception("cleanup after close failed", extra={"role": ident.role})
@@ -294,6 +300,16 @@ async def _doc_failed(app: web.Application, conn: Connection, msg: ClientMessage
     await app[K.DOCCAM].failed(conn.ident, msg)
 
 
+async def _observe(app: web.Application, conn: Connection, msg: ClientMessage) -> None:
+    assert isinstance(msg, SupervisionObserve)
+    await app[K.OBSERVERS].observe(conn.ident, msg.session_id)
+
+
+async def _unobserve(app: web.Application, conn: Connection, msg: ClientMessage) -> None:
+    assert isinstance(msg, SupervisionUnobserve)
+    await app[K.OBSERVERS].unobserve(conn.ident, msg.session_id)
+
+
 DISPATCH: dict[type[ClientMessage], Dispatch] = {
     Ping: _ping,
     QueueJoin: _queue_join,
@@ -304,4 +320,6 @@ DISPATCH: dict[type[ClientMessage], Dispatch] = {
     SessionEnd: _session_end,
     DocCapture: _doc_capture,
     DocFailed: _doc_failed,
+    SupervisionObserve: _observe,
+    SupervisionUnobserve: _unobserve,
 }

@@ -172,6 +172,19 @@ DocFailReason = Literal[
 
 @inbound
 @dataclass(frozen=True)
+class SupervisionObserve(ClientMessage):
+    """Supervisor: observe a live session (live spot check, 监督旁听). Audited; the
+    participants are told 监督人员在线 when `supervision.announce_observer` is on.
+    Ends with `supervision.unobserve`, the session's end or the socket's close."""
+
+    type: ClassVar[str] = "supervision.observe"
+    roles: ClassVar[frozenset[str]] = frozenset({SUPERVISOR})
+    session_id: str
+    max_len: ClassVar[dict[str, int]] = {"session_id": 64}
+
+
+@inbound
+@dataclass(frozen=True)
 class DocFailed(ClientMessage):
     """The applicant side could not take or upload the still a `doc.take` asked for.
 
@@ -184,6 +197,15 @@ class DocFailed(ClientMessage):
     material: str
     reason_code: DocFailReason
     max_len: ClassVar[dict[str, int]] = {"case": 32, "material": 64}
+
+
+@inbound
+@dataclass(frozen=True)
+class SupervisionUnobserve(ClientMessage):
+    type: ClassVar[str] = "supervision.unobserve"
+    roles: ClassVar[frozenset[str]] = frozenset({SUPERVISOR})
+    session_id: str
+    max_len: ClassVar[dict[str, int]] = {"session_id": 64}
 
 
 # --------------------------------------------------------------------------
@@ -300,6 +322,52 @@ class CaseUpdated(Message):
     due_soon: bool  # due today or on the next working day
     change: str  # created, state, document, unreadable, session, material, ...
     reason: str | None = None  # the change's written reasons (e.g. what to add)
+
+
+@dataclass(frozen=True)
+class _Supervision(Message):
+    """The supervisors' dashboard (审管联动), whole: server/supervision_data.py.
+
+    No applicant's name or ID number: sessions name the reviewer, the item, the
+    place and the ticket number only."""
+
+    at: str  # ISO 8601 UTC: when it was read; waits and durations are as of then
+    totals: dict[str, int]
+    queues: list[dict[str, Any]]
+    sessions: list[dict[str, Any]]
+    cases: dict[str, Any]
+    followups: dict[str, int]
+
+
+@outbound
+@dataclass(frozen=True)
+class SupervisionSnapshot(_Supervision):
+    """To a supervisor's socket right after `welcome`."""
+
+    type: ClassVar[str] = "supervision.snapshot"
+
+
+@outbound
+@dataclass(frozen=True)
+class SupervisionUpdate(_Supervision):
+    """To supervisors' sockets when anything on the dashboard changed (coalesced:
+    at most one per `supervision.push_coalesce_ms`); the whole dashboard again."""
+
+    type: ClassVar[str] = "supervision.update"
+
+
+@outbound
+@dataclass(frozen=True)
+class SessionObserver(Message):
+    """Who observes a session, as far as its participants are told: to the
+    participants when observers are announced (`notice` null once none is left),
+    and always to the observing supervisor (`observing` true while it observes)."""
+
+    type: ClassVar[str] = "session.observer"
+    session_id: str
+    observers: int
+    notice: dict[str, str] | None  # {"zh": "监督人员在线", "en": ...} or None
+    observing: bool = False  # the receiver is one of the observers
 
 
 @outbound

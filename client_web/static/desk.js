@@ -7,6 +7,7 @@ import * as view from "./callview.js";
 import { wireCapture } from "./desk_capture.js";
 import { RwClient, loadCatalogue } from "./rwclient.js";
 import { startInbox } from "./desk_inbox.js";
+import { wireObserverNotice } from "./observer_notice.js";
 
 const QUALITY_MS = 2000;
 const CALL_TIMEOUT_MS = 8000;
@@ -215,6 +216,7 @@ client.on("session.paired", (msg) => {
   startQuality();
 });
 client.on("session.state", () => renderCallStatus());
+wireObserverNotice(client, $("#call-status"));
 client.on("pcstate", ({ state: pcState }) => {
   state.pcState = pcState;
   if (pcState === "connected") state.mediaFailed = false;

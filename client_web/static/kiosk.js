@@ -8,6 +8,7 @@ import * as view from "./callview.js";
 import { DocCamera, wireDocCamera } from "./kiosk_doccam.js";
 import { RwClient, loadCatalogue } from "./rwclient.js";
 import { offerRating } from "./kiosk_rating.js";
+import { wireObserverNotice } from "./observer_notice.js";
 
 const TOKEN_KEY = "rw_kiosk_token";
 const PAGE_SIZE = 6;
@@ -396,6 +397,7 @@ client.on("session.paired", (msg) => {
 });
 
 client.on("session.state", () => renderCallStatus());
+wireObserverNotice(client, $("#call-status"));
 client.on("pcstate", ({ state: pcState }) => {
   state.pcState = pcState;
   if (pcState === "connected") state.mediaFailed = false;

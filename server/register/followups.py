@@ -66,6 +66,16 @@ class FollowUpService:
         self.cfg = cfg
         self._audit = audit or (lambda *_: None)
         self._clock = clock
+        # Called (no arguments) after a follow-up opened, was answered or closed,
+        # in the caller's thread, after the commit: the supervisors' dashboard.
+        self.listeners: list[Callable[[], None]] = []
+
+    def notify(self) -> None:
+        for listener in self.listeners:
+            try:
+                listener()
+            except Exception:
+                log.exception("follow-up listener failed")
 
     # -- who covers what ----------------------------------------------------
     def departments_of(self, items: tuple[str, ...] | list[str]) -> set[str]:
@@ -153,6 +163,7 @@ class FollowUpService:
             self._case_line(s, row.rating, "followup.responded", info, actor)
             out = self._json(row)
         self._audit("followup.responded", actor.ref, info)
+        self.notify()
         return out
 
     def close(self, actor: Actor, fid: int, verdict: Any, note: Any = "") -> dict[str, Any]:
@@ -175,6 +186,7 @@ class FollowUpService:
             self._case_line(s, row.rating, "followup.closed", info, actor)
             out = self._json(row)
         self._audit("followup.closed", actor.ref, info)
+        self.notify()
         return out
 
     # -- helpers ------------------------------------------------------------

@@ -299,6 +299,8 @@ class RatingService:
     def _emit(self, events: list[dict[str, Any]]) -> None:
         for event in events:
             self._audit(event["type"], event["actor"], event["data"])
+        if any(e["type"].startswith("followup.") for e in events):
+            self.followups.notify()
 
 
 def rating_json(row: RatingRow) -> dict[str, Any]:

@@ -92,6 +92,14 @@ def test_every_outbound_message_round_trips() -> None:
             "material": "营业执照",
             "reason_code": "upload_refused",
         },
+        "supervision.snapshot": DASHBOARD,
+        "supervision.update": DASHBOARD,
+        "session.observer": {
+            "session_id": "s",
+            "observers": 1,
+            "notice": {"zh": "监督人员在线", "en": "A supervisor is observing this session"},
+            "observing": False,
+        },
     }
     assert set(samples) == set(OUTBOUND), "every outbound type needs a sample"
     for mtype, fields in samples.items():
@@ -99,6 +107,16 @@ def test_every_outbound_message_round_trips() -> None:
         wire = json.loads(msg.dumps())
         assert wire == {"type": mtype, **fields}
         assert OUTBOUND[wire.pop("type")](**wire) == msg
+
+
+DASHBOARD = {
+    "at": "2026-12-03T03:00:00+00:00",
+    "totals": {"waiting": 1, "sessions": 0},
+    "queues": [{"queue": "SCJG-001@county", "waiting": 1, "places": []}],
+    "sessions": [],
+    "cases": {"overdue": 0, "due_soon": 0, "departments": [], "worst": []},
+    "followups": {"open": 0, "overdue": 0},
+}
 
 
 def test_every_inbound_message_round_trips() -> None:
@@ -118,6 +136,8 @@ def test_every_inbound_message_round_trips() -> None:
             {"case": "QH-2026-000001", "material": "营业执照", "reason_code": "camera_failed"},
             "agent",
         ),
+        "supervision.observe": ({"session_id": "s"}, "supervisor"),
+        "supervision.unobserve": ({"session_id": "s"}, "supervisor"),
     }
     assert set(samples) == set(INBOUND), "every inbound type needs a sample"
     for mtype, (fields, role) in samples.items():

@@ -75,6 +75,9 @@ NEWER_ROUTES = {
     ("POST", "/api/spot-checks/draws"),
     ("POST", "/api/spot-checks/draws/x/redraw"),
     ("POST", "/api/spot-checks/x/review"),
+    # The supervisors' live dashboard (审管联动).
+    ("GET", "/supervision"),
+    ("GET", "/api/supervision"),
 }
 
 
@@ -162,7 +165,7 @@ async def test_a_browser_gets_a_page_for_a_page_its_role_may_not_open(
         async with session.get(homes[role], headers={"Accept": "text/html"}) as resp:
             shown = set(re.findall(r'data-nav="([^"]+)"', await resp.text()))
         expected = {homes[role]} | ({"/cases"} if role == "reviewer" else set())
-        expected |= {"/stats"} if role in ("supervisor", "admin") else set()
+        expected |= {"/stats", "/supervision"} if role in ("supervisor", "admin") else set()
         if role == "supervisor":
             expected |= {"/followups", "/spot-checks"}
         assert shown == expected, (role, shown)
@@ -191,6 +194,8 @@ STATS_ROUTES = {
     ("GET", "/stats"): {"supervisor", "admin"},
     ("GET", "/api/stats"): {"supervisor", "admin"},
     ("GET", "/api/stats/export"): {"supervisor", "admin"},
+    ("GET", "/supervision"): {"supervisor", "admin"},
+    ("GET", "/api/supervision"): {"supervisor", "admin"},
     ("GET", "/catalogue"): {PUBLIC},
     ("GET", "/api/public/catalogue"): {PUBLIC},
 }

@@ -265,6 +265,20 @@ async def admin_state(pages: Pages, screen: Screen) -> list[str]:
     return await measure(page, f"{screen.name}-admin")
 
 
+async def supervision_state(pages: Pages, screen: Screen) -> list[str]:
+    """The supervisors' dashboard with someone waiting and a session on (旁听 button)."""
+    await pages.server.pair("kiosk-1")
+    waiting = await pages.server.kiosk("kiosk-2")
+    await waiting.send({"type": "queue.join", "item": "SCJG-001", "recording_notice_shown": True})
+    await waiting.expect("queue.status")
+    page = await pages.sign_in(
+        "/supervision", "supervisor", viewport=screen.viewport, init_script=screen.init_script
+    )
+    await expect(page.locator("#sv-sessions button.observe-btn")).to_be_visible()
+    await expect(page.locator("#t-waiting")).to_have_text("1")
+    return await measure(page, f"{screen.name}-supervision")
+
+
 async def login_state(pages: Pages, screen: Screen) -> list[str]:
     page = await pages.open("/login", viewport=screen.viewport, init_script=screen.init_script)
     await expect(page.locator("#login-form")).to_be_visible()
@@ -317,6 +331,7 @@ STATES = {
     "desk": desk_states,
     "archive": archive_states,
     "admin": admin_state,
+    "supervision": supervision_state,
     "login": login_state,
 }
 

@@ -16,8 +16,12 @@ pytestmark = pytest.mark.browser
 ROLES = {
     # username: (home, pages in the nav, a page it may not open)
     "reviewer": ("/desk", ["/desk", "/cases"], "/admin"),
-    "supervisor": ("/cases", ["/cases", "/followups", "/spot-checks", "/stats"], "/desk"),
-    "admin": ("/admin", ["/admin", "/stats"], "/cases"),
+    "supervisor": (
+        "/cases",
+        ["/supervision", "/cases", "/followups", "/spot-checks", "/stats"],
+        "/desk",
+    ),
+    "admin": ("/admin", ["/supervision", "/admin", "/stats"], "/cases"),
     "agent": ("/agent", ["/agent"], "/desk"),
 }
 

@@ -1,0 +1,62 @@
+"""The supervisors' live dashboard in Chromium: it follows a kiosk joining the
+queue and a reviewer's call without a reload, in zh-CN and English; a live
+spot check from it is shown on the kiosk and the desk as 监督人员在线."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.async_api import expect
+
+from tests.browser.conftest import Pages, kiosk_join, shot
+
+pytestmark = pytest.mark.browser
+
+
+async def test_the_dashboard_updates_live_when_a_kiosk_joins(pages: Pages) -> None:
+    page = await pages.sign_in("/supervision", "supervisor")
+    await expect(page.locator("#sv-live")).to_contain_text("实时更新")
+    await expect(page.locator("#t-waiting")).to_have_text("0")
+    # Nobody reloads the page from here on: a marker would be gone after a reload.
+    await page.evaluate("window.__same_page = true")
+
+    kiosk = await pages.kiosk("kiosk-1")  # at 城关镇 (QH-CG)
+    await kiosk_join(kiosk)
+    await expect(page.locator("#t-waiting")).to_have_text("1")
+    row = page.locator('#sv-queues tr[data-queue="SCJG-001@county"][data-place="QH-CG"]')
+    await expect(row.locator("td.waiting")).to_have_text("1")
+    await expect(row.locator("td.longest")).to_contain_text("秒")
+    await expect(page.locator("#t-longest")).to_contain_text("秒")
+    await shot(page, "supervision-waiting")
+
+    desk = await pages.desk("reviewer")
+    await expect(row.locator("td.reviewers")).to_have_text("1")
+    await desk.click("#call-next")
+    session = page.locator("#sv-sessions tr[data-session]")
+    await expect(session).to_have_count(1)
+    await expect(session.locator("td.reviewer")).to_have_text("reviewer")
+    await expect(page.locator("#t-sessions")).to_have_text("1")
+    await expect(page.locator("#t-waiting")).to_have_text("0")
+
+    # Live spot check: the supervisor observes; the kiosk and the desk say so.
+    await session.locator("button.observe-btn").click()
+    await expect(session.locator("button.observe-btn")).to_have_text("停止旁听")
+    await expect(page.locator("#sv-msg")).to_contain_text("记入审计")
+    for side in (kiosk, desk):
+        await expect(side.locator("#observer-notice")).to_have_text("监督人员在线")
+    await shot(kiosk, "supervision-kiosk-observed")
+    await session.locator("button.observe-btn").click()
+    for side in (kiosk, desk):
+        await expect(side.locator("#observer-notice")).to_be_hidden()
+    await expect(session.locator("button.observe-btn")).to_have_text("旁听")
+
+    await page.click("[data-lang-switch]")
+    await expect(page.locator("#sv-live")).to_contain_text("Live")
+    await expect(page.locator('[data-tile="waiting"] .sv-label')).to_have_text("Waiting")
+    assert await page.evaluate("window.__same_page === true")
+    await shot(page, "supervision-session")
+
+
+async def test_an_admin_reads_the_dashboard_once(pages: Pages) -> None:
+    page = await pages.sign_in("/supervision", "admin")
+    await expect(page.locator("#sv-live")).to_contain_text("只读")
+    await expect(page.locator("#t-waiting")).to_have_text("0")
