@@ -93,6 +93,10 @@ async def login(request: web.Request) -> web.Response:
     except LoginRefused as exc:
         refusal = exc.refusal
         metrics.logins[refusal.kind] += 1
+        if exc.throttled is not None:
+            recorder.system(
+                "auth.address_throttled", None, {"ip": bucket, "seconds": exc.throttled.retry_after}
+            )
         if refusal.new:
             event = "auth.locked" if refusal.kind == "locked" else "auth.address_throttled"
             recorder.system(event, label, {"ip": bucket, "seconds": refusal.retry_after})

@@ -68,10 +68,11 @@ class Identity:
 class LoginRefused(Exception):
     """The attempt was refused by a limit (`refusal.kind`: throttled or locked)."""
 
-    def __init__(self, refusal: Refusal) -> None:
+    def __init__(self, refusal: Refusal, throttled: Refusal | None = None) -> None:
         super().__init__(f"sign-in {refusal.kind}")
         self.refusal = refusal
         self.retry_after = refusal.retry_after
+        self.throttled = throttled  # this refusal also blocked its address (new)
 
 
 class SecondFactor(Exception):
@@ -126,6 +127,8 @@ class Authenticator:
         if refusal is not None:
             if refusal.kind == "locked":
                 await asyncio.to_thread(self.accounts.spend_a_hash, password)
+                # Hammering a locked account still counts against the address.
+                raise LoginRefused(refusal, await self.limits.address_failed(bucket))
             raise LoginRefused(refusal)
         user = await asyncio.to_thread(self.accounts.check_password, username, password)
         if user is not None and user.totp:

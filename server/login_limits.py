@@ -109,17 +109,21 @@ class LoginLimiter:
         """Seconds the account stays locked, or None."""
         return await self._remaining(f"login:lock:{self._user_key(username)}")
 
+    async def address_failed(self, bucket: str) -> Refusal | None:
+        """Count a refused attempt against its address; a refusal when this set the block."""
+        window = self.cfg.address_window_seconds
+        if await self.store.kv_incr(f"login:addr:{bucket}", window) < (
+            self.cfg.address_max_failures
+        ):
+            return None
+        await self.store.kv_delete(f"login:addr:{bucket}")
+        await self.store.kv_set(f"login:addr-block:{bucket}", str(self.clock() + window), window)
+        return Refusal("throttled", max(1, math.ceil(window)), new=True)
+
     async def failed(self, username: str, bucket: str) -> Refusal | None:
         """Count a wrong password (or code); a refusal when this failure set a limit."""
         now = self.clock()
-        refusal: Refusal | None = None
-        window = self.cfg.address_window_seconds
-        if await self.store.kv_incr(f"login:addr:{bucket}", window) >= (
-            self.cfg.address_max_failures
-        ):
-            await self.store.kv_delete(f"login:addr:{bucket}")
-            await self.store.kv_set(f"login:addr-block:{bucket}", str(now + window), window)
-            refusal = Refusal("throttled", max(1, math.ceil(window)), new=True)
+        refusal = await self.address_failed(bucket)
         user = self._user_key(username)
         span = self.cfg.lockout_window_minutes * 60
         since_key, count_key = f"login:fail-since:{user}", f"login:fail:{user}"
