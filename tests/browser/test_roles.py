@@ -88,7 +88,7 @@ async def test_admin_edits_disables_and_revokes(pages: Pages) -> None:
     await page.fill("#reset-new", "short")
     await page.click("#reset-submit")
     await expect(result).to_have_text("操作未完成：密码至少要 8 位。")
-    await page.fill("#reset-new", "a-brand-new-pw")
+    await page.fill("#reset-new", "A-brand-new-pw9")
     await page.click("#reset-submit")
     await expect(result).to_have_text("已重置 reviewer2 的密码。")
 
