@@ -11,7 +11,6 @@ Each case alternates known/unknown attempts from fresh loopback addresses
 from __future__ import annotations
 
 import argparse
-import asyncio
 import statistics
 import tempfile
 import time

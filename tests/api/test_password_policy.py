@@ -4,6 +4,7 @@ nothing but its own account routes (the whole route table is walked)."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import re
@@ -82,7 +83,7 @@ async def test_a_new_account_must_change_its_password_before_anything_else(
 async def test_none_of_the_last_five_passwords_comes_back(running: RunningServer) -> None:
     session, csrf = await running.http("supervisor")
     history = [PASSWORD] + [f"Rotation-pass-{n}" for n in range(1, 6)]
-    for old, new in zip(history, history[1:], strict=False):
+    for old, new in itertools.pairwise(history):
         change = {"old_password": old, "new_password": new}
         status, reply = await call(session, "POST", "/api/account/password", csrf, change)
         assert status == 200, reply
@@ -128,7 +129,7 @@ async def test_the_route_walk_refuses_a_restricted_session_everywhere_else(
 ) -> None:
     await _new_account(running, "walker")
     session, _ = await running.http()
-    status, body = await login(session, "walker", FIRST)
+    _status, body = await login(session, "walker", FIRST)
     headers = {"X-CSRF-Token": body["csrf"], "Accept": "application/json"}
     open_to_it = 0
     for route in running.app.router.routes():

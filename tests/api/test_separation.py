@@ -68,9 +68,9 @@ async def test_the_security_admin_gives_roles_one_per_account(running: RunningSe
     ):
         assert (await call(sec, method, path, csrf, {}))[0] == 403, path
     changed = [e for e in await running.system_events() if e["type"] == "account.role_changed"]
-    assert [(e["actor"], e["data"]["username"], e["data"]["from"], e["data"]["to"]) for e in changed] == [
-        ("secadmin", "supervisor", "supervisor", "auditadmin")
-    ]
+    assert [
+        (e["actor"], e["data"]["username"], e["data"]["from"], e["data"]["to"]) for e in changed
+    ] == [("secadmin", "supervisor", "supervisor", "auditadmin")]
 
 
 async def test_the_audit_admin_reads_filters_and_exports_and_nothing_else(
@@ -87,7 +87,11 @@ async def test_the_audit_admin_reads_filters_and_exports_and_nothing_else(
     assert [e["actor"] for e in body["events"]] == ["reviewer"]
     status, body = await call(audit, "GET", "/api/audit/events?from=2000-01-01&to=2000-01-02")
     assert (status, body["events"]) == (200, [])
-    for bad, field in (("from=yesterday", "from"), ("limit=0", "limit"), ("from=2026-12-03&to=2026-12-01", "to")):
+    for bad, field in (
+        ("from=yesterday", "from"),
+        ("limit=0", "limit"),
+        ("from=2026-12-03&to=2026-12-01", "to"),
+    ):
         status, reply = await call(audit, "GET", f"/api/audit/events?{bad}")
         assert (status, reply["field"]) == (400, field), bad
     async with audit.get("/api/audit/export?type=case.") as resp:
