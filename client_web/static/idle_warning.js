@@ -74,3 +74,5 @@ async function keepAlive() {
 
 poll();
 setInterval(poll, POLL_MS);
+// A tab coming back to the foreground asks at once (timers may have been throttled).
+window.addEventListener("focus", poll);

@@ -19,6 +19,8 @@ ROLES = {
     "supervisor": ("/cases", ["/cases", "/followups", "/spot-checks", "/stats"], "/desk"),
     "admin": ("/admin", ["/admin", "/stats"], "/cases"),
     "agent": ("/agent", ["/agent"], "/desk"),
+    "secadmin": ("/security", ["/security"], "/admin"),
+    "auditadmin": ("/audit", ["/audit"], "/security"),
 }
 
 
