@@ -91,6 +91,8 @@ def test_demo_starts_and_prints_urls(tmp_path: Path) -> None:
         text = "".join(lines)
         assert f"http://127.0.0.1:{port}/kiosk?token=" in text
         assert "county-reviewer" in text and "demo-pass-2026" in text
+        for role in ("sysadmin", "secadmin", "auditadmin"):  # 三员分立: one account each
+            assert f"  {role:<10} {role:<16}" in text
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as resp:
             assert resp.status == 200
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/catalogue", timeout=10) as resp:
