@@ -139,6 +139,17 @@ def _separation(message: str) -> AccountError:
     return AccountError("role", "separation", message)
 
 
+def _refused(request: web.Request, exc: AccountError, username: str | None) -> web.HTTPBadRequest:
+    """The 400 for a bad field; a refusal of separation of duties is audited too."""
+    if exc.code in ("separation", "self"):
+        request.app[K.RECORDER].system(
+            "admin.refused",
+            request[IDENTITY].subject,
+            {"path": request.path, "username": username, "field": exc.field, "code": exc.code},
+        )
+    return bad_field(exc)
+
+
 @routes.get("/api/admin/accounts")
 @allow("sysadmin", "secadmin")
 async def list_accounts(request: web.Request) -> web.Response:
@@ -177,7 +188,7 @@ async def add_user(request: web.Request) -> web.Response:
             must_change=True,
         )
     except AccountError as exc:
-        raise bad_field(exc) from None
+        raise _refused(request, exc, str(body.get("username"))[:64]) from None
     request.app[K.RECORDER].system(
         "account.created", request[IDENTITY].subject, {"username": user.username, "role": role}
     )
@@ -223,7 +234,7 @@ async def edit_user(request: web.Request) -> web.Response:
             disabled=disabled,
         )
     except AccountError as exc:
-        raise bad_field(exc) from None
+        raise _refused(request, exc, username) from None
     actor = request[IDENTITY].subject
     recorder = request.app[K.RECORDER]
     if "disabled" in changed:
@@ -308,7 +319,8 @@ async def reset_totp(request: web.Request) -> web.Response:
     factor; the person enrols again at the next sign-in (when the role needs one)."""
     username, _ = _known(request)
     if username == request[IDENTITY].subject:
-        raise bad_field(AccountError("username", "self", "another system admin must do this"))
+        exc = AccountError("username", "self", "another system admin must do this")
+        raise _refused(request, exc, username)
     request.app[K.ACCOUNTS].set_totp(username, None)
     request.app[K.RECORDER].system(
         "account.totp_reset", request[IDENTITY].subject, {"username": username}
@@ -334,7 +346,7 @@ async def assign_role(request: web.Request) -> web.Response:
             username, role=role, items=_items(body, catalogue), place=_place(body, catalogue)
         )
     except AccountError as exc:
-        raise bad_field(exc) from None
+        raise _refused(request, exc, username) from None
     if changed:
         request.app[K.RECORDER].system(
             "account.role_changed",

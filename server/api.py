@@ -85,8 +85,7 @@ async def login(request: web.Request) -> web.Response:
         ident = await auth.login(username, password, bucket, code or None)
     except SecondFactor as exc:
         metrics.logins["failed"] += 1
-        if exc.code == "bad_totp":
-            recorder.system("auth.failed", label, {"ip": bucket, "factor": "totp"})
+        recorder.system("auth.failed", label, {"ip": bucket, "factor": exc.code})
         raise _json_error(
             web.HTTPUnauthorized, exc.code, "a TOTP code from the authenticator app is needed"
         ) from None

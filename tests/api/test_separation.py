@@ -29,6 +29,9 @@ async def test_the_system_admin_cannot_give_an_admin_role(running: RunningServer
     assert (status, reply["code"]) == (400, "separation")
     status, reply = await call(admin, "POST", "/api/admin/users/supervisor/role", csrf, {})
     assert status == 403
+    refused = [e for e in await running.system_events() if e["type"] == "admin.refused"]
+    assert len(refused) == 9 and {e["data"]["code"] for e in refused} == {"separation"}
+    assert {e["actor"] for e in refused} == {"admin"}
 
 
 async def test_the_security_admin_gives_roles_one_per_account(running: RunningServer) -> None:

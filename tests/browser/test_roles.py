@@ -89,7 +89,9 @@ async def test_admin_edits_disables_and_revokes(pages: Pages) -> None:
     await expect(row).to_contain_text("县级审批员 刘洋")
     await page.fill("#reset-new", "short")
     await page.click("#reset-submit")
-    await expect(result).to_have_text("操作未完成：密码太短（长度要求见安全策略，默认至少 12 位）。")
+    await expect(result).to_have_text(
+        "操作未完成：密码太短（长度要求见安全策略，默认至少 12 位）。"
+    )
     await page.fill("#reset-new", "A-brand-new-pw9")
     await page.click("#reset-submit")
     await expect(result).to_have_text("已重置 reviewer2 的密码。")
