@@ -14,11 +14,12 @@ CLASS_NAMES = ("lower case", "upper case", "digits", "other characters")
 
 
 def char_classes(password: str) -> int:
-    """How many of the four classes the password uses."""
-    lower = any(c.islower() for c in password)
-    upper = any(c.isupper() for c in password)
-    digit = any(c.isdigit() for c in password)
-    other = any(not (c.isalnum()) for c in password)
+    """How many of the four classes the password uses (letters and digits are
+    ASCII ones; anything else, Chinese characters too, is "other")."""
+    lower = any("a" <= c <= "z" for c in password)
+    upper = any("A" <= c <= "Z" for c in password)
+    digit = any("0" <= c <= "9" for c in password)
+    other = any(not (c.isascii() and c.isalnum()) for c in password)
     return sum((lower, upper, digit, other))
 
 
