@@ -344,6 +344,12 @@ def _validate(cfg: Config) -> None:
         )
     if not 1 <= cfg.password.min_classes <= 4 or cfg.password.history < 0:
         raise ConfigError("password: min_classes is 1 to 4 and history 0 or more")
+    staff = ("reviewer", "supervisor", "agent", "sysadmin", "secadmin", "auditadmin")
+    unknown = [r for r in cfg.auth.totp_required_roles if r not in staff]
+    if unknown:
+        raise ConfigError(
+            f"auth.totp_required_roles: unknown roles {unknown}; expected some of {list(staff)}"
+        )
     if cfg.auth.idle_warning_seconds < 0:
         raise ConfigError("auth.idle_warning_seconds: expected 0 or more")
     if not cfg.ratings.reasons:
