@@ -19,14 +19,18 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from server.config import PasswordConfig
+from server.password_policy import PASSWORD_MAX, policy_problem
 from server.register.db import Register, sqlite_url
-from server.register.models import KioskRow, UserRow
+from server.register.models import KioskRow, PasswordHistoryRow, UserRow
 
-STAFF_ROLES = ("reviewer", "supervisor", "agent", "admin")
+# The three administrators (三员分立): accounts/devices/config, roles/policy, audit logs.
+ADMIN_ROLES = ("sysadmin", "secadmin", "auditadmin")
+BUSINESS_ROLES = ("reviewer", "supervisor", "agent")
+STAFF_ROLES = (*BUSINESS_ROLES, *ADMIN_ROLES)
+ROLE_ALIASES = {"admin": "sysadmin"}  # the role before 三员分立 (migration 0008)
 USERNAME_MAX = 64
 DISPLAY_NAME_MAX = 64
-PASSWORD_MIN = 8
-PASSWORD_MAX = 1024  # sign-in refuses longer passwords unchecked: keep them signable
 KIOSK_NAME_MAX = 100
 _hasher = PasswordHasher()  # argon2id, 64 MiB, t=3 by default
 # Verifying against this keeps the timing of unknown users like known ones.
@@ -44,7 +48,8 @@ class AccountError(ValueError):
     """Invalid account data: the field, a stable code the pages translate, plain words.
 
     Codes: required, type, too_long, too_short, invalid, unknown, exists, not_found,
-    ambiguous, self (an admin acting on their own account).
+    ambiguous, self (an admin acting on their own account), separation (三员分立);
+    password: too_short, too_long, classes, username, reused, wrong.
     """
 
     def __init__(self, field: str, code: str, message: str) -> None:
@@ -65,6 +70,8 @@ class User:
     place: str | None
     level: str | None
     disabled: bool
+    must_change_password: bool = False
+    totp: bool = False  # a second factor is enrolled
 
 
 @dataclass(frozen=True)
@@ -91,11 +98,10 @@ def check_username(username: str) -> None:
         raise AccountError("username", "invalid", f"1 to {USERNAME_MAX} printable characters")
 
 
-def check_password_rules(password: str) -> None:
-    if len(password) < PASSWORD_MIN:
-        raise AccountError("password", "too_short", f"at least {PASSWORD_MIN} characters")
-    if len(password) > PASSWORD_MAX:
-        raise AccountError("password", "too_long", f"at most {PASSWORD_MAX} characters")
+def check_password_rules(password: str, username: str, policy: PasswordConfig) -> None:
+    problem = policy_problem(password, username, policy)
+    if problem is not None:
+        raise AccountError("password", *problem)
 
 
 def check_display_name(name: str) -> None:
@@ -107,7 +113,7 @@ def check_display_name(name: str) -> None:
 
 def check_role_fields(role: str, items: tuple[str, ...] | list[str], place: str | None) -> None:
     """What a role needs: an agent is bound to a place, a reviewer serves items."""
-    if role not in STAFF_ROLES:
+    if role not in STAFF_ROLES:  # one role per account: never two of the admin roles
         raise AccountError(
             "role", "invalid", f"expected one of {', '.join(STAFF_ROLES)}, got {role!r}"
         )
@@ -125,7 +131,14 @@ class AccountDB:
     """Accounts in a register: one given (shared with the cases), or a SQLite
     register file of its own when given a path (tests, tools)."""
 
-    def __init__(self, target: Register | Path, *, own: bool = False) -> None:
+    def __init__(
+        self,
+        target: Register | Path,
+        *,
+        own: bool = False,
+        policy: PasswordConfig | None = None,
+    ) -> None:
+        self.policy = policy or PasswordConfig()
         if isinstance(target, Register):
             self.register, self._owned = target, own
         else:
@@ -147,37 +160,96 @@ class AccountDB:
         items: list[str] | tuple[str, ...] = (),
         place: str | None = None,
         level: str | None = None,
+        must_change: bool = False,
     ) -> User:
+        """`must_change`: the password was chosen by someone else (an admin): the
+        person changes it at their first sign-in."""
+        role = ROLE_ALIASES.get(role, role)
         check_username(username)
         check_role_fields(role, items, place)
-        check_password_rules(password)
+        check_password_rules(password, username, self.policy)
         if display_name is not None:
             check_display_name(display_name)
+        digest = _hasher.hash(password)
+        now = time.time()
         row = UserRow(
             username=username,
             role=role,
             display_name=display_name or username,
-            password_hash=_hasher.hash(password),
+            password_hash=digest,
             items=list(items),
             place=place,
             level=level,
             disabled=False,
-            created_at=time.time(),
+            created_at=now,
+            must_change_password=must_change,
+            password_changed_at=now,
         )
         try:
             with self.register.write() as s:
                 s.add(row)
                 s.flush()
+                s.add(PasswordHistoryRow(username=username, password_hash=digest, set_at=now))
                 user = _user(row)
         except IntegrityError:
             raise AccountError("username", "exists", f"{username!r} already exists") from None
         return user
 
-    def set_password(self, username: str, password: str) -> None:
-        check_password_rules(password)
+    def set_password(self, username: str, password: str, *, must_change: bool = False) -> None:
+        """A new password under the policy, not one of the last `policy.history`;
+        `must_change`: set by an admin, to be changed at the next sign-in."""
+        check_password_rules(password, username, self.policy)
+        with self.register.read() as s:
+            current = s.scalar(select(UserRow.password_hash).where(UserRow.username == username))
+            if current is None:
+                raise AccountError("username", "not_found", f"no account {username!r}")
+            recent = list(
+                s.scalars(
+                    select(PasswordHistoryRow.password_hash)
+                    .where(PasswordHistoryRow.username == username)
+                    .order_by(PasswordHistoryRow.id.desc())
+                    .limit(self.policy.history)
+                )
+            )
+        if self.policy.history > 0:
+            for old in dict.fromkeys([current, *recent]):
+                if _matches(old, password):
+                    raise AccountError(
+                        "password", "reused", f"one of the last {self.policy.history} passwords"
+                    )
         digest = _hasher.hash(password)
+        now = time.time()
         with self.register.write() as s:
-            self._row(s, username).password_hash = digest
+            row = self._row(s, username)
+            row.password_hash = digest
+            row.must_change_password = must_change
+            row.password_changed_at = now
+            s.add(PasswordHistoryRow(username=username, password_hash=digest, set_at=now))
+            s.flush()
+            keep = max(self.policy.history, 1)
+            stale = s.scalars(
+                select(PasswordHistoryRow)
+                .where(PasswordHistoryRow.username == username)
+                .order_by(PasswordHistoryRow.id.desc())
+                .offset(keep)
+            )
+            for old_row in stale:
+                s.delete(old_row)
+
+    def change_own_password(self, username: str, old: str, new: str) -> None:
+        """The person's own change: the current password first (code `wrong`)."""
+        if self.check_password(username, old) is None:
+            raise AccountError("old_password", "wrong", "the current password is wrong")
+        self.set_password(username, new, must_change=False)
+
+    def set_totp(self, username: str, secret: str | None) -> None:
+        """Enrol a TOTP secret, or remove it (None: a sysadmin's recovery reset)."""
+        with self.register.write() as s:
+            self._row(s, username).totp_secret = secret
+
+    def totp_secret(self, username: str) -> str | None:
+        with self.register.read() as s:
+            return s.scalar(select(UserRow.totp_secret).where(UserRow.username == username))
 
     def set_disabled(self, username: str, disabled: bool) -> None:
         with self.register.write() as s:
@@ -249,11 +321,14 @@ class AccountDB:
             row = s.get(UserRow, username)
             user = _user(row) if row else None
             stored = row.password_hash if row else _DUMMY_HASH
-        try:
-            _hasher.verify(stored, password)
-        except (VerificationError, InvalidHashError):
+        if not _matches(stored, password):
             return None
         return user if user and not user.disabled else None
+
+    def spend_a_hash(self, password: str) -> None:
+        """The work of one password check, for answers that must take as long
+        as one (a locked or unknown account)."""
+        _matches(_DUMMY_HASH, password[:PASSWORD_MAX])
 
     # -- kiosks ------------------------------------------------------------
     def add_kiosk(self, name: str, place: str) -> tuple[Kiosk, str]:
@@ -335,6 +410,13 @@ class AccountDB:
             return [_kiosk(r) for r in rows]
 
 
+def _matches(stored: str, password: str) -> bool:
+    try:
+        return _hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
 def _user(row: UserRow) -> User:
     return User(
         username=row.username,
@@ -344,6 +426,8 @@ def _user(row: UserRow) -> User:
         place=row.place,
         level=row.level,
         disabled=bool(row.disabled),
+        must_change_password=bool(row.must_change_password),
+        totp=row.totp_secret is not None,
     )
 
 

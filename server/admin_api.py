@@ -1,4 +1,10 @@
-"""Admin JSON API: list, create, edit, disable and reset accounts; revoke kiosks.
+"""Admin JSON API: list, create, edit, disable, reset and unlock accounts; revoke
+kiosks (the system admin); assign roles and read the policy (the security admin).
+
+三员分立: the system admin manages accounts of the business roles and devices;
+who holds an admin role is the security admin's decision only
+(`POST .../role`), and nobody changes their own role. One role per account, so
+no account holds two of the admin roles.
 
 Every body field is checked for its JSON type, length and meaning before
 anything changes; a bad one is a 400 naming the field with a stable code
@@ -16,7 +22,17 @@ from typing import Any
 from aiohttp import web
 
 from server import appkeys as K
-from server.accounts import STAFF_ROLES, UNSET, AccountError, Kiosk, Unset, User
+from server.accounts import (
+    ADMIN_ROLES,
+    BUSINESS_ROLES,
+    ROLE_ALIASES,
+    STAFF_ROLES,
+    UNSET,
+    AccountError,
+    Kiosk,
+    Unset,
+    User,
+)
 from server.api import json_body
 from server.auth import IDENTITY, allow
 from server.catalogue import Catalogue
@@ -26,6 +42,8 @@ from server.connections import (
     CLOSE_KIOSK_REVOKED,
     CLOSE_PASSWORD_RESET,
 )
+from server.pages import render
+from server.password_policy import policy_json
 
 routes = web.RouteTableDef()
 
@@ -35,7 +53,7 @@ EDIT_FIELDS = {"role", "display_name", "items", "place", "disabled"}
 IDENTITY_FIELDS = {"role", "items", "place", "disabled"}
 
 
-def _bad(exc: AccountError) -> web.HTTPBadRequest:
+def bad_field(exc: AccountError) -> web.HTTPBadRequest:
     return web.HTTPBadRequest(
         text=json.dumps(exc.to_json(), ensure_ascii=False), content_type="application/json"
     )
@@ -47,13 +65,13 @@ def _not_found(exc: AccountError) -> web.HTTPNotFound:
     )
 
 
-def _only(body: dict[str, Any], allowed: set[str]) -> None:
+def only_fields(body: dict[str, Any], allowed: set[str]) -> None:
     for key in body:
         if key not in allowed:
             raise AccountError(str(key)[:64], "unknown", "not a field of this request")
 
 
-def _string(body: dict[str, Any], key: str, *, required: bool = False) -> str | None:
+def string_field(body: dict[str, Any], key: str, *, required: bool = False) -> str | None:
     value = body.get(key)
     if value is None or value == "":
         if required:
@@ -65,7 +83,8 @@ def _string(body: dict[str, Any], key: str, *, required: bool = False) -> str | 
 
 
 def _role(body: dict[str, Any], *, required: bool) -> str | None:
-    role = _string(body, "role", required=required)
+    role = string_field(body, "role", required=required)
+    role = ROLE_ALIASES.get(role, role) if role is not None else None
     if role is not None and role not in STAFF_ROLES:
         raise AccountError("role", "invalid", f"expected one of {', '.join(STAFF_ROLES)}")
     return role
@@ -86,7 +105,7 @@ def _items(body: dict[str, Any], catalogue: Catalogue) -> list[str] | None:
 def _place(body: dict[str, Any], catalogue: Catalogue) -> str | Unset | None:
     if "place" not in body:
         return UNSET
-    place = _string(body, "place")
+    place = string_field(body, "place")
     if place is not None and place not in catalogue.places:
         raise AccountError("place", "unknown", f"unknown place code {place[:64]!r}")
     return place
@@ -101,6 +120,8 @@ def user_json(u: User) -> dict[str, Any]:
         "place": u.place,
         "level": u.level,
         "disabled": u.disabled,
+        "must_change_password": u.must_change_password,
+        "totp": u.totp,
     }
 
 
@@ -114,41 +135,60 @@ def kiosk_json(k: Kiosk, max_days: float = 0) -> dict[str, Any]:
     }
 
 
+def _separation(message: str) -> AccountError:
+    return AccountError("role", "separation", message)
+
+
+def _refused(request: web.Request, exc: AccountError, username: str | None) -> web.HTTPBadRequest:
+    """The 400 for a bad field; a refusal of separation of duties is audited too."""
+    if exc.code in ("separation", "self"):
+        request.app[K.RECORDER].system(
+            "admin.refused",
+            request[IDENTITY].subject,
+            {"path": request.path, "username": username, "field": exc.field, "code": exc.code},
+        )
+    return bad_field(exc)
+
+
 @routes.get("/api/admin/accounts")
-@allow("admin")
+@allow("sysadmin", "secadmin")
 async def list_accounts(request: web.Request) -> web.Response:
     accounts = request.app[K.ACCOUNTS]
+    limits = request.app[K.AUTH].limits
     days = request.app[K.CONFIG].auth.kiosk_token_days
+    users = []
+    for u in accounts.users():
+        users.append({**user_json(u), "locked_s": await limits.locked_for(u.username)})
     return web.json_response(
-        {
-            "users": [user_json(u) for u in accounts.users()],
-            "kiosks": [kiosk_json(k, days) for k in accounts.kiosks()],
-        }
+        {"users": users, "kiosks": [kiosk_json(k, days) for k in accounts.kiosks()]}
     )
 
 
 @routes.post("/api/admin/users")
-@allow("admin")
+@allow("sysadmin")
 async def add_user(request: web.Request) -> web.Response:
     body = await json_body(request)
     catalogue = request.app[K.CATALOGUE]
     try:
-        _only(body, CREATE_FIELDS)
-        username = _string(body, "username", required=True)
-        password = _string(body, "password", required=True)
+        only_fields(body, CREATE_FIELDS)
+        username = string_field(body, "username", required=True)
+        password = string_field(body, "password", required=True)
         role = _role(body, required=True)
         place = _place(body, catalogue)
         assert username is not None and password is not None and role is not None
+        if role not in BUSINESS_ROLES:
+            raise _separation("an admin role is given by the security admin")
         user = request.app[K.ACCOUNTS].add_user(
             username,
             password,
             role,
-            display_name=_string(body, "display_name"),
+            display_name=string_field(body, "display_name"),
             items=_items(body, catalogue) or [],
             place=None if isinstance(place, Unset) else place,
+            must_change=True,
         )
     except AccountError as exc:
-        raise _bad(exc) from None
+        raise _refused(request, exc, str(body.get("username"))[:64]) from None
     request.app[K.RECORDER].system(
         "account.created", request[IDENTITY].subject, {"username": user.username, "role": role}
     )
@@ -156,7 +196,7 @@ async def add_user(request: web.Request) -> web.Response:
 
 
 @routes.patch("/api/admin/users/{username}")
-@allow("admin")
+@allow("sysadmin")
 async def edit_user(request: web.Request) -> web.Response:
     """Change display name, role, items, place or the disabled flag."""
     body = await json_body(request)
@@ -166,27 +206,35 @@ async def edit_user(request: web.Request) -> web.Response:
     try:
         if accounts.get_user(username) is None:
             raise _not_found(AccountError("username", "not_found", f"no account {username!r}"))
-        _only(body, EDIT_FIELDS)
+        only_fields(body, EDIT_FIELDS)
         disabled = body.get("disabled")
         if disabled is not None and not isinstance(disabled, bool):
             raise AccountError("disabled", "type", "must be true or false")
         if username == request[IDENTITY].subject:  # never lock the last door from inside
             if disabled:
                 raise AccountError("disabled", "self", "you cannot disable your own account")
-            if body.get("role") not in (None, "admin"):
-                raise AccountError("role", "self", "you cannot take away your own admin role")
-        if "display_name" in body and _string(body, "display_name") is None:
+        role = _role(body, required=False)
+        current = accounts.get_user(username)
+        if username == request[IDENTITY].subject and role not in (
+            None,
+            getattr(current, "role", None),
+        ):
+            raise AccountError("role", "self", "nobody changes their own role")
+        if role is not None and current is not None and role != current.role:
+            if role in ADMIN_ROLES or current.role in ADMIN_ROLES:
+                raise _separation("who holds an admin role is the security admin's decision")
+        if "display_name" in body and string_field(body, "display_name") is None:
             raise AccountError("display_name", "required", "may not be empty")
         user, changed = accounts.update_user(
             username,
-            role=_role(body, required=False),
-            display_name=_string(body, "display_name"),
+            role=role,
+            display_name=string_field(body, "display_name"),
             items=_items(body, catalogue),
             place=_place(body, catalogue),
             disabled=disabled,
         )
     except AccountError as exc:
-        raise _bad(exc) from None
+        raise _refused(request, exc, username) from None
     actor = request[IDENTITY].subject
     recorder = request.app[K.RECORDER]
     if "disabled" in changed:
@@ -205,7 +253,7 @@ async def edit_user(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/admin/users/{username}/password")
-@allow("admin")
+@allow("sysadmin")
 async def reset_password(request: web.Request) -> web.Response:
     body = await json_body(request)
     username = request.match_info["username"]
@@ -213,12 +261,12 @@ async def reset_password(request: web.Request) -> web.Response:
     try:
         if accounts.get_user(username) is None:
             raise _not_found(AccountError("username", "not_found", f"no account {username!r}"))
-        _only(body, {"password"})
-        password = _string(body, "password", required=True)
+        only_fields(body, {"password"})
+        password = string_field(body, "password", required=True)
         assert password is not None
-        accounts.set_password(username, password)
+        accounts.set_password(username, password, must_change=True)
     except AccountError as exc:
-        raise _bad(exc) from None
+        raise bad_field(exc) from None
     request.app[K.RECORDER].system(
         "account.password_reset", request[IDENTITY].subject, {"username": username}
     )
@@ -228,7 +276,7 @@ async def reset_password(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/admin/kiosks/{kiosk_id}/revoke")
-@allow("admin")
+@allow("sysadmin")
 async def revoke_kiosk(request: web.Request) -> web.Response:
     """Revoke a kiosk's device token for good and close its sockets at once."""
     kiosk_id = request.match_info["kiosk_id"]
@@ -242,3 +290,114 @@ async def revoke_kiosk(request: web.Request) -> web.Response:
         )
     await request.app[K.CONNECTIONS].close_sockets(CLOSE_KIOSK_REVOKED, holder=f"kiosk:{kiosk.id}")
     return web.json_response({"kiosk": kiosk_json(kiosk), "changed": changed})
+
+
+def _known(request: web.Request) -> tuple[str, User]:
+    username = request.match_info["username"]
+    user = request.app[K.ACCOUNTS].get_user(username)
+    if user is None:
+        raise _not_found(AccountError("username", "not_found", f"no account {username!r}"))
+    return username, user
+
+
+@routes.post("/api/admin/users/{username}/unlock")
+@allow("sysadmin")
+async def unlock(request: web.Request) -> web.Response:
+    """End a sign-in lock before its time (audited, whether or not one held)."""
+    username, _ = _known(request)
+    was = await request.app[K.AUTH].limits.unlock(username)
+    request.app[K.RECORDER].system(
+        "account.unlocked", request[IDENTITY].subject, {"username": username, "was_locked": was}
+    )
+    return web.json_response({"ok": True, "was_locked": was})
+
+
+@routes.post("/api/admin/users/{username}/totp/reset")
+@allow("sysadmin")
+async def reset_totp(request: web.Request) -> web.Response:
+    """Recovery of a lost authenticator: another system admin removes the second
+    factor; the person enrols again at the next sign-in (when the role needs one)."""
+    username, _ = _known(request)
+    if username == request[IDENTITY].subject:
+        exc = AccountError("username", "self", "another system admin must do this")
+        raise _refused(request, exc, username)
+    request.app[K.ACCOUNTS].set_totp(username, None)
+    request.app[K.RECORDER].system(
+        "account.totp_reset", request[IDENTITY].subject, {"username": username}
+    )
+    await request.app[K.CONNECTIONS].close_sockets(CLOSE_ACCOUNT_CHANGED, account=username)
+    return web.json_response({"ok": True})
+
+
+@routes.post("/api/admin/users/{username}/role")
+@allow("secadmin")
+async def assign_role(request: web.Request) -> web.Response:
+    """The security admin decides who holds which role (one per account)."""
+    body = await json_body(request)
+    username, current = _known(request)
+    try:
+        only_fields(body, {"role", "items", "place"})
+        role = _role(body, required=True)
+        assert role is not None
+        if username == request[IDENTITY].subject:
+            raise AccountError("role", "self", "nobody changes their own role")
+        catalogue = request.app[K.CATALOGUE]
+        user, changed = request.app[K.ACCOUNTS].update_user(
+            username, role=role, items=_items(body, catalogue), place=_place(body, catalogue)
+        )
+    except AccountError as exc:
+        raise _refused(request, exc, username) from None
+    if changed:
+        request.app[K.RECORDER].system(
+            "account.role_changed",
+            request[IDENTITY].subject,
+            {"username": username, "from": current.role, "to": user.role, "changed": changed},
+        )
+        await request.app[K.CONNECTIONS].close_sockets(CLOSE_ACCOUNT_CHANGED, account=username)
+    return web.json_response({"user": user_json(user), "changed": changed})
+
+
+def policy_view(request: web.Request) -> dict[str, Any]:
+    cfg = request.app[K.CONFIG]
+    auth = cfg.auth
+    return {
+        "password": policy_json(cfg.password),
+        "lockout": {
+            "max_failed_logins": auth.max_failed_logins,
+            "window_minutes": auth.lockout_window_minutes,
+            "lockout_minutes": auth.lockout_minutes,
+            "address_max_failures": auth.address_max_failures,
+            "address_window_seconds": auth.address_window_seconds,
+        },
+        "session": {
+            "idle_minutes": auth.session_idle_minutes,
+            "warning_seconds": auth.idle_warning_seconds,
+            "max_hours": auth.session_max_hours,
+        },
+        "totp_required_roles": list(auth.totp_required_roles),
+    }
+
+
+@routes.get("/api/admin/policy")
+@allow("secadmin")
+async def policy(request: web.Request) -> web.Response:
+    """The lockout, password, session and second-factor settings (from config)."""
+    return web.json_response(policy_view(request))
+
+
+@routes.get("/security")
+@allow("secadmin")
+async def security_page(request: web.Request) -> web.Response:
+    """The security admin's page: who holds which role, and the policy in force."""
+    limits = request.app[K.AUTH].limits
+    users = []
+    for u in request.app[K.ACCOUNTS].users():
+        users.append({**user_json(u), "locked_s": await limits.locked_for(u.username)})
+    return render(
+        request,
+        "security.html",
+        users=users,
+        roles=STAFF_ROLES,
+        policy=policy_view(request),
+        me=request[IDENTITY].subject,
+    )

@@ -9,7 +9,16 @@ from aiohttp import web
 
 from server import appkeys as K
 from server.accounts import USERNAME_MAX
-from server.auth import COOKIE, IDENTITY, PUBLIC, LoginRefused, allow
+from server.auth import (
+    COOKIE,
+    IDENTITY,
+    PUBLIC,
+    STAFF,
+    LoginRefused,
+    SecondFactor,
+    allow,
+    restricted_ok,
+)
 from server.connections import CLOSE_SIGNED_OUT
 from server.landing import home_of, landing_for
 from server.login_audit import username_label
@@ -46,19 +55,22 @@ async def json_body(request: web.Request, max_bytes: int = 16_384) -> dict[str, 
 @routes.post("/api/login")
 @allow(PUBLIC)
 async def login(request: web.Request) -> web.Response:
-    """Sign in. Limits are checked per address before anything is written; refused
-    attempts are audited in aggregate, unknown usernames only as a keyed hash."""
+    """Sign in. Limits are checked per address and account before anything is
+    written; each refusal of an account is audited (a throttled address's in
+    aggregate), unknown usernames only as a keyed hash. Unknown and known
+    usernames get the same answers after the same work."""
     if not origin_allowed(request, request.app[K.CONFIG].server):
         raise _json_error(web.HTTPForbidden, "origin", "origin not allowed")
     body = await json_body(request)
     username, password = body.get("username"), body.get("password")
-    raw_next = body.get("next")
+    raw_next, code = body.get("next"), body.get("totp")
     if (
         not isinstance(username, str)
         or not isinstance(password, str)
         or not username
         or len(username) > USERNAME_MAX
         or not isinstance(raw_next, str | None)
+        or not isinstance(code, str | None)
     ):
         raise _json_error(web.HTTPBadRequest, "bad_field", "username and password are required")
     app = request.app
@@ -70,18 +82,30 @@ async def login(request: web.Request) -> web.Response:
         cfg.server.secret, username, app[K.ACCOUNTS].get_user(username) is not None
     )
     try:
-        ident = await auth.login(username, password, bucket)
+        ident = await auth.login(username, password, bucket, code or None)
+    except SecondFactor as exc:
+        metrics.logins["failed"] += 1
+        recorder.system("auth.failed", label, {"ip": bucket, "factor": exc.code})
+        raise _json_error(
+            web.HTTPUnauthorized, exc.code, "a TOTP code from the authenticator app is needed"
+        ) from None
     except LoginRefused as exc:
         refusal = exc.refusal
         metrics.logins[refusal.kind] += 1
+        if exc.throttled is not None:
+            recorder.system(
+                "auth.address_throttled", None, {"ip": bucket, "seconds": exc.throttled.retry_after}
+            )
         if refusal.new:
             event = "auth.locked" if refusal.kind == "locked" else "auth.address_throttled"
             recorder.system(event, label, {"ip": bucket, "seconds": refusal.retry_after})
+        elif refusal.kind == "locked":
+            recorder.system(
+                "auth.refused_locked", label, {"ip": bucket, "seconds": refusal.retry_after}
+            )
         else:
             # A throttled address's usernames were not looked at: count per address.
-            app[K.LOGIN_AUDIT].add(
-                refusal.kind, label if refusal.kind == "locked" else None, bucket
-            )
+            app[K.LOGIN_AUDIT].add(refusal.kind, None, bucket)
         status = 423 if refusal.kind == "locked" else 429
         return web.json_response(
             {"error": refusal.kind, "retry_after_s": refusal.retry_after},
@@ -94,13 +118,10 @@ async def login(request: web.Request) -> web.Response:
         raise _json_error(web.HTTPUnauthorized, "bad_credentials", "wrong username or password")
     metrics.logins["ok"] += 1
     recorder.system("auth.signed_in", username, {"ip": address, "role": ident.role})
-    response = web.json_response(
-        {
-            "user": ident.public(),
-            "csrf": ident.csrf,
-            "next": landing_for(app, ident.role, raw_next),
-        }
-    )
+    next_page = landing_for(app, ident.role, raw_next)
+    if ident.restricted is not None:
+        next_page = "/account"
+    response = web.json_response({"user": ident.public(), "csrf": ident.csrf, "next": next_page})
     response.set_cookie(
         COOKIE,
         ident.session_id or "",
@@ -113,7 +134,8 @@ async def login(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/logout")
-@allow("reviewer", "supervisor", "agent", "admin")
+@allow(*STAFF)
+@restricted_ok
 async def logout(request: web.Request) -> web.Response:
     """Sign out: the web session ends and the sockets it opened are closed."""
     ident = request[IDENTITY]
@@ -129,7 +151,8 @@ async def logout(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/me")
-@allow("reviewer", "supervisor", "agent", "admin", "kiosk")
+@allow(*STAFF, "kiosk")
+@restricted_ok
 async def me(request: web.Request) -> web.Response:
     ident = request[IDENTITY]
     return web.json_response(

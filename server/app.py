@@ -14,10 +14,12 @@ from sqlalchemy.engine import make_url
 
 from recording.canonical import make_dirs
 from server import (
+    account_api,
     admin_api,
     approval_api,
     approval_pages,
     archive_routes,
+    audit_api,
     case_api,
     case_documents_api,
     case_pages,
@@ -94,7 +96,7 @@ def create_app(
     # Opened here, before the loop runs (tools seed accounts right after create_app).
     app[K.REGISTER], migrated = open_register(cfg)
     app[_MIGRATED] = migrated
-    app[K.ACCOUNTS] = AccountDB(app[K.REGISTER])
+    app[K.ACCOUNTS] = AccountDB(app[K.REGISTER], policy=cfg.password)
     app[K.AUTH] = Authenticator(app[K.STORE], app[K.ACCOUNTS], cfg.auth, cfg.server.secret)
     app[K.METRICS] = Metrics()
     app[K.TEMPLATES] = pages.make_templates()
@@ -169,6 +171,8 @@ def create_app(
     app[K.DOCCAM] = DocCameraService(app[K.SESSIONS], app[K.CONNECTIONS], app[K.RECORDER])
     app.router.add_routes(api_routes)
     app.router.add_routes(admin_api.routes)
+    app.router.add_routes(account_api.routes)
+    app.router.add_routes(audit_api.routes)
     app.router.add_routes(pages.routes)
     app.router.add_routes(archive_routes.routes)
     app.router.add_routes(case_api.routes)

@@ -22,7 +22,11 @@ from server.store.journal import JournalError
 DEMO_PASSWORD = "demo-pass-2026"
 DEMO_USERS = (
     # username, role, display name, items, place, level
-    ("admin", "admin", "系统管理员", (), None, None),
+    # 三员分立: one account per admin role (they enrol TOTP at their first sign-in
+    # when auth.totp_required_roles names their role).
+    ("sysadmin", "sysadmin", "系统管理员", (), None, None),
+    ("secadmin", "secadmin", "安全管理员", (), None, None),
+    ("auditadmin", "auditadmin", "审计管理员", (), None, None),
     ("county-reviewer", "reviewer", "县级审批员 王敏", "county", "QH-COUNTY", "county"),
     ("city-reviewer", "reviewer", "市级审批员 李强", "city", "JZ-CITY", "city"),
     ("supervisor", "supervisor", "监管员 赵丽", (), None, None),
@@ -53,12 +57,17 @@ def _parser() -> argparse.ArgumentParser:
     user_sub = user.add_subparsers(dest="user_command", required=True)
     add = user_sub.add_parser("add", help="create a staff account")
     add.add_argument("username")
-    add.add_argument("--role", required=True, choices=STAFF_ROLES)
+    add.add_argument("--role", required=True, choices=(*STAFF_ROLES, "admin"))
     add.add_argument("--password-stdin", action="store_true", required=True)
     add.add_argument("--items", default="", help="comma-separated item codes (reviewers)")
     add.add_argument("--place", help="place code (agents)")
     add.add_argument("--level", choices=("county", "city"))
     add.add_argument("--name", help="display name")
+    add.add_argument(
+        "--no-change",
+        action="store_true",
+        help="the person need not change this password at the first sign-in",
+    )
     add.add_argument("--config")
     add.add_argument("--data-dir")
 
@@ -71,6 +80,7 @@ def _parser() -> argparse.ArgumentParser:
         one.add_argument("username")
         if name == "passwd":
             one.add_argument("--password-stdin", action="store_true", required=True)
+            one.add_argument("--no-change", action="store_true", help="no forced change")
         one.add_argument("--config")
         one.add_argument("--data-dir")
     ulist = user_sub.add_parser("list", help="list staff accounts")
@@ -199,7 +209,7 @@ def _accounts(cfg: Config) -> AccountDB:
     register, migrated = open_register(cfg)
     if migrated is not None:
         _audit(cfg, MIGRATED_EVENT, migrated.to_json())
-    return AccountDB(register, own=True)
+    return AccountDB(register, own=True, policy=cfg.password)
 
 
 def _seed_demo(cfg: Config) -> list[str]:
@@ -230,6 +240,10 @@ def _seed_demo(cfg: Config) -> list[str]:
         lines.append(f"  {name}: {base}/kiosk?token={token}")
     lines.append("")
     lines.append(f"Reviewer desk: {base}/desk    Admin: {base}/admin    Metrics: {base}/metrics")
+    lines.append(
+        f"Security admin: {base}/security    Audit log: {base}/audit    "
+        f"(TOTP at first sign-in for: {', '.join(cfg.auth.totp_required_roles) or 'nobody'})"
+    )
     db.close()
     return lines
 
@@ -251,6 +265,7 @@ def _user_command(cfg: Config, args: argparse.Namespace) -> None:
                 items=items,
                 place=args.place,
                 level=args.level,
+                must_change=not args.no_change,
             )
             _audit(cfg, "account.created", {"username": user.username, "role": user.role})
             print(f"created {user.role} {user.username}")
@@ -261,7 +276,8 @@ def _user_command(cfg: Config, args: argparse.Namespace) -> None:
                 _audit(cfg, f"account.{args.user_command}d", {"username": args.username})
             print(f"{args.username}: {'disabled' if disabled else 'enabled'}")
         elif args.user_command == "passwd":
-            db.set_password(args.username, sys.stdin.readline().rstrip("\n"))
+            password = sys.stdin.readline().rstrip("\n")
+            db.set_password(args.username, password, must_change=not args.no_change)
             _audit(cfg, "account.password_reset", {"username": args.username})
             print(f"{args.username}: password set")
         elif args.user_command == "list":

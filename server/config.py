@@ -49,17 +49,29 @@ class StoreConfig:
 
 @dataclass(frozen=True)
 class AuthConfig:
-    session_idle_minutes: float = 30
+    session_idle_minutes: float = 15
+    session_max_hours: float = 12
+    idle_warning_seconds: float = 120
     max_failed_logins: int = 5
-    lockout_minutes: int = 15
-    lockout_base_seconds: float = 30
+    lockout_window_minutes: float = 15
+    lockout_minutes: float = 30
     address_max_failures: int = 20
     address_window_seconds: float = 300
-    account_lock_addresses: int = 3
+    totp_required_roles: list[str] = field(default_factory=list)
+    totp_issuer: str = "remote-window"
     audit_aggregate_seconds: float = 60
     socket_check_seconds: float = 5
     trusted_proxies: list[str] = field(default_factory=list)
     kiosk_token_days: float = 0
+
+
+@dataclass(frozen=True)
+class PasswordConfig:
+    """Password policy (等保 2.0: complexity, no reuse)."""
+
+    min_length: int = 12
+    min_classes: int = 3  # of lower case, upper case, digits, other characters
+    history: int = 5  # a new password may not be one of the last this many
 
 
 @dataclass(frozen=True)
@@ -168,6 +180,7 @@ class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
     auth: AuthConfig = field(default_factory=AuthConfig)
+    password: PasswordConfig = field(default_factory=PasswordConfig)
     queue: QueueConfig = field(default_factory=QueueConfig)
     signaling: SignalingConfig = field(default_factory=SignalingConfig)
     media: MediaConfig = field(default_factory=MediaConfig)
@@ -194,12 +207,13 @@ _CHOICES: dict[str, tuple[str, ...]] = {
 _POSITIVE = {
     "server.port",
     "auth.session_idle_minutes",
+    "auth.session_max_hours",
     "auth.max_failed_logins",
+    "auth.lockout_window_minutes",
     "auth.lockout_minutes",
-    "auth.lockout_base_seconds",
+    "password.min_length",
     "auth.address_max_failures",
     "auth.address_window_seconds",
-    "auth.account_lock_addresses",
     "auth.audit_aggregate_seconds",
     "auth.socket_check_seconds",
     "queue.default_handling_seconds",
@@ -340,6 +354,16 @@ def _validate(cfg: Config) -> None:
         raise ConfigError(
             "spot_checks: share is a fraction in (0, 1] and min_per_department 0 or more"
         )
+    if not 1 <= cfg.password.min_classes <= 4 or cfg.password.history < 0:
+        raise ConfigError("password: min_classes is 1 to 4 and history 0 or more")
+    staff = ("reviewer", "supervisor", "agent", "sysadmin", "secadmin", "auditadmin")
+    unknown = [r for r in cfg.auth.totp_required_roles if r not in staff]
+    if unknown:
+        raise ConfigError(
+            f"auth.totp_required_roles: unknown roles {unknown}; expected some of {list(staff)}"
+        )
+    if cfg.auth.idle_warning_seconds < 0:
+        raise ConfigError("auth.idle_warning_seconds: expected 0 or more")
     if not cfg.ratings.reasons:
         raise ConfigError("ratings.reasons: expected at least one reason code")
     if cfg.ice.turn_ttl_seconds > MAX_TURN_TTL:

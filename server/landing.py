@@ -14,7 +14,14 @@ from aiohttp import web
 
 from server.auth import PUBLIC, allowed_roles
 
-HOMES = {"reviewer": "/desk", "supervisor": "/cases", "admin": "/admin", "agent": "/agent"}
+HOMES = {
+    "reviewer": "/desk",
+    "supervisor": "/cases",
+    "agent": "/agent",
+    "sysadmin": "/admin",
+    "secadmin": "/security",
+    "auditadmin": "/audit",
+}
 
 
 @dataclass(frozen=True)
@@ -33,6 +40,8 @@ NAV_PAGES = (
     NavPage("/followups", "差评整改", "Follow-ups"),
     NavPage("/spot-checks", "随机抽查", "Spot checks"),
     NavPage("/admin", "系统管理", "Administration"),
+    NavPage("/security", "安全管理", "Security"),
+    NavPage("/audit", "审计日志", "Audit log"),
     NavPage("/stats", "统计分析", "Statistics"),
 )
 NOT_PAGES = ("/api/", "/static/", "/metrics", "/healthz")  # never a landing place

@@ -1,19 +1,19 @@
-"""Limits on password guessing that a stranger cannot turn against the owner.
+"""Limits on password guessing (等保 2.0 level 3: 登录失败处理).
 
-Three layers, all kept in the Store (shared by every server process):
+Two layers, both kept in the Store (shared by every server process):
 
 - per address (an IPv4 address, or the /64 of an IPv6 one): after
   `auth.address_max_failures` failed sign-ins within `auth.address_window_seconds`,
   the address is refused (429) without a password check for the rest of the window;
-- per account *and* address: `auth.max_failed_logins` failures in a row lock that
-  account for that address only, progressively (`auth.lockout_base_seconds`,
-  doubling at each new lock, at most `auth.lockout_minutes`). The owner at another
-  address signs in as usual, so one address cannot lock another person out;
-- per account: when `auth.account_lock_addresses` distinct addresses have been
-  locked on the same account within the lockout window (a distributed attack),
-  the account is locked for everyone, progressively too.
+- per account: `auth.max_failed_logins` failures within `auth.lockout_window_minutes`
+  lock the account for `auth.lockout_minutes`, from every address, whatever
+  password comes next (the right one too). A system admin may unlock it early.
+  Typed usernames that are no account count and lock the same way, so the
+  answers never tell an account from a guess.
 
-Store keys carry a keyed hash of the typed username, never the name itself.
+Store keys carry a keyed hash of the typed username, never the name itself. Lock
+ends are compared with `LoginLimiter.clock` (tests move it); the Store's own
+expiry only cleans up afterwards.
 """
 
 from __future__ import annotations
@@ -23,15 +23,13 @@ import hmac
 import ipaddress
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiohttp import web
 
 from server.config import AuthConfig
 from server.store import Store
-
-# How long a lock counts towards the next one being longer.
-STRIKE_MEMORY_FACTOR = 4
 
 
 @dataclass(frozen=True)
@@ -40,7 +38,7 @@ class Refusal:
 
     kind: str  # "throttled" (the address) or "locked" (the account, here or everywhere)
     retry_after: int
-    new: bool = False  # this attempt set the lock (audited once); else a repeat
+    new: bool = False  # this attempt set the lock; else a repeat
 
 
 def address_bucket(remote: str | None) -> str:
@@ -75,13 +73,16 @@ def keyed_hash(secret: str, text: str, length: int = 16) -> str:
 
 
 class LoginLimiter:
-    def __init__(self, store: Store, cfg: AuthConfig, secret: str) -> None:
+    def __init__(
+        self, store: Store, cfg: AuthConfig, secret: str, clock: Callable[[], float] = time.time
+    ) -> None:
         self.store = store
         self.cfg = cfg
         self.secret = secret
+        self.clock = clock
 
     @property
-    def _lock_cap(self) -> float:
+    def lock_seconds(self) -> float:
         return self.cfg.lockout_minutes * 60
 
     def _user_key(self, username: str) -> str:
@@ -91,54 +92,61 @@ class LoginLimiter:
         raw = await self.store.kv_get(key)
         if raw is None:
             return None
-        left = float(raw) - time.time()
+        left = float(raw) - self.clock()
         return max(1, math.ceil(left)) if left > 0 else None
 
     async def check(self, username: str, bucket: str) -> Refusal | None:
-        """A refusal when this attempt must not even be checked."""
-        user = self._user_key(username)
+        """A refusal when this attempt must not be let in, whatever its password."""
         left = await self._remaining(f"login:addr-block:{bucket}")
         if left is not None:
             return Refusal("throttled", left)
-        for key in (f"login:lock:{user}", f"login:lock:{user}|{bucket}"):
-            left = await self._remaining(key)
-            if left is not None:
-                return Refusal("locked", left)
+        left = await self.locked_for(username)
+        if left is not None:
+            return Refusal("locked", left)
         return None
 
-    async def _lock(self, scope: str) -> int:
-        """Lock `scope` for its next, longer duration; returns the seconds."""
-        strikes = await self.store.kv_incr(
-            f"login:strikes:{scope}", self._lock_cap * STRIKE_MEMORY_FACTOR
-        )
-        seconds = min(self._lock_cap, self.cfg.lockout_base_seconds * 2 ** (strikes - 1))
-        await self.store.kv_set(f"login:lock:{scope}", str(time.time() + seconds), seconds)
-        return max(1, math.ceil(seconds))
+    async def locked_for(self, username: str) -> int | None:
+        """Seconds the account stays locked, or None."""
+        return await self._remaining(f"login:lock:{self._user_key(username)}")
 
-    async def failed(self, username: str, bucket: str) -> Refusal | None:
-        """Count a wrong password; a refusal when this failure set a lock."""
-        user = self._user_key(username)
+    async def address_failed(self, bucket: str) -> Refusal | None:
+        """Count a refused attempt against its address; a refusal when this set the block."""
         window = self.cfg.address_window_seconds
-        refusal: Refusal | None = None
-        if await self.store.kv_incr(f"login:addr:{bucket}", window) >= (
+        if await self.store.kv_incr(f"login:addr:{bucket}", window) < (
             self.cfg.address_max_failures
         ):
-            await self.store.kv_delete(f"login:addr:{bucket}")
-            until = str(time.time() + window)
-            await self.store.kv_set(f"login:addr-block:{bucket}", until, window)
-            refusal = Refusal("throttled", max(1, math.ceil(window)), new=True)
-        pair = f"{user}|{bucket}"
-        fail_key = f"login:fail:{pair}"
-        if await self.store.kv_incr(fail_key, self._lock_cap) >= self.cfg.max_failed_logins:
-            await self.store.kv_delete(fail_key)
-            seconds = await self._lock(pair)
-            refusal = Refusal("locked", seconds, new=True)
-            locked_from = f"login:locked-from:{user}"
-            await self.store.set_add(locked_from, bucket, self._lock_cap)
-            if len(await self.store.set_members(locked_from)) >= self.cfg.account_lock_addresses:
-                await self.store.kv_delete(locked_from)
-                refusal = Refusal("locked", await self._lock(user), new=True)
+            return None
+        await self.store.kv_delete(f"login:addr:{bucket}")
+        await self.store.kv_set(f"login:addr-block:{bucket}", str(self.clock() + window), window)
+        return Refusal("throttled", max(1, math.ceil(window)), new=True)
+
+    async def failed(self, username: str, bucket: str) -> Refusal | None:
+        """Count a wrong password (or code); a refusal when this failure set a limit."""
+        now = self.clock()
+        refusal = await self.address_failed(bucket)
+        user = self._user_key(username)
+        span = self.cfg.lockout_window_minutes * 60
+        since_key, count_key = f"login:fail-since:{user}", f"login:fail:{user}"
+        since = await self.store.kv_get(since_key)
+        if since is None or now - float(since) > span:
+            await self.store.kv_delete(count_key)
+            await self.store.kv_set(since_key, str(now), span)
+        if await self.store.kv_incr(count_key, span) >= self.cfg.max_failed_logins:
+            await self.unlock(username)
+            seconds = self.lock_seconds
+            await self.store.kv_set(f"login:lock:{user}", str(now + seconds), seconds)
+            refusal = Refusal("locked", max(1, math.ceil(seconds)), new=True)
         return refusal
 
     async def succeeded(self, username: str, bucket: str) -> None:
-        await self.store.kv_delete(f"login:fail:{self._user_key(username)}|{bucket}")
+        user = self._user_key(username)
+        await self.store.kv_delete(f"login:fail:{user}")
+        await self.store.kv_delete(f"login:fail-since:{user}")
+
+    async def unlock(self, username: str) -> bool:
+        """End a lock and forget the failures; whether the account was locked."""
+        was = await self.locked_for(username) is not None
+        user = self._user_key(username)
+        for key in (f"login:lock:{user}", f"login:fail:{user}", f"login:fail-since:{user}"):
+            await self.store.kv_delete(key)
+        return was

@@ -13,7 +13,15 @@ from urllib.parse import quote
 from aiohttp import web
 
 from server import appkeys as K
-from server.auth import CSRF_HEADER, IDENTITY, PUBLIC, Handler, allowed_roles
+from server.auth import (
+    CSRF_HEADER,
+    IDENTITY,
+    PUBLIC,
+    Handler,
+    allowed_roles,
+    is_no_touch,
+    is_restricted_ok,
+)
 from server.logs import request_id
 from server.pages import forbidden_page
 
@@ -81,7 +89,8 @@ async def authorise(request: web.Request, handler: Handler) -> web.StreamRespons
             return await handler(request)
         log.error("route without an allow() mark", extra={"path": request.path})
         raise web.HTTPForbidden(text="forbidden")
-    ident = await request.app[K.AUTH].identify(request)
+    handler_fn = request.match_info.handler
+    ident = await request.app[K.AUTH].identify(request, touch=not is_no_touch(handler_fn))
     request[IDENTITY] = ident
     if PUBLIC in roles:
         return await handler(request)
@@ -95,6 +104,14 @@ async def authorise(request: web.Request, handler: Handler) -> web.StreamRespons
         if _wants_html(request) and ident.role != "kiosk":
             return forbidden_page(request)  # zh-CN page with a link home
         raise web.HTTPForbidden(text='{"error":"forbidden"}', content_type="application/json")
+    if ident.restricted is not None and not is_restricted_ok(handler_fn):
+        # Nothing but changing the password / enrolling TOTP until it is done.
+        if _wants_html(request):
+            raise web.HTTPFound("/account")
+        raise web.HTTPForbidden(
+            text=f'{{"error":"restricted","restricted":"{ident.restricted}"}}',
+            content_type="application/json",
+        )
     if request.method not in SAFE_METHODS and ident.session_id is not None:
         # Cookie-authenticated writes must echo the session's CSRF token.
         sent = request.headers.get(CSRF_HEADER, "")

@@ -73,7 +73,7 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/admin/media-stats")
-@allow("admin", "supervisor")
+@allow("sysadmin", "supervisor")
 async def media_stats(request: web.Request) -> web.Response:
     """Per live stream: session, participant, kind, direction and its figures."""
     rows = await request.app[K.MEDIA].stream_stats()

@@ -92,7 +92,7 @@ async def desk_page(request: web.Request) -> web.Response:
 
 
 @routes.get("/admin")
-@allow("admin")
+@allow("sysadmin")
 async def admin_page(request: web.Request) -> web.Response:
     accounts = request.app[K.ACCOUNTS]
     return render(

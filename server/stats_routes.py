@@ -27,7 +27,7 @@ from server.stats_svg import hours_chart, outcome_chart, township_chart
 from server.stats_tables import Table, tables, to_csv, to_xlsx
 
 routes = web.RouteTableDef()
-ROLES = ("supervisor", "admin")
+ROLES = ("supervisor", "sysadmin")
 FORMATS = {
     "csv": ("text/csv", to_csv),
     "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", to_xlsx),

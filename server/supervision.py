@@ -39,7 +39,7 @@ from signaling.messages import SupervisionSnapshot, SupervisionUpdate
 
 log = logging.getLogger(__name__)
 # Roles whose sockets get the dashboard (admins have no socket today).
-WATCHERS = ("supervisor", "admin")
+WATCHERS = ("supervisor", "sysadmin")
 PROCS_KEY = "supervision:procs"
 SESSIONS_TTL = 90.0  # a dead process's sessions vanish from the dashboard after this
 REFRESH_SECONDS = 30.0

@@ -17,7 +17,7 @@ from server.auth import allow
 from server.pages import render
 
 routes = web.RouteTableDef()
-ROLES = ("supervisor", "admin")
+ROLES = ("supervisor", "sysadmin")
 
 
 @routes.get("/supervision")

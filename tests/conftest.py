@@ -92,7 +92,11 @@ def system_events(archive_root: Path) -> list[dict[str, Any]]:
 
 
 def make_config(data_dir: Path, **sections: dict[str, Any]) -> Config:
-    overrides: dict[str, dict[str, Any]] = {"server": {"data_dir": str(data_dir)}}
+    # Tests sign the admin roles in without a second factor unless they ask for one.
+    overrides: dict[str, dict[str, Any]] = {
+        "server": {"data_dir": str(data_dir)},
+        "auth": {"totp_required_roles": []},
+    }
     for name, values in sections.items():
         overrides.setdefault(name, {}).update(values)
     return load_config(demo=True, environ={}, overrides=overrides)
@@ -192,7 +196,10 @@ def seed_accounts(db: AccountDB) -> dict[str, str]:
     db.add_user("reviewer", PASSWORD, "reviewer", items=COUNTY_ITEMS, place="QH-COUNTY")
     db.add_user("reviewer2", PASSWORD, "reviewer", items=COUNTY_ITEMS, place="QH-COUNTY")
     db.add_user("city", PASSWORD, "reviewer", items=CITY_ITEMS, place="JZ-CITY")
-    db.add_user("admin", PASSWORD, "admin")
+    db.add_user("admin", PASSWORD, "sysadmin")
+    db.add_user("sysadmin2", PASSWORD, "sysadmin")
+    db.add_user("secadmin", PASSWORD, "secadmin")
+    db.add_user("auditadmin", PASSWORD, "auditadmin")
     db.add_user("supervisor", PASSWORD, "supervisor")
     db.add_user("agent", PASSWORD, "agent", place="QH-LL-DC")
     tokens = {}

@@ -85,9 +85,17 @@ function renderUsers() {
       items.append(tag);
     }
     placeCell(tr, u.place);
-    i18n.setNames(cell(tr), names(u.disabled ? "status.disabled" : "status.enabled"));
+    const state = u.disabled ? "status.disabled" : u.locked_s ? "status.locked" : "status.enabled";
+    i18n.setNames(cell(tr), names(state));
     const actions = cell(tr);
     actions.append(button("action.edit", () => openEditor(u), { action: "edit" }));
+    if (u.locked_s) {
+      actions.append(button("action.unlock", () => userAction(u, "unlock", "ok.unlocked"), { action: "unlock" }));
+    }
+    if (u.totp && u.username !== me) {
+      const reset = () => userAction(u, "totp/reset", "ok.totp_reset");
+      actions.append(button("action.totp_reset", reset, { action: "totp-reset" }));
+    }
     if (u.username !== me) {
       // The server refuses disabling oneself; do not offer it.
       const toggle = () => setDisabled(u, !u.disabled);
@@ -142,6 +150,14 @@ async function setDisabled(user, disabled) {
     disabled,
   });
   if (res.ok) say(out, disabled ? "ok.disabled" : "ok.enabled", { username: user.username }, "ok");
+  else sayError(out, res.body, res.status);
+  await refresh();
+}
+
+async function userAction(user, path, okKey) {
+  const out = $("#users-result");
+  const res = await call("POST", `/api/admin/users/${encodeURIComponent(user.username)}/${path}`);
+  if (res.ok) say(out, okKey, { username: user.username }, "ok");
   else sayError(out, res.body, res.status);
   await refresh();
 }

@@ -44,7 +44,38 @@ const S = {
   },
   "err.username.exists": { zh: "这个用户名已经有人使用。", en: "This username is already taken." },
   "err.username.not_found": { zh: "没有这个账户。", en: "There is no such account." },
-  "err.password.too_short": { zh: "密码至少要 8 位。", en: "The password needs at least 8 characters." },
+  "err.password.too_short": {
+    zh: "密码太短（长度要求见安全策略，默认至少 12 位）。",
+    en: "The password is too short (see the policy; 12 characters by default).",
+  },
+  "err.password.classes": {
+    zh: "密码须包含大写字母、小写字母、数字、其他字符中的至少 3 类。",
+    en: "Use at least 3 of: upper case, lower case, digits, other characters.",
+  },
+  "err.password.username": {
+    zh: "密码不能包含用户名。",
+    en: "The password may not contain the username.",
+  },
+  "err.password.reused": {
+    zh: "不能使用最近用过的密码。",
+    en: "The password was used recently.",
+  },
+  "err.role.separation": {
+    zh: "三员分立：管理员角色只能由安全管理员分配。",
+    en: "Separation of duties: admin roles are given by the security admin.",
+  },
+  "err.username.self": {
+    zh: "须由另一位系统管理员操作。",
+    en: "Another system admin must do this.",
+  },
+  "ok.unlocked": { zh: "已解锁账户 {username}。", en: "Account {username} unlocked." },
+  "ok.totp_reset": {
+    zh: "已重置 {username} 的动态口令，其下次登录时重新绑定。",
+    en: "The second factor of {username} was reset; they enrol again at the next sign-in.",
+  },
+  "action.unlock": { zh: "解锁", en: "Unlock" },
+  "action.totp_reset": { zh: "重置动态口令", en: "Reset TOTP" },
+  "status.locked": { zh: "已锁定", en: "locked" },
   "err.password.too_long": {
     zh: "密码最多 1024 位。",
     en: "The password may have at most 1024 characters.",

@@ -18,7 +18,7 @@ const S = {
   "role.reviewer": { zh: "审批人员", en: "reviewer" },
   "role.supervisor": { zh: "监管人员", en: "supervisor" },
   "role.kiosk": { zh: "自助终端", en: "kiosk" },
-  "role.admin": { zh: "管理员", en: "admin" },
+  "role.sysadmin": { zh: "系统管理员", en: "system admin" },
   "role.system": { zh: "系统", en: "system" },
 
   "days.left": { zh: "还剩 {n} 个工作日", en: "{n} working days left" },

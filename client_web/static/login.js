@@ -2,6 +2,7 @@
 // (the `next` page when it is same-origin and the role may open it, else the role's home).
 
 import * as i18n from "./i18n.js";
+import { names } from "./login_strings.js";
 
 const form = document.querySelector("#login-form");
 const errorBox = document.querySelector("#login-error");
@@ -40,14 +41,27 @@ form.addEventListener("submit", async (ev) => {
       method: "POST",
       credentials: "same-origin",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ username, password, next: form.dataset.next || null }),
+      body: JSON.stringify({
+        username,
+        password,
+        next: form.dataset.next || null,
+        totp: form.totp.value.trim() || null,
+      }),
     });
     if (resp.ok) {
       const body = await resp.json().catch(() => ({}));
       location.assign(sameOrigin(body.next));
       return;
     }
-    if (resp.status === 401) fail("login.bad");
+    if (resp.status === 401) {
+      const body = await resp.json().catch(() => ({}));
+      if (body.error === "totp_required" || body.error === "bad_totp") {
+        document.querySelector("#totp-row").hidden = false;
+        form.totp.focus();
+        i18n.setNames(errorBox, names(body.error));
+        errorBox.hidden = false;
+      } else fail("login.bad");
+    }
     else if (resp.status === 423 || resp.status === 429) {
       const body = await resp.json().catch(() => ({}));
       const n = Math.max(1, Math.ceil((body.retry_after_s || 900) / 60));

@@ -52,7 +52,7 @@ def _scope(query: Select[Any], actor: Actor) -> Select[Any]:
         return query.where(CaseRow.item.in_(actor.items or ("",)))
     if actor.role == "agent":
         return query.where(CaseRow.place == (actor.place or ""))
-    if actor.role in ("supervisor", "admin"):
+    if actor.role in ("supervisor", "sysadmin"):
         return query
     return query.where(false())
 

@@ -149,7 +149,7 @@ class Actor:
 
 
 def may_read(actor: Actor, item: str, place: str) -> bool:
-    if actor.role in ("supervisor", "admin"):
+    if actor.role in ("supervisor", "sysadmin"):
         return True
     if actor.role == "reviewer":
         return item in actor.items

@@ -113,6 +113,8 @@ def _users(db: sqlite3.Connection) -> list[dict[str, Any]]:
     for row in db.execute(f"SELECT {', '.join(cols)} FROM users ORDER BY username"):
         values = dict(zip(cols, row, strict=True))
         values["items"] = list(json.loads(values["items"] or "[]"))
+        if values["role"] == "admin":  # 三员分立: the old admin is the system admin
+            values["role"] = "sysadmin"
         values["disabled"] = bool(values.get("disabled", 0))
         values["created_at"] = float(values.get("created_at", 0.0))
         out.append(values)

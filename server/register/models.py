@@ -44,6 +44,24 @@ class UserRow(Base):
     level: Mapped[str | None] = mapped_column(Text)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[float] = mapped_column(Float)
+    # Migration 0008 (等保 accounts): a password set by someone else must be changed
+    # at the next sign-in; the TOTP secret once enrolled (base32, None: no second factor).
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    password_changed_at: Mapped[float | None] = mapped_column(Float)
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+
+
+class PasswordHistoryRow(Base):
+    """Earlier password hashes of an account: a new password may not repeat them."""
+
+    __tablename__ = "password_history"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(
+        String(64), ForeignKey("users.username", ondelete="CASCADE"), index=True
+    )
+    password_hash: Mapped[str] = mapped_column(Text)
+    set_at: Mapped[float] = mapped_column(Float)
 
 
 class KioskRow(Base):

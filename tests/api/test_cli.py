@@ -34,7 +34,7 @@ def test_user_and_kiosk_add(tmp_path: Path) -> None:
         "--password-stdin",
         "--data-dir",
         data,
-        stdin="a-long-password\n",
+        stdin="A-long-password1\n",
     )
     assert done.returncode == 0, done.stderr
     bad = _run(
@@ -48,7 +48,7 @@ def test_user_and_kiosk_add(tmp_path: Path) -> None:
         "--password-stdin",
         "--data-dir",
         data,
-        stdin="a-long-password\n",
+        stdin="A-long-password1\n",
     )
     assert bad.returncode == 2 and "NOPE-9" in bad.stderr
     kiosk = _run("kiosk", "add", "城关镇 2 号窗口", "--place", "QH-CG", "--data-dir", data)
@@ -60,7 +60,7 @@ def test_user_and_kiosk_add(tmp_path: Path) -> None:
     assert token not in json.dumps(logged)
     db = AccountDB(Path(data) / "register.sqlite3")
     try:
-        assert db.check_password("wangmin", "a-long-password") is not None
+        assert db.check_password("wangmin", "A-long-password1") is not None
         found = db.kiosk_by_token(token)
         assert found is not None and found.place == "QH-CG"
     finally:
@@ -91,6 +91,8 @@ def test_demo_starts_and_prints_urls(tmp_path: Path) -> None:
         text = "".join(lines)
         assert f"http://127.0.0.1:{port}/kiosk?token=" in text
         assert "county-reviewer" in text and "demo-pass-2026" in text
+        for role in ("sysadmin", "secadmin", "auditadmin"):  # 三员分立: one account each
+            assert f"  {role:<10} {role:<16}" in text
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as resp:
             assert resp.status == 200
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/catalogue", timeout=10) as resp:
@@ -128,20 +130,20 @@ def test_kiosk_list_and_revoke_and_user_disable(tmp_path: Path) -> None:
     assert list(states.values()).count("active") == 1
 
     add = ("user", "add", "li", "--role", "supervisor", "--password-stdin", "--data-dir", data)
-    assert _run(*add, stdin="first-password\n").returncode == 0
+    assert _run(*add, stdin="First-password1\n").returncode == 0
     assert _run("user", "disable", "li", "--data-dir", data).returncode == 0
     assert "disabled" in _run("user", "list", "--data-dir", data).stdout
     assert _run("user", "enable", "li", "--data-dir", data).returncode == 0
     passwd = ("user", "passwd", "li", "--password-stdin", "--data-dir", data)
     assert _run(*passwd, stdin="short\n").returncode == 2
-    assert _run(*passwd, stdin="second-password\n").returncode == 0
+    assert _run(*passwd, stdin="Second-password2\n").returncode == 0
     assert _run("user", "disable", "nobody", "--data-dir", data).returncode == 2
 
     db = AccountDB(Path(data) / "register.sqlite3")
     try:
         assert db.kiosk_by_token(tokens[0]) is None and db.kiosk_by_token(tokens[1]) is None
         assert db.kiosk_by_token(tokens[2]) is not None
-        assert db.check_password("li", "second-password") is not None
+        assert db.check_password("li", "Second-password2") is not None
     finally:
         db.close()
     logged = [e["type"] for e in system_events(Path(data) / "archive")]

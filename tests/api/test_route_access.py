@@ -9,7 +9,22 @@ import aiohttp
 from server.auth import PUBLIC, allowed_roles
 from tests.conftest import RunningServer
 
-STAFF = {"reviewer": "reviewer", "supervisor": "supervisor", "admin": "admin", "agent": "agent"}
+STAFF = {
+    "reviewer": "reviewer",
+    "supervisor": "supervisor",
+    "agent": "agent",
+    "sysadmin": "admin",
+    "secadmin": "secadmin",
+    "auditadmin": "auditadmin",
+}
+HOMES = {
+    "reviewer": "/desk",
+    "supervisor": "/cases",
+    "agent": "/agent",
+    "sysadmin": "/admin",
+    "secadmin": "/security",
+    "auditadmin": "/audit",
+}
 DENIED = {401, 403}
 
 
@@ -78,6 +93,22 @@ NEWER_ROUTES = {
     # The supervisors' live dashboard (审管联动).
     ("GET", "/supervision"),
     ("GET", "/api/supervision"),
+    # Accounts for 等保 level 3: own account, sessions, 三员分立, the audit viewer.
+    ("GET", "/account"),
+    ("POST", "/api/account/password"),
+    ("POST", "/api/account/totp/enrol"),
+    ("POST", "/api/account/totp/confirm"),
+    ("GET", "/api/session"),
+    ("POST", "/api/session/keepalive"),
+    ("POST", "/api/logout/everywhere"),
+    ("POST", "/api/admin/users/x/unlock"),
+    ("POST", "/api/admin/users/x/totp/reset"),
+    ("POST", "/api/admin/users/x/role"),
+    ("GET", "/api/admin/policy"),
+    ("GET", "/security"),
+    ("GET", "/audit"),
+    ("GET", "/api/audit/events"),
+    ("GET", "/api/audit/export"),
 }
 
 
@@ -107,7 +138,7 @@ async def test_each_role_reaches_only_its_routes(running: RunningServer) -> None
     )
     checked = 0
     for method, path, roles in routes:
-        if PUBLIC in roles or path == "/api/logout":
+        if PUBLIC in roles or path in ("/api/logout", "/api/logout/everywhere"):
             continue
         for role, (session, headers) in callers.items():
             status = await _status(session, method, path, headers)
@@ -121,7 +152,7 @@ async def test_each_role_reaches_only_its_routes(running: RunningServer) -> None
 
 async def test_cookie_writes_need_the_csrf_token(running: RunningServer) -> None:
     session, csrf = await running.http("admin")
-    body = {"username": "new-reviewer", "password": "long-enough-pw", "role": "supervisor"}
+    body = {"username": "new-reviewer", "password": "Long-enough-pw1", "role": "supervisor"}
     async with session.post("/api/admin/users", json=body) as resp:
         assert resp.status == 403
     async with session.post(
@@ -146,7 +177,7 @@ async def test_security_headers_on_pages_and_errors(running: RunningServer) -> N
 async def test_a_browser_gets_a_page_for_a_page_its_role_may_not_open(
     running: RunningServer,
 ) -> None:
-    homes = {"reviewer": "/desk", "supervisor": "/cases", "admin": "/admin", "agent": "/agent"}
+    homes = HOMES
     pages = set(homes.values())
     for role, username in STAFF.items():
         session, _ = await running.http(username)
@@ -165,7 +196,7 @@ async def test_a_browser_gets_a_page_for_a_page_its_role_may_not_open(
         async with session.get(homes[role], headers={"Accept": "text/html"}) as resp:
             shown = set(re.findall(r'data-nav="([^"]+)"', await resp.text()))
         expected = {homes[role]} | ({"/cases"} if role == "reviewer" else set())
-        expected |= {"/stats", "/supervision"} if role in ("supervisor", "admin") else set()
+        expected |= {"/stats", "/supervision"} if role in ("supervisor", "sysadmin") else set()
         if role == "supervisor":
             expected |= {"/followups", "/spot-checks"}
         assert shown == expected, (role, shown)
@@ -191,11 +222,11 @@ async def test_approval_and_receipt_routes_are_open_to_exactly_their_roles(
 
 # Statistics for supervisors and admins; the catalogue is public.
 STATS_ROUTES = {
-    ("GET", "/stats"): {"supervisor", "admin"},
-    ("GET", "/api/stats"): {"supervisor", "admin"},
-    ("GET", "/api/stats/export"): {"supervisor", "admin"},
-    ("GET", "/supervision"): {"supervisor", "admin"},
-    ("GET", "/api/supervision"): {"supervisor", "admin"},
+    ("GET", "/stats"): {"supervisor", "sysadmin"},
+    ("GET", "/api/stats"): {"supervisor", "sysadmin"},
+    ("GET", "/api/stats/export"): {"supervisor", "sysadmin"},
+    ("GET", "/supervision"): {"supervisor", "sysadmin"},
+    ("GET", "/api/supervision"): {"supervisor", "sysadmin"},
     ("GET", "/catalogue"): {PUBLIC},
     ("GET", "/api/public/catalogue"): {PUBLIC},
 }
@@ -206,3 +237,48 @@ async def test_statistics_and_catalogue_routes_are_open_to_exactly_their_roles(
 ) -> None:
     marks = {(m, p): set(roles) for m, p, roles in _routes(running)}
     assert {key: marks.get(key) for key in STATS_ROUTES} == STATS_ROUTES
+
+
+# 三员分立: exactly who may call each admin and audit route (the walks above then
+# check that every other role is refused); the own-account routes are every staff role's.
+ADMIN_ONLY = {
+    ("GET", "/admin"): {"sysadmin"},
+    ("GET", "/api/admin/accounts"): {"sysadmin", "secadmin"},
+    ("POST", "/api/admin/users"): {"sysadmin"},
+    ("PATCH", "/api/admin/users/x"): {"sysadmin"},
+    ("POST", "/api/admin/users/x/password"): {"sysadmin"},
+    ("POST", "/api/admin/users/x/unlock"): {"sysadmin"},
+    ("POST", "/api/admin/users/x/totp/reset"): {"sysadmin"},
+    ("POST", "/api/admin/kiosks/x/revoke"): {"sysadmin"},
+    ("POST", "/api/admin/users/x/role"): {"secadmin"},
+    ("GET", "/api/admin/policy"): {"secadmin"},
+    ("GET", "/security"): {"secadmin"},
+    ("GET", "/audit"): {"auditadmin"},
+    ("GET", "/api/audit/events"): {"auditadmin"},
+    ("GET", "/api/audit/export"): {"auditadmin"},
+    ("GET", "/account"): set(STAFF),
+    ("POST", "/api/account/password"): set(STAFF),
+    ("GET", "/api/session"): set(STAFF),
+    ("POST", "/api/logout/everywhere"): set(STAFF),
+}
+
+
+async def test_the_three_administrators_reach_only_their_own_routes(
+    running: RunningServer,
+) -> None:
+    routes = _routes(running)
+    marks = {(m, p): set(roles) for m, p, roles in routes}
+    assert {key: marks.get(key) for key in ADMIN_ONLY} == ADMIN_ONLY
+    # The audit admin reads the audit log and changes nothing: no write route
+    # other than their own account's is open to them.
+    own = {"/api/logout", "/api/logout/everywhere", "/api/session/keepalive"}
+    writes = {
+        (m, p)
+        for m, p, roles in routes
+        if "auditadmin" in roles and m != "GET" and not p.startswith("/api/account/")
+    }
+    assert writes == {("POST", p) for p in own}
+    # No admin role reaches the case register's writes.
+    for m, p, roles in routes:
+        if p.startswith("/api/register/") and m != "GET":
+            assert not roles & {"secadmin", "auditadmin"}, (m, p)

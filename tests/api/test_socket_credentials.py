@@ -220,7 +220,7 @@ async def test_a_password_reset_ends_earlier_sign_ins(running: RunningServer) ->
     admin, csrf = await running.http("admin")
     async with admin.post(
         "/api/admin/users/city/password",
-        json={"password": "a-brand-new-pw"},
+        json={"password": "A-brand-new-pw9"},
         headers={"X-CSRF-Token": csrf or ""},
     ) as resp:
         assert resp.status == 200

@@ -14,7 +14,7 @@ async def test_sign_ins_and_configuration_are_audited(running: RunningServer) ->
         pass
     _, csrf = await running.http("admin")
     admin_session = running.sessions[-1]
-    body = {"username": "auditor", "password": "long-enough-pw", "role": "supervisor"}
+    body = {"username": "auditor", "password": "Long-enough-pw1", "role": "supervisor"}
     async with admin_session.post(
         "/api/admin/users", json=body, headers={"X-CSRF-Token": csrf or ""}
     ) as resp:
@@ -26,7 +26,7 @@ async def test_sign_ins_and_configuration_are_audited(running: RunningServer) ->
     started = events[0]["data"]
     assert started["server"]["secret"].startswith("sha256:")
     text = json.dumps(events)
-    for secret in (running.app[K.CONFIG].server.secret, PASSWORD, "nope-nope", "long-enough-pw"):
+    for secret in (running.app[K.CONFIG].server.secret, PASSWORD, "nope-nope", "Long-enough-pw1"):
         assert secret not in text
     created = next(e for e in events if e["type"] == "account.created")
     assert created["actor"] == "admin" and created["data"]["username"] == "auditor"

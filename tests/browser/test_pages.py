@@ -238,7 +238,7 @@ async def test_login_admin_and_language(pages: Pages) -> None:
     await expect(page.locator("#kiosks-rows tr")).to_have_count(4)
 
     await page.fill("#new-username", "reviewer3")
-    await page.fill("#new-password", "another-pass-1")
+    await page.fill("#new-password", "Another-pass-1")
     await page.select_option("#new-role", "reviewer")
     await page.check('#new-items input[value="RSJ-001"]')
     await page.click("#add-submit")

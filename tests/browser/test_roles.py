@@ -23,6 +23,8 @@ ROLES = {
     ),
     "admin": ("/admin", ["/supervision", "/admin", "/stats"], "/cases"),
     "agent": ("/agent", ["/agent"], "/desk"),
+    "secadmin": ("/security", ["/security"], "/admin"),
+    "auditadmin": ("/audit", ["/audit"], "/security"),
 }
 
 
@@ -50,7 +52,7 @@ async def test_each_role_lands_on_its_page_with_its_nav(pages: Pages) -> None:
         await expect(page.locator("#forbidden h1")).to_have_text("无权打开此页面")
         await page.click("#go-home")
         await page.wait_for_url(base + home)
-    agent = pages.contexts[-1].pages[0]
+    agent = pages.contexts[list(ROLES).index("agent")].pages[0]
     await expect(agent.locator("#new-case h2")).to_have_text("新建办件")
     await expect(agent.locator("#agent-place")).to_have_text("柳林镇东村便民代办点（东村超市）")
 
@@ -91,8 +93,10 @@ async def test_admin_edits_disables_and_revokes(pages: Pages) -> None:
     await expect(row).to_contain_text("县级审批员 刘洋")
     await page.fill("#reset-new", "short")
     await page.click("#reset-submit")
-    await expect(result).to_have_text("操作未完成：密码至少要 8 位。")
-    await page.fill("#reset-new", "a-brand-new-pw")
+    await expect(result).to_have_text(
+        "操作未完成：密码太短（长度要求见安全策略，默认至少 12 位）。"
+    )
+    await page.fill("#reset-new", "A-brand-new-pw9")
     await page.click("#reset-submit")
     await expect(result).to_have_text("已重置 reviewer2 的密码。")
 
@@ -111,7 +115,7 @@ async def test_admin_edits_disables_and_revokes(pages: Pages) -> None:
 
     # The bad add from issue 12: a message in zh-CN, not developer English.
     await page.fill("#new-username", "tab\there")
-    await page.fill("#new-password", "another-pass-1")
+    await page.fill("#new-password", "Another-pass-1")
     await page.select_option("#new-role", "supervisor")
     await page.click("#add-submit")
     add_result = page.locator("#add-result")

@@ -14,14 +14,14 @@ from server.register.legacy import migrate_accounts_file
 def test_users_and_kiosks_survive_reopen(tmp_path: Path) -> None:
     path = tmp_path / "accounts.sqlite3"
     db = AccountDB(path)
-    db.add_user("wang", "correct horse", "reviewer", items=["SCJG-001"], place="QH-COUNTY")
+    db.add_user("wang", "Correct horse 1", "reviewer", items=["SCJG-001"], place="QH-COUNTY")
     kiosk, token = db.add_kiosk("城关镇 1 号窗口", "QH-CG")
     db.close()
 
     db = AccountDB(path)
-    assert db.check_password("wang", "correct horse") is not None
-    assert db.check_password("wang", "wrong horse!") is None
-    assert db.check_password("nobody", "correct horse") is None
+    assert db.check_password("wang", "Correct horse 1") is not None
+    assert db.check_password("wang", "Wrong horse 1!") is None
+    assert db.check_password("nobody", "Correct horse 1") is None
     assert db.kiosk_by_token(token) == kiosk
     assert db.kiosk_by_token(token + "x") is None
     db.close()
@@ -36,20 +36,20 @@ def test_users_and_kiosks_survive_reopen(tmp_path: Path) -> None:
 
 def test_disabled_account_cannot_sign_in(tmp_path: Path) -> None:
     db = AccountDB(tmp_path / "a.sqlite3")
-    db.add_user("li", "password-1", "supervisor")
+    db.add_user("li", "Password-0001", "supervisor")
     db.set_disabled("li", True)
-    assert db.check_password("li", "password-1") is None
+    assert db.check_password("li", "Password-0001") is None
     db.close()
 
 
 @pytest.mark.parametrize(
     ("args", "kwargs", "field"),
     [
-        (("x", "password-1", "root"), {}, "role"),
+        (("x", "Password-0001", "root"), {}, "role"),
         (("x", "short", "admin"), {}, "password"),
-        (("x", "password-1", "agent"), {}, "place"),
-        (("x", "password-1", "reviewer"), {}, "items"),
-        (("", "password-1", "admin"), {}, "username"),
+        (("x", "Password-0001", "agent"), {}, "place"),
+        (("x", "Password-0001", "reviewer"), {}, "items"),
+        (("", "Password-0001", "admin"), {}, "username"),
     ],
 )
 def test_invalid_accounts_name_the_field(
@@ -63,9 +63,9 @@ def test_invalid_accounts_name_the_field(
 
 def test_duplicate_username(tmp_path: Path) -> None:
     db = AccountDB(tmp_path / "a.sqlite3")
-    db.add_user("zhao", "password-1", "admin")
+    db.add_user("zhao", "Password-0001", "admin")
     with pytest.raises(AccountError, match="already exists"):
-        db.add_user("zhao", "password-2", "admin")
+        db.add_user("zhao", "Password-0002", "admin")
     db.close()
 
 
@@ -107,7 +107,7 @@ def test_an_accounts_file_from_before_revocation_is_migrated(tmp_path: Path) -> 
 
 def test_update_user_checks_what_the_role_needs(tmp_path: Path) -> None:
     db = AccountDB(tmp_path / "a.sqlite3")
-    db.add_user("wang", "password-1", "reviewer", items=["SCJG-001"])
+    db.add_user("wang", "Password-0001", "reviewer", items=["SCJG-001"])
     with pytest.raises(AccountError, match="items") as missing:
         db.update_user("wang", items=[])
     assert (missing.value.field, missing.value.code) == ("items", "required")

@@ -93,3 +93,20 @@ def test_catalogue_validation_names_the_field() -> None:
         parse_catalogue({"items": [item]})
     with pytest.raises(ConfigError, match=r"items\[0\]\.modes"):
         parse_catalogue({"items": [{**item, "level": "county", "modes": ["fax"]}]})
+
+
+def test_account_security_settings_are_checked() -> None:
+    cfg = load_config(demo=True, environ={})
+    assert (cfg.auth.max_failed_logins, cfg.auth.lockout_minutes) == (5, 30)
+    assert cfg.auth.totp_required_roles == ["sysadmin", "secadmin", "auditadmin"]
+    for section, values in (
+        ("auth", {"totp_required_roles": ["admin"]}),
+        ("password", {"min_classes": 5}),
+        ("password", {"min_length": 0}),
+        ("auth", {"lockout_minutes": 0}),
+    ):
+        with pytest.raises(ConfigError):
+            load_config(demo=True, environ={}, overrides={section: values})
+    env = {"RW_AUTH__TOTP_REQUIRED_ROLES": "sysadmin", "RW_PASSWORD__HISTORY": "3"}
+    cfg = load_config(demo=True, environ=env)
+    assert cfg.auth.totp_required_roles == ["sysadmin"] and cfg.password.history == 3

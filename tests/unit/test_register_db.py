@@ -97,3 +97,38 @@ def test_a_register_at_0001_gets_case_documents_and_keeps_its_rows(tmp_path: Pat
         assert s.execute(text("SELECT username FROM users")).scalars().all() == ["wang"]
         assert s.execute(text("SELECT version_num FROM alembic_version")).scalar() == _head()
     reg.close()
+
+
+def test_0008_turns_admins_into_system_admins_and_adds_the_account_security_columns(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "register.sqlite3"
+    reg = Register(f"sqlite:///{path}")
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with reg.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0007")
+        for name, role in (("root", "admin"), ("wang", "reviewer")):
+            conn.exec_driver_sql(
+                "INSERT INTO users (username, role, display_name, password_hash, items,"
+                f" disabled, created_at) VALUES ('{name}', '{role}', 'x', 'h', '[]', 0, 1.0)"
+            )
+    reg.prepare()
+    with reg.read() as s:
+        rows = s.execute(
+            text("SELECT username, role, must_change_password, totp_secret FROM users")
+        ).all()
+        assert sorted(tuple(r) for r in rows) == [
+            ("root", "sysadmin", 0, None),
+            ("wang", "reviewer", 0, None),
+        ]
+    assert "password_history" in inspect(reg.engine).get_table_names()
+    with reg.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0007")
+    with reg.read() as s:
+        roles = s.execute(text("SELECT role FROM users ORDER BY username")).scalars().all()
+        assert roles == ["admin", "reviewer"]
+    assert "password_history" not in inspect(reg.engine).get_table_names()
+    reg.close()
