@@ -139,6 +139,21 @@ def _separation(message: str) -> AccountError:
     return AccountError("role", "separation", message)
 
 
+# The accounts whose credentials a system admin may not reset: taking over the
+# security or audit admin would end the separation of the three (三员分立). They
+# are reset on the server itself (`remote-window user passwd|totp-reset`, audited).
+GUARDED_ROLES = frozenset({"secadmin", "auditadmin"})
+
+
+def _check_may_reset(user: User) -> None:
+    if user.role in GUARDED_ROLES:
+        raise _separation(
+            f"a {user.role} account is reset on the server (remote-window user passwd or "
+            "totp-reset), "
+            "never by the system admin"
+        )
+
+
 def _refused(request: web.Request, exc: AccountError, username: str | None) -> web.HTTPBadRequest:
     """The 400 for a bad field; a refusal of separation of duties is audited too."""
     if exc.code in ("separation", "self"):
@@ -259,14 +274,16 @@ async def reset_password(request: web.Request) -> web.Response:
     username = request.match_info["username"]
     accounts = request.app[K.ACCOUNTS]
     try:
-        if accounts.get_user(username) is None:
+        target = accounts.get_user(username)
+        if target is None:
             raise _not_found(AccountError("username", "not_found", f"no account {username!r}"))
+        _check_may_reset(target)
         only_fields(body, {"password"})
         password = string_field(body, "password", required=True)
         assert password is not None
         accounts.set_password(username, password, must_change=True)
     except AccountError as exc:
-        raise bad_field(exc) from None
+        raise _refused(request, exc, username) from None
     request.app[K.RECORDER].system(
         "account.password_reset", request[IDENTITY].subject, {"username": username}
     )
@@ -317,10 +334,13 @@ async def unlock(request: web.Request) -> web.Response:
 async def reset_totp(request: web.Request) -> web.Response:
     """Recovery of a lost authenticator: another system admin removes the second
     factor; the person enrols again at the next sign-in (when the role needs one)."""
-    username, _ = _known(request)
-    if username == request[IDENTITY].subject:
-        exc = AccountError("username", "self", "another system admin must do this")
-        raise _refused(request, exc, username)
+    username, user = _known(request)
+    try:
+        if username == request[IDENTITY].subject:
+            raise AccountError("username", "self", "another system admin must do this")
+        _check_may_reset(user)
+    except AccountError as exc:
+        raise _refused(request, exc, username) from None
     request.app[K.ACCOUNTS].set_totp(username, None)
     request.app[K.RECORDER].system(
         "account.totp_reset", request[IDENTITY].subject, {"username": username}

@@ -75,6 +75,7 @@ def _parser() -> argparse.ArgumentParser:
         ("disable", "disable an account (its sign-ins and sockets end)"),
         ("enable", "enable a disabled account"),
         ("passwd", "set a new password, read from standard input"),
+        ("totp-reset", "remove the second factor (the person enrols again at sign-in)"),
     ):
         one = user_sub.add_parser(name, help=text)
         one.add_argument("username")
@@ -280,6 +281,12 @@ def _user_command(cfg: Config, args: argparse.Namespace) -> None:
             db.set_password(args.username, password, must_change=not args.no_change)
             _audit(cfg, "account.password_reset", {"username": args.username})
             print(f"{args.username}: password set")
+        elif args.user_command == "totp-reset":
+            if db.get_user(args.username) is None:
+                raise AccountError("username", "not_found", f"no account {args.username!r}")
+            db.set_totp(args.username, None)
+            _audit(cfg, "account.totp_reset", {"username": args.username})
+            print(f"{args.username}: second factor removed")
         elif args.user_command == "list":
             for u in db.users():
                 state = "disabled" if u.disabled else "active"

@@ -138,6 +138,8 @@ def test_kiosk_list_and_revoke_and_user_disable(tmp_path: Path) -> None:
     assert _run(*passwd, stdin="short\n").returncode == 2
     assert _run(*passwd, stdin="Second-password2\n").returncode == 0
     assert _run("user", "disable", "nobody", "--data-dir", data).returncode == 2
+    assert _run("user", "totp-reset", "li", "--data-dir", data).returncode == 0
+    assert _run("user", "totp-reset", "nobody", "--data-dir", data).returncode == 2
 
     db = AccountDB(Path(data) / "register.sqlite3")
     try:
@@ -149,3 +151,4 @@ def test_kiosk_list_and_revoke_and_user_disable(tmp_path: Path) -> None:
     logged = [e["type"] for e in system_events(Path(data) / "archive")]
     assert logged.count("kiosk.revoked") == 2
     assert {"account.disabled", "account.enabled", "account.password_reset"} <= set(logged)
+    assert logged.count("account.totp_reset") == 1

@@ -120,3 +120,34 @@ async def test_the_audit_admin_reads_filters_and_exports_and_nothing_else(
         ("auditadmin", "case.", 1)
     ]
     assert other is not None
+
+
+async def test_the_system_admin_cannot_take_over_the_other_two_admins(
+    running: RunningServer,
+) -> None:
+    """A password or TOTP reset is a takeover: refused for the security and audit
+    admins' accounts (reset on the server), audited; a business account is fine."""
+    admin, csrf = await running.http("admin")
+    for username in ("secadmin", "auditadmin"):
+        for path, body in (
+            (f"/api/admin/users/{username}/password", {"password": "Takeover-pass-2026"}),
+            (f"/api/admin/users/{username}/totp/reset", {}),
+        ):
+            status, reply = await call(admin, "POST", path, csrf, body)
+            assert (status, reply["code"]) == (400, "separation"), path
+    refused = [e for e in await running.system_events() if e["type"] == "admin.refused"]
+    assert len(refused) == 4 and {e["data"]["username"] for e in refused} == {
+        "secadmin",
+        "auditadmin",
+    }
+    assert not [e for e in await running.system_events() if e["type"].startswith("account.")]
+    # The audit admin still signs in with the old password.
+    await running.http("auditadmin")
+    status, _ = await call(
+        admin,
+        "POST",
+        "/api/admin/users/supervisor/password",
+        csrf,
+        {"password": "New-pass-2026-ok"},
+    )
+    assert status == 200

@@ -94,14 +94,17 @@ async def test_admin_roles_must_enrol_when_config_says_so_and_a_sysadmin_resets(
         admin, csrf, _ = admins[0]
         status, reply = await call(admin, "POST", "/api/admin/users/admin/totp/reset", csrf)
         assert (status, reply["code"]) == (400, "self")
-        assert (await call(admin, "POST", "/api/admin/users/secadmin/totp/reset", csrf))[0] == 200
+        assert (await call(admin, "POST", "/api/admin/users/sysadmin2/totp/reset", csrf))[0] == 200
         again, _ = await srv.http()
-        status, body = await login(again, "secadmin", PASSWORD)
+        status, body = await login(again, "sysadmin2", PASSWORD)
         assert status == 200 and body["user"]["restricted"] == "totp"  # enrols anew
+        # The security admin's factor is not the system admin's to remove (三员分立).
+        status, reply = await call(admin, "POST", "/api/admin/users/secadmin/totp/reset", csrf)
+        assert (status, reply["code"]) == (400, "separation")
         assert secret
     finally:
         await srv.close()
     resets = [
         e for e in system_events(cfg.data_dir / "archive") if e["type"] == "account.totp_reset"
     ]
-    assert [(e["actor"], e["data"]) for e in resets] == [("admin", {"username": "secadmin"})]
+    assert [(e["actor"], e["data"]) for e in resets] == [("admin", {"username": "sysadmin2"})]
