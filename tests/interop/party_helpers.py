@@ -32,7 +32,7 @@ class PartyPeer(Peer):
         self.per_track[track] = 0
         while True:
             try:
-                frame = await track.recv()
+                await track.recv()
             except MediaStreamError:
                 return
             self.decoded[track.kind] += 1
@@ -65,6 +65,7 @@ class Party:
         self.renegotiations = 0
         self._answers: asyncio.Queue[str] = asyncio.Queue()
         self._lock = asyncio.Lock()
+        self._followers: set[asyncio.Task[None]] = set()
         self._reader = asyncio.create_task(self._read())
 
     async def _read(self) -> None:
@@ -75,7 +76,8 @@ class Party:
                 self._answers.put_nowait(msg["sdp"])
             elif msg["type"] == "session.participants":
                 self.roster = msg
-                asyncio.create_task(self.follow())
+                self._followers.add(task := asyncio.create_task(self.follow()))
+                task.add_done_callback(self._followers.discard)
             async with self.changed:
                 self.changed.notify_all()
 
@@ -146,14 +148,10 @@ class Party:
             async with asyncio.timeout(25), self.peer.progress:
                 await self.peer.progress.wait_for(lambda: self.frames_from(source, kind) >= count)
         except TimeoutError:
-            mids = {
-                t.mid: (t.kind, t.direction, t.currentDirection)
-                for t in self.peer.pc.getTransceivers()
-            }
             counts = {t.mid: self.peer.frames_on(t.mid) for t in self.peer.pc.getTransceivers()}
             raise AssertionError(
                 f"{self.name}: {self.frames_from(source, kind)} of {count} {kind} frames from"
-                f" {source}; routes {(self.roster or {}).get('routes')}; mids {mids}; {counts}"
+                f" {source}; routes {(self.roster or {}).get('routes')}; frames per mid {counts}"
             ) from None
 
     async def close(self) -> None:
