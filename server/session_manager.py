@@ -193,12 +193,13 @@ class SessionManager:
             }
             for p in session.participants
         ]
+        members = [p.holder for p in session.participants]
         for p in session.participants:
             message = SessionParticipants(
                 session_id=session.id,
                 participants=roster,
                 routes=media.routes(p.holder) if media else [],
-                needed=media.slots_needed(p.holder) if media else {},
+                needed=self.media.session(session.id).slots_needed(p.holder, members),
                 you=p.holder,
             )
             if self._last_roster.get(p.holder) == message and p.holder != again:

@@ -59,6 +59,8 @@ logger = logging.getLogger(__name__)
 StateCallback = Callable[[str, str], Any]
 InboundCallback = Callable[[str, str, InboundStream], Any]
 
+# How long a slot added by a renegotiation waits before media goes out on it (see _release).
+RENEGOTIATION_SETTLE_S = 0.3
 _STATES = {"new": "connecting", "connecting": "connecting", "connected": "connected"}
 _STATES.update(failed="failed", closed="closed")
 
@@ -86,6 +88,8 @@ class Slot:
     assigned: tuple[str, str] | None = None
     # False when the client's m-line only sends (sendonly/inactive): nothing goes out here
     wanted: bool = True
+    # Added by a renegotiation: not fed until the client has surely applied the answer
+    held: bool = False
 
     @property
     def sender(self) -> RTCRtpSender:
@@ -164,12 +168,24 @@ class MediaSession:
         p = self.participants.get(participant_id)
         return p.state if p else None
 
-    def slots_needed(self, participant_id: str) -> dict[str, int]:
-        """Per kind, the m-lines a participant needs to receive every other's tracks."""
-        others = [p for pid, p in self.participants.items() if pid != participant_id]
+    def slots_needed(
+        self, participant_id: str, members: Iterable[str] | None = None
+    ) -> dict[str, int]:
+        """Per kind, the m-lines a participant needs to receive every other's tracks.
+
+        ``members``: everyone in the session (also those who have not offered
+        yet); by default the participants with a pc here."""
+        ids = list(self.participants) if members is None else list(members)
+        others = [pid for pid in dict.fromkeys(ids) if pid != participant_id]
         needed = {}
         for kind in ("audio", "video"):
-            extra = sum(1 for o in others for k in o.inbound if k.startswith(kind + ":"))
+            extra = sum(
+                1
+                for pid in others
+                if pid in self.participants
+                for k in self.participants[pid].inbound
+                if k.startswith(kind + ":")
+            )
             needed[kind] = len(others) + extra
         return needed
 
@@ -265,10 +281,11 @@ class MediaSession:
     async def _renegotiate(self, participant: Participant, pc: RTCPeerConnection, sdp: str) -> str:
         """Apply a further offer to a participant's current pc: new m-lines get slots."""
         known = {t.mid for t in pc.getTransceivers() if t.mid is not None}
+        added: list[Slot] = []
         try:
             for mid, kind, _ in _mlines(sdp):
                 if mid not in known:
-                    self._add_slot(participant, pc, kind)
+                    added.append(self._add_slot(participant, pc, kind, held=True))
             await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
             repair_bundle(pc, sdp)
             _mark_wanted(participant, sdp)
@@ -278,7 +295,22 @@ class MediaSession:
         except Exception as exc:
             logger.warning("%s: renegotiation with %s failed: %s", self, participant, exc)
             raise MediaNegotiationError(f"{participant.participant_id}: {exc}") from exc
+        if added:
+            self._spawn(self._release(added))
         return pc.localDescription.sdp
+
+    async def _release(self, slots: list[Slot]) -> None:
+        """Start feeding slots added by a renegotiation, RENEGOTIATION_SETTLE_S later.
+
+        Until the client has applied the answer it has no receiver for the new
+        SSRCs; aiortc's RTP router then hands a packet of an unknown SSRC to the
+        only receiver of its payload type (the existing video line), which
+        decodes garbage. A browser demuxes by MID and would not mind."""
+        await asyncio.sleep(RENEGOTIATION_SETTLE_S)
+        for slot in slots:
+            slot.held = False
+        if not self.closed:
+            self._route()
 
     async def remove_participant(self, participant_id: str) -> None:
         """Close a participant's pc and forget them (they left for good)."""
@@ -369,7 +401,9 @@ class MediaSession:
             **rtp,
         }
 
-    def _add_slot(self, participant: Participant, pc: RTCPeerConnection, kind: str) -> None:
+    def _add_slot(
+        self, participant: Participant, pc: RTCPeerConnection, kind: str, held: bool = False
+    ) -> Slot:
         track = ForwardTrack(
             kind,
             max_frames=self.queue_frames.get(kind),
@@ -378,7 +412,9 @@ class MediaSession:
         transceiver = pc.addTransceiver(track, direction="sendrecv")
         transceiver.setCodecPreferences(codec_preferences(kind))
         passthrough.on_keyframe_request(transceiver.sender, track.request_keyframe)
-        participant.slots.setdefault(kind, []).append(Slot(kind, track, transceiver))
+        slot = Slot(kind, track, transceiver, held=held)
+        participant.slots.setdefault(kind, []).append(slot)
+        return slot
 
     def _on_track(
         self, participant: Participant, pc: RTCPeerConnection, track: MediaStreamTrack
@@ -441,6 +477,8 @@ class MediaSession:
                     if slot.assigned is not None:
                         owner, key = slot.assigned
                         source = self.participants[owner].inbound.get(key)
+                    if slot.held:
+                        continue
                     if source is not None and slot.sending:
                         if slot.track.source is not source:
                             slot.track.attach(source)
