@@ -236,6 +236,7 @@ class SessionManager:
                 sdp,
                 server_ice_servers(self.cfg.ice),
                 renegotiate=renegotiate,
+                rank=_rank(session, participant),
             )
         except Exception as exc:
             log.warning("offer failed", extra={"session": session.id, "error": type(exc).__name__})
@@ -496,6 +497,15 @@ class SessionManager:
     async def close(self) -> None:
         for session in list(self._sessions.values()):
             await self._end(session, "server_shutdown", None, requeue=not session.started)
+
+
+def _rank(session: VideoSession, participant: Participant) -> int:
+    """The applicant's tracks first, then the reviewer's, then the others' (media routing)."""
+    if participant is session.applicant:
+        return 0
+    if participant is session.reviewer:
+        return 1
+    return 2 + [*session.former, *session.extras].index(participant)
 
 
 def _age(session: VideoSession) -> int:

@@ -8,8 +8,8 @@ routing survive.
 Routing uses *slots*: each participant's pc has, per kind, a list of send
 transceivers (one per audio/video m-line the client offered). A slot is
 *assigned* to one source, (other participant, track key), and keeps it while
-that participant stays in the session: first every other participant's
-primary track ("audio"/"video") in join order, then their extra tracks. A
+that participant stays in the session: participant by participant in rank
+order, each one's primary track ("audio"/"video") then its extra tracks. A
 slot whose source left is free for the next newcomer. Two parties need one
 slot per kind; each further participant needs one more slot per kind on the
 others' pcs: the client re-offers on its *current* pc with more m-lines
@@ -115,7 +115,7 @@ class Participant:
     inbound: dict[str, InboundStream] = field(default_factory=dict)
     receivers: dict[str, RTCRtpReceiver] = field(default_factory=dict)
     slots: dict[str, list[Slot]] = field(default_factory=dict)
-    order: int = 0  # join order (sources are assigned in it)
+    order: int = 0  # rank among the sources (assigned in this order)
 
 
 class MediaSession:
@@ -214,9 +214,13 @@ class MediaSession:
         ice_servers: Iterable[IceServerLike] = (),
         *,
         renegotiate: bool = False,
+        rank: int | None = None,
     ) -> str:
         """Answer a participant's offer with a new pc (closing any previous one).
 
+        ``rank`` orders the participant among the sources (lower first; by
+        default the order of first offers): the applicant before the reviewer
+        before the others, whoever offered first.
         With ``renegotiate`` and a live pc, the offer is applied to that pc
         instead (more m-lines to receive a newcomer): its inbound streams and
         recordings carry on. An offer that fails `check_offer` changes nothing:
@@ -234,7 +238,7 @@ class MediaSession:
                     raise SessionFullError(f"{self.session_id}: {self.max_participants} max")
                 participant = self.participants[participant_id] = Participant(participant_id)
                 self._joins += 1
-                participant.order = self._joins
+                participant.order = self._joins if rank is None else rank
             pc = participant.pc
             if (
                 renegotiate
@@ -452,10 +456,11 @@ class MediaSession:
         """Attach every output slot to the inbound stream of the source it is assigned.
 
         Assignments stick (see the module docstring): a slot keeps its source
-        while that participant stays; free slots take the unassigned sources,
-        every other participant's primary track first (join order), then
-        their extra tracks ("video:1", the kiosk's document camera, ...). A
-        client that wants more tracks offers more m-lines.
+        while that participant stays; free slots take the unassigned sources
+        participant by participant (rank order), each one's primary track
+        then its extra tracks ("video:1", the kiosk's document camera), so a
+        desk's second video m-line gets the kiosk's document camera when the
+        kiosk ranks first. A client that wants more tracks offers more m-lines.
         """
         for participant in self.participants.values():
             others = sorted(
@@ -573,9 +578,10 @@ def _mid_order(mid: str) -> tuple[int, str]:
 
 def _wanted_sources(others: list[Participant], kind: str) -> list[tuple[str, str]]:
     """The sources one participant's slots of a kind should carry, in priority order."""
-    wanted = [(o.participant_id, kind) for o in others]
+    wanted = []
     for other in others:
         extra = [k for k in other.inbound if k.startswith(kind + ":")]
+        wanted.append((other.participant_id, kind))
         wanted.extend((other.participant_id, k) for k in sorted(extra, key=_extra_index))
     return wanted
 
