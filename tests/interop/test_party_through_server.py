@@ -13,9 +13,9 @@ import pytest
 
 from recording.verify import main as verify_main
 from server import appkeys as K
+from server.bench.party_client import Party, PartyPeer
 from server.bench.source import DecodeErrorCounter, vp8_clip
 from tests.conftest import RunningServer
-from tests.interop.party_helpers import Party, PartyPeer
 
 pytestmark = pytest.mark.timeout(150)
 

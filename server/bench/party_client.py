@@ -1,6 +1,7 @@
-"""N-party participants through the real server: a bench Peer that follows
-`session.participants` like the browser client does (adds receive-only
-m-lines and re-offers on its current pc) and counts frames per m-line."""
+"""N-party participants through the real server (the bench and the interop
+tests): a bench Peer that follows `session.participants` like the browser
+client does (adds receive-only m-lines and re-offers on its current pc) and
+counts frames per m-line."""
 
 from __future__ import annotations
 
