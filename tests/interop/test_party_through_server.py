@@ -16,6 +16,7 @@ from server import appkeys as K
 from server.bench.party_client import Party, PartyPeer
 from server.bench.source import DecodeErrorCounter, vp8_clip
 from tests.conftest import RunningServer
+from tests.interop.party_session import all_see_all, invite
 
 pytestmark = pytest.mark.timeout(150)
 
@@ -23,35 +24,6 @@ pytestmark = pytest.mark.timeout(150)
 @pytest.fixture
 def clip():
     return vp8_clip(160, 120, 150_000, 30)
-
-
-async def all_see_all(parties: list[Party], frames: int) -> None:
-    holders = {p.name: p.roster["you"] for p in parties if p.roster}
-    for party in parties:
-        for other in parties:
-            if other is party:
-                continue
-            for kind, n in (("video", frames), ("audio", frames)):
-                source = holders[other.name]
-                await party.wait_for_frames(source, kind, n)
-
-
-async def invite(running: RunningServer, desk: Party, account: str, clip) -> Party:
-    client = await running.staff(account)
-    party = Party(account, client, PartyPeer(clip))
-    await desk.client.send({"type": "session.invite", "account": account})
-    ringing = await desk.message("session.invite_result", result="ringing")
-    assert ringing["notice"]["zh"] and ringing["account"] == account
-    invited = await party.message("session.invited")
-    assert invited["party"] == "colleague" and invited["inviter"]["name"]
-    await client.send(
-        {"type": "session.invite_answer", "invite_id": invited["invite_id"], "accept": True}
-    )
-    await desk.message("session.invite_result", result="accepted")
-    paired = await party.message("session.paired")
-    assert paired["party"] == "colleague"
-    await party.offer()
-    return party
 
 
 async def test_four_parties_through_the_server(running: RunningServer, clip) -> None:
