@@ -61,6 +61,7 @@ async def test_reviewer_invites_a_colleague_who_joins_and_leaves(pages: Pages) -
         await page.wait_for_function(f"async () => ({VIDEOS_DECODING_JS})(20) >= 2", **wait)
     await desk.wait_for_function(TILE_PLAYING_JS, arg="reviewer:reviewer2", **wait)
     await colleague.wait_for_function(TILE_PLAYING_JS, arg="reviewer:reviewer", **wait)
+    await kiosk.wait_for_function(TILE_PLAYING_JS, arg="reviewer:reviewer2", **wait)
     tile = desk.locator('.party-tile[data-participant="reviewer:reviewer2"]')
     await expect(tile).to_contain_text("会商同事")
 
@@ -68,5 +69,6 @@ async def test_reviewer_invites_a_colleague_who_joins_and_leaves(pages: Pages) -
     await colleague.click("#end-call")
     await expect(colleague.locator("#queue-view")).to_be_visible()
     await expect(desk.locator(".party-tile")).to_have_count(0)
+    await expect(kiosk.locator(".party-tile")).to_have_count(0)
     await expect(desk.locator("#call-view")).to_be_visible()
     await expect(kiosk.locator('section[data-screen="call"]')).to_be_visible()
