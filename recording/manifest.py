@@ -143,7 +143,12 @@ def build_manifest(
     for seg in segments:
         if not (folder / seg["file"]).exists():
             seg["file"] = None  # opened, but no packet ever arrived
-    participants = sorted({seg["participant"] for seg in segments})
+    participants = info.get("participants") or sorted({seg["participant"] for seg in segments})
+    for p in participants:
+        if isinstance(p, dict) and "label" in p:  # each participant's own media files
+            p["media"] = [
+                seg["file"] for seg in segments if seg["participant"] == p["label"] and seg["file"]
+            ]
     manifest: dict[str, Any] = {
         "format": FORMAT,
         "session_id": session_id,
@@ -151,7 +156,7 @@ def build_manifest(
         "finalized_at": finalized_at,
         "item": info.get("item"),
         "place": info.get("place"),
-        "participants": info.get("participants", participants),
+        "participants": participants,
         "outcome": info.get("outcome"),
         "info": {k: v for k, v in info.items() if k not in TOP_LEVEL_INFO},
         "segments": segments,

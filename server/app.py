@@ -48,6 +48,7 @@ from server.logs import scrub_third_party_loggers
 from server.media.hub import MediaHub
 from server.metrics import Metrics
 from server.middleware import MIDDLEWARES
+from server.party import Invites
 from server.queue_service import QueueService
 from server.recorder import SessionRecorder
 from server.recordings import RecordingIndex
@@ -141,6 +142,7 @@ def create_app(
         app[K.STORE], app[K.CATALOGUE], cfg.queue, app[K.CONNECTIONS], app[K.RECORDER].system
     )
     app[K.MEDIA] = MediaHub(
+        max_participants=cfg.media.max_participants,
         keyframe_interval_ms=cfg.media.keyframe_interval_ms,
         queue_frames={"video": cfg.media.subscriber_queue_frames},
         silence_s=cfg.media.silence_seconds,
@@ -168,6 +170,7 @@ def create_app(
     )
     app[K.CASES].listeners.append(app[K.SUPERVISION].changed_case)
     app[K.FOLLOWUPS].listeners.append(app[K.SUPERVISION].changed)
+    app[K.INVITES] = Invites(app[K.SESSIONS], app[K.CONNECTIONS], cfg.media.invite_seconds)
     app[K.DOCCAM] = DocCameraService(app[K.SESSIONS], app[K.CONNECTIONS], app[K.RECORDER])
     app.router.add_routes(api_routes)
     app.router.add_routes(admin_api.routes)

@@ -241,6 +241,8 @@ def _media_lanes(
                 "participant": label,
                 "track": track,
                 "role": person.get("role") or label.split("-", 1)[0],
+                # N-party: applicant, reviewer, colleague, inspector, observer (None before)
+                "party": person.get("party"),
                 "account": person.get("account"),
                 "name": person.get("name"),
                 "joins": {},
@@ -283,9 +285,14 @@ def _media_lanes(
         lane["segments"] = joins
         out.append(lane)
     order = {"kiosk": 0, "agent": 1, "reviewer": 2}
+    parties = {"applicant": 0, "reviewer": 2, "colleague": 3, "inspector": 4, "observer": 5}
     return sorted(
         out,
-        key=lambda lane: (order.get(lane["role"], 3), lane["participant"], lane["track"] or ""),
+        key=lambda lane: (
+            parties.get(lane["party"], order.get(lane["role"], 3)),
+            lane["participant"],
+            lane["track"] or "",
+        ),
     )
 
 

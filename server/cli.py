@@ -122,6 +122,13 @@ def _parser() -> argparse.ArgumentParser:
 
     bench = sub.add_parser("bench", help="measure forwarding and recording cost")
     bench.add_argument("--sessions", type=int, required=True)
+    bench.add_argument(
+        "--participants",
+        type=int,
+        default=2,
+        help="N-party: also measure sessions of this many participants (the reviewer invites "
+        "colleagues) beside two-party ones, in the same run",
+    )
     bench.add_argument("--seconds", type=float, required=True)
     bench.add_argument("--baseline", action="store_true")
     bench.add_argument("--baseline-sessions", type=int, default=1)

@@ -100,6 +100,10 @@ class MediaConfig:
     reviewer_rejoin_seconds: float = 4
     keyframe_interval_ms: int = 300
     subscriber_queue_frames: int = 120
+    # N-party sessions: the most participants of one session (kiosk, reviewer,
+    # colleagues, inspector, observer) and how long an invited colleague's desk rings.
+    max_participants: int = 6
+    invite_seconds: float = 30
 
 
 @dataclass(frozen=True)

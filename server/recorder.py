@@ -210,11 +210,18 @@ class SessionRecorder:
             {
                 "holder": p.holder,
                 "role": p.role,
+                "party": p.party,
                 "account": p.subject,
                 "name": p.name,
                 "place": p.place,
+                "label": participant_label(p.holder),  # the media files' prefix
+                "stays": [
+                    {"joined": _iso(a), "left": _iso(b) if b is not None else None}
+                    for a, b in p.stays
+                ],
+                "added_by": p.added_by,
             }
-            for p in session.participants
+            for p in session.everyone
         ]
         await self._finalize(
             session.id,
@@ -255,6 +262,12 @@ class SessionRecorder:
         event = self._finished.get(session_id)
         if event is not None:
             await event.wait()
+
+
+def _iso(stamp: float | None) -> str | None:
+    if stamp is None:
+        return None
+    return datetime.fromtimestamp(stamp, UTC).isoformat(timespec="milliseconds")
 
 
 def _log_failure(future: concurrent.futures.Future[Any]) -> None:

@@ -23,7 +23,13 @@ from server.recorder import SessionRecorder
 from server.store import Ticket
 from server.video_session import Link, Participant, State, VideoSession
 from signaling.errors import ErrorCode, ProtocolError
-from signaling.messages import RtcAnswer, SessionEnded, SessionPaired, SessionState
+from signaling.messages import (
+    RtcAnswer,
+    SessionEnded,
+    SessionPaired,
+    SessionParticipants,
+    SessionState,
+)
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +86,9 @@ class SessionManager:
         # chain closes, and when a participant's socket is back.
         self.on_ending: list[Callable[[VideoSession], None]] = []
         self.on_reopened: list[Callable[[VideoSession, str], Awaitable[None]]] = []
+        self._last_roster: dict[str, SessionParticipants] = {}
+        # Awaited with each session once it has ended (e.g. ringing invitations withdrawn).
+        self.ended_listeners: list[Callable[[VideoSession], Awaitable[None]]] = []
 
     # -- lookup ------------------------------------------------------------
     def of(self, holder: str) -> VideoSession | None:
@@ -166,9 +175,44 @@ class SessionManager:
                     priority_class=session.applicant.priority_class,
                     waited_s=round(session.waited_s),
                     ticket_number=session.ticket_number,
+                    party=p.party,
                 ),
             )
         await self._push_state(session, again=only)
+        await self.push_participants(session, again=only)
+
+    async def push_participants(self, session: VideoSession, again: str | None = None) -> None:
+        """Tell everyone in an N-party session who is in it and which m-line carries whom.
+
+        Sent once a session has had more than two participants (a two-party
+        client never needs it); `needed` is how many audio/video m-lines the
+        client must offer to receive every other's tracks (re-offer with
+        ``renegotiate`` on its current pc when it has fewer)."""
+        if not (session.extras or session.former):
+            return
+        media = self.media.get(session.id)
+        roster = [
+            {
+                "id": p.holder,
+                **p.public(),
+                "link": p.link.value,
+                "media": {"audio": p.audio, "video": p.video},
+            }
+            for p in session.participants
+        ]
+        members = [p.holder for p in session.participants]
+        for p in session.participants:
+            message = SessionParticipants(
+                session_id=session.id,
+                participants=roster,
+                routes=media.routes(p.holder) if media else [],
+                needed=self.media.session(session.id).slots_needed(p.holder, members),
+                you=p.holder,
+            )
+            if self._last_roster.get(p.holder) == message and p.holder != again:
+                continue
+            self._last_roster[p.holder] = message
+            await self.connections.to_holder(p.holder, message)
 
     def notify_changed(self) -> None:
         for listener in self.listeners:
@@ -195,23 +239,30 @@ class SessionManager:
             await self.connections.to_holder(p.holder, state)
 
     # -- media -------------------------------------------------------------
-    async def offer(self, ident: Identity, sdp: str) -> RtcAnswer:
+    async def offer(self, ident: Identity, sdp: str, renegotiate: bool = False) -> RtcAnswer:
         session, participant = self._require(ident)
         if session.state == State.ENDED:
             raise ProtocolError(ErrorCode.WRONG_STATE, "the session has ended")
         media = self.media.session(session.id)
+        live_pc = media.participant_state(participant.holder) == "connected"
         try:
             answer = await media.accept_offer(
-                participant.holder, sdp, server_ice_servers(self.cfg.ice)
+                participant.holder,
+                sdp,
+                server_ice_servers(self.cfg.ice),
+                renegotiate=renegotiate,
+                rank=_rank(session, participant),
             )
         except Exception as exc:
             log.warning("offer failed", extra={"session": session.id, "error": type(exc).__name__})
             raise ProtocolError(ErrorCode.MEDIA_FAILED, "cannot answer the offer") from None
-        self._cancel_timer(participant.holder)
-        participant.link = Link.CONNECTING
+        if not (renegotiate and live_pc):  # a renegotiation keeps the connected pc
+            self._cancel_timer(participant.holder)
+            participant.link = Link.CONNECTING
         if session.state == State.CALLED:
             session.set_state(State.CONNECTING, ident.subject, "offer")
         await self._push_state(session)
+        await self.push_participants(session)
         return RtcAnswer(sdp=answer)
 
     async def _on_link(self, session: VideoSession, holder: str, state: str) -> None:
@@ -220,13 +271,14 @@ class SessionManager:
             return
         if state == "connected":
             participant.link = Link.CONNECTED
+            participant.arrive(time.time())
             self.recorder.event(
                 session,
                 "participant.joined",
                 holder,
                 {**participant.public(), "account": participant.subject},
             )
-            if all(p.link == Link.CONNECTED for p in session.participants):
+            if all(p.link == Link.CONNECTED for p in session.pair):
                 session.set_state(State.LIVE, None, "both connected")
         elif state in ("failed", "closed", "silent") and participant.link not in (
             Link.LEFT,
@@ -235,16 +287,18 @@ class SessionManager:
             participant.link = Link.RECONNECTING
             self.recorder.event(session, "participant.dropped", holder, {"state": state})
             self.recorder.close_participant(session.id, holder)
-            if session.state == State.LIVE:
+            if session.state == State.LIVE and not session.is_extra(participant):
                 session.set_state(State.RECONNECTING, None, f"{participant.role} {state}")
             self._start_timer(session, participant)
         await self._push_state(session)
+        await self.push_participants(session)
 
     async def media_state(self, ident: Identity, audio: bool, video: bool) -> None:
         session, participant = self._require(ident)
         participant.audio, participant.video = audio, video
         self.recorder.event(session, "media.state", ident.holder, {"audio": audio, "video": video})
         await self._push_state(session)
+        await self.push_participants(session)
 
     # -- presence ----------------------------------------------------------
     async def ws_closed(self, ident: Identity) -> None:
@@ -259,7 +313,11 @@ class SessionManager:
             # goes back to the head of the line.
             await self._end(session, "reviewer_left", ident.subject, requeue=True)  # by server
             return
-        if participant.link in (Link.WAITING, Link.CONNECTING) or participant is session.reviewer:
+        if (
+            participant.link in (Link.WAITING, Link.CONNECTING)
+            or participant is session.reviewer
+            or session.is_extra(participant)
+        ):
             # A reviewer whose page closed mid-call: its media stops too (the
             # silence watchdog fails the pc within media.silence_seconds); the
             # deadline spares a reviewer whose media still flows.
@@ -301,14 +359,107 @@ class SessionManager:
         self._rejoin_timers.pop(participant.holder, None)
         if session.state == State.ENDED or participant.link == Link.CONNECTED:
             return
+        if session.is_extra(participant):  # the session carries on without them
+            await self.remove(session, participant, "lost", None)
+            return
         participant.link = Link.LEFT
         # A lost reviewer puts the applicant back at the head of the line.
         requeue = participant is session.reviewer
         await self._end(session, f"{participant.role}_lost", None, requeue=requeue)
 
+    # -- more participants ------------------------------------------------
+    def check_can_join(self, session: VideoSession, holder: str) -> None:
+        """Raise ProtocolError when `holder` cannot be added to `session` now."""
+        if session.state == State.ENDED or session.id not in self._sessions:
+            raise ProtocolError(ErrorCode.WRONG_STATE, "the session has ended")
+        if self.of(holder) is not None:
+            raise ProtocolError(ErrorCode.WRONG_STATE, "already in a session")
+        if len(session.participants) >= self.cfg.media.max_participants:
+            raise ProtocolError(
+                ErrorCode.WRONG_STATE,
+                f"a session holds at most {self.cfg.media.max_participants} participants",
+            )
+
+    async def add_participant(
+        self, session: VideoSession, ident: Identity, party: str, by: str | None
+    ) -> Participant:
+        """Bring `ident` into a running session as `party` (colleague, inspector, observer).
+
+        The newcomer gets session.paired and makes its offer; everyone gets
+        session.participants (the others re-offer for the newcomer's tracks).
+        `by` is the account that brought them in (audited)."""
+        self.check_can_join(session, ident.holder)
+        participant = Participant(
+            holder=ident.holder,
+            role=ident.role,
+            subject=ident.subject,
+            name=ident.name,
+            place=ident.place,
+            party=party,
+            added_by=by,
+        )
+        previous = next((p for p in session.former if p.holder == ident.holder), None)
+        if previous is not None:  # back after leaving: one entry, two stays
+            session.former.remove(previous)
+            previous.link, previous.party, previous.added_by = Link.WAITING, party, by
+            participant = previous
+        session.extras.append(participant)
+        self._by_holder[ident.holder] = session.id
+        self.recorder.event(
+            session,
+            "participant.added",
+            by,
+            {**participant.public(), "account": participant.subject},
+        )
+        log.info("participant added", extra={"session": session.id, "party": party})
+        await self._announce(session, only=ident.holder)
+        await self.push_participants(session)
+        return participant
+
+    async def remove(
+        self, session: VideoSession, participant: Participant, reason: str, actor: str | None
+    ) -> None:
+        """An extra participant leaves (`reason`: left, lost, removed); the session goes on."""
+        if participant not in session.extras:
+            return
+        self._cancel_timer(participant.holder)
+        session.extras.remove(participant)
+        session.former.append(participant)
+        participant.link = Link.LEFT
+        participant.depart(time.time())
+        self._by_holder.pop(participant.holder, None)
+        self._last_state.pop(participant.holder, None)
+        self._last_roster.pop(participant.holder, None)
+        self.recorder.event(
+            session,
+            "participant.left",
+            participant.holder,
+            {"role": participant.role, "party": participant.party, "reason": reason},
+        )
+        self.recorder.close_participant(session.id, participant.holder)
+        media = self.media.get(session.id)
+        if media is not None:
+            await media.remove_participant(participant.holder)
+        await self.connections.to_holder(
+            participant.holder, SessionEnded(session_id=session.id, outcome=reason, by="self")
+        )
+        await self.push_participants(session)
+
+    async def leave(self, ident: Identity) -> None:
+        """`session.leave`: an extra participant goes; the pair must end instead."""
+        session, participant = self._require(ident)
+        if not session.is_extra(participant):
+            raise ProtocolError(
+                ErrorCode.WRONG_STATE, "the applicant and the reviewer end the session instead"
+            )
+        await self.remove(session, participant, "left", ident.subject)
+
     # -- ending ------------------------------------------------------------
     async def end(self, ident: Identity, outcome: str) -> None:
         session, participant = self._require(ident)
+        if session.is_extra(participant):  # only the pair ends a session: the others leave
+            await self.remove(session, participant, "left", ident.subject)
+            return
         by = "reviewer" if participant is session.reviewer else "applicant"
         await self._end(session, outcome, ident.subject, requeue=False, by=by)
 
@@ -325,8 +476,12 @@ class SessionManager:
         if session.state == State.ENDED:
             return
         session.outcome = outcome
+        now = time.time()
         for p in session.participants:
-            self.recorder.event(session, "participant.left", p.holder, {"role": p.role})
+            p.depart(now)
+            self.recorder.event(
+                session, "participant.left", p.holder, {"role": p.role, "party": p.party}
+            )
         for ending in self.on_ending:
             ending(session)
         session.set_state(State.ENDED, actor, outcome)
@@ -334,6 +489,7 @@ class SessionManager:
             self._cancel_timer(p.holder)
             self._by_holder.pop(p.holder, None)
             self._last_state.pop(p.holder, None)
+            self._last_roster.pop(p.holder, None)
         self._sessions.pop(session.id, None)
         await self.media.close_session(session.id)
         for p in session.participants:
@@ -346,6 +502,11 @@ class SessionManager:
             await self.queues.finish(
                 session.ticket_id, session.handling_seconds(), session.reviewer.holder
             )
+        for listener in self.ended_listeners:
+            try:
+                await listener(session)
+            except Exception:
+                log.exception("after ending a session failed", extra={"session": session.id})
         await self.recorder.close(session)
         self.notify_changed()
         log.info(
@@ -356,6 +517,15 @@ class SessionManager:
     async def close(self) -> None:
         for session in list(self._sessions.values()):
             await self._end(session, "server_shutdown", None, requeue=not session.started)
+
+
+def _rank(session: VideoSession, participant: Participant) -> int:
+    """The applicant's tracks first, then the reviewer's, then the others' (media routing)."""
+    if participant is session.applicant:
+        return 0
+    if participant is session.reviewer:
+        return 1
+    return 2 + [*session.former, *session.extras].index(participant)
 
 
 def _age(session: VideoSession) -> int:

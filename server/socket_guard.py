@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 
 def busy_holders(sessions: SessionManager) -> set[str]:
     """Holders taking part in a video session (their staff sessions stay alive)."""
-    return {p.holder for s in sessions.active() for p in (s.applicant, s.reviewer)}
+    return {p.holder for s in sessions.active() for p in s.participants}
 
 
 def _is_ping(text: str) -> bool:

@@ -1,4 +1,8 @@
-"""A video session between an applicant and a reviewer: the state machine.
+"""A video session: an applicant, a reviewer and any further participants.
+
+The state machine follows the applicant and the reviewer (the *pair*); further
+participants (a consulted colleague, a field inspector, an observing
+supervisor) join and leave while the session is on without changing its state.
 
     called ──► connecting ──► live ◄──► reconnecting
        │            │           │             │
@@ -52,6 +56,17 @@ class InvalidTransition(Exception):
     pass
 
 
+# A participant's part in the session (Participant.party); `role` is its account's role.
+APPLICANT, REVIEWER, COLLEAGUE, INSPECTOR, OBSERVER = (
+    "applicant",
+    "reviewer",
+    "colleague",
+    "inspector",
+    "observer",
+)
+PARTIES = (APPLICANT, REVIEWER, COLLEAGUE, INSPECTOR, OBSERVER)
+
+
 @dataclass
 class Participant:
     holder: str
@@ -64,9 +79,22 @@ class Participant:
     audio: bool = True
     video: bool = True
     segments: int = 0
+    party: str = ""  # see PARTIES; "" means decided by the session (applicant/reviewer)
+    # Wall-clock [joined, left] of each stay (left None while present); a
+    # participant who leaves and comes back has two.
+    stays: list[list[float | None]] = field(default_factory=list)
+    added_by: str | None = None  # the account that brought them in
 
     def public(self) -> dict[str, Any]:
-        return {"role": self.role, "name": self.name, "place": self.place}
+        return {"role": self.role, "name": self.name, "place": self.place, "party": self.party}
+
+    def arrive(self, now: float) -> None:
+        if not self.stays or self.stays[-1][1] is not None:
+            self.stays.append([now, None])
+
+    def depart(self, now: float) -> None:
+        if self.stays and self.stays[-1][1] is None:
+            self.stays[-1][1] = now
 
 
 @dataclass(frozen=True)
@@ -103,14 +131,34 @@ class VideoSession:
     # Supervisors observing (live spot check): holder → display name
     # (server/session_observers.py). Never a participant.
     observers: dict[str, str] = field(default_factory=dict)
+    # Participants beyond the pair, in joining order; who left is in `former`.
+    extras: list[Participant] = field(default_factory=list)
+    former: list[Participant] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.applicant.party = self.applicant.party or APPLICANT
+        self.reviewer.party = self.reviewer.party or REVIEWER
 
     @staticmethod
     def new_id() -> str:
         return time.strftime("%Y%m%d-%H%M%S-", time.gmtime()) + secrets.token_hex(4)
 
     @property
-    def participants(self) -> tuple[Participant, Participant]:
+    def participants(self) -> tuple[Participant, ...]:
+        """Who is in the session now: the applicant, the reviewer, then the extras."""
+        return (self.applicant, self.reviewer, *self.extras)
+
+    @property
+    def pair(self) -> tuple[Participant, Participant]:
         return (self.applicant, self.reviewer)
+
+    @property
+    def everyone(self) -> list[Participant]:
+        """Everyone who took part, present or gone (for the manifest)."""
+        return [*self.participants, *(p for p in self.former if p not in self.extras)]
+
+    def is_extra(self, participant: Participant) -> bool:
+        return participant is not self.applicant and participant is not self.reviewer
 
     def participant(self, holder: str) -> Participant | None:
         for p in self.participants:
@@ -119,6 +167,7 @@ class VideoSession:
         return None
 
     def other(self, holder: str) -> Participant:
+        """The pair's other side; for an extra participant, the applicant."""
         return self.reviewer if holder == self.applicant.holder else self.applicant
 
     @property

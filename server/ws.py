@@ -35,6 +35,9 @@ from signaling.messages import (
     QueueStatus,
     RtcOffer,
     SessionEnd,
+    SessionInvite,
+    SessionInviteAnswer,
+    SessionLeave,
     SupervisionObserve,
     SupervisionUnobserve,
     Welcome,
@@ -222,6 +225,8 @@ async def _on_open(app: web.Application, conn: Connection) -> None:
         await conn.push(await app[K.QUEUES].desk_view(ident))
         if await app[K.SESSIONS].ws_opened(ident):
             await app[K.DOCCAM].ws_opened(ident)
+    elif ident.role in ("supervisor", "inspector"):
+        await app[K.SESSIONS].ws_opened(ident)  # observing or inspecting a session
 
 
 async def _on_last_close(app: web.Application, ident: Identity) -> None:
@@ -277,7 +282,7 @@ async def _call_next(app: web.Application, conn: Connection, msg: ClientMessage)
 
 async def _rtc_offer(app: web.Application, conn: Connection, msg: ClientMessage) -> None:
     assert isinstance(msg, RtcOffer)
-    await conn.send(await app[K.SESSIONS].offer(conn.ident, msg.sdp))
+    await conn.send(await app[K.SESSIONS].offer(conn.ident, msg.sdp, msg.renegotiate))
 
 
 async def _media_state(app: web.Application, conn: Connection, msg: ClientMessage) -> None:
@@ -310,6 +315,20 @@ async def _unobserve(app: web.Application, conn: Connection, msg: ClientMessage)
     await app[K.OBSERVERS].unobserve(conn.ident, msg.session_id)
 
 
+async def _session_leave(app: web.Application, conn: Connection, msg: ClientMessage) -> None:
+    await app[K.SESSIONS].leave(conn.ident)
+
+
+async def _session_invite(app: web.Application, conn: Connection, msg: ClientMessage) -> None:
+    assert isinstance(msg, SessionInvite)
+    await app[K.INVITES].invite(conn.ident, msg.account)
+
+
+async def _invite_answer(app: web.Application, conn: Connection, msg: ClientMessage) -> None:
+    assert isinstance(msg, SessionInviteAnswer)
+    await app[K.INVITES].answer(conn.ident, msg.invite_id, msg.accept)
+
+
 DISPATCH: dict[type[ClientMessage], Dispatch] = {
     Ping: _ping,
     QueueJoin: _queue_join,
@@ -322,4 +341,7 @@ DISPATCH: dict[type[ClientMessage], Dispatch] = {
     DocFailed: _doc_failed,
     SupervisionObserve: _observe,
     SupervisionUnobserve: _unobserve,
+    SessionLeave: _session_leave,
+    SessionInvite: _session_invite,
+    SessionInviteAnswer: _invite_answer,
 }

@@ -29,6 +29,8 @@ INSPECTOR = "inspector"
 ALL_ROLES = frozenset({KIOSK, AGENT, REVIEWER, SUPERVISOR, ADMIN, INSPECTOR})
 APPLICANT_ROLES = frozenset({KIOSK, AGENT})
 PARTICIPANT_ROLES = frozenset({KIOSK, AGENT, REVIEWER, INSPECTOR})
+# Who can be in a session: the participants and a supervisor observing (N-party).
+SESSION_ROLES = PARTICIPANT_ROLES | {SUPERVISOR}
 
 DEFAULT_MAX_STR = 256
 MAX_SDP = 60_000
@@ -119,8 +121,11 @@ class RtcOffer(ClientMessage):
     A new offer replaces the previous connection (rejoin after failure)."""
 
     type: ClassVar[str] = "rtc.offer"
-    roles: ClassVar[frozenset[str]] = PARTICIPANT_ROLES
+    roles: ClassVar[frozenset[str]] = SESSION_ROLES
     sdp: str
+    # True: apply to the current, connected pc (more m-lines for a newcomer's
+    # tracks, after session.participants); its media and recording carry on.
+    renegotiate: bool = False
     max_len: ClassVar[dict[str, int]] = {"sdp": MAX_SDP}
 
 
@@ -130,7 +135,7 @@ class MediaState(ClientMessage):
     """Microphone / camera switched on or off by the participant."""
 
     type: ClassVar[str] = "media.state"
-    roles: ClassVar[frozenset[str]] = PARTICIPANT_ROLES
+    roles: ClassVar[frozenset[str]] = SESSION_ROLES
     audio: bool
     video: bool
 
@@ -139,8 +144,42 @@ class MediaState(ClientMessage):
 @dataclass(frozen=True)
 class SessionEnd(ClientMessage):
     type: ClassVar[str] = "session.end"
-    roles: ClassVar[frozenset[str]] = PARTICIPANT_ROLES
+    roles: ClassVar[frozenset[str]] = SESSION_ROLES
     outcome: Literal["completed", "incomplete", "cancelled"] = "completed"
+
+
+@inbound
+@dataclass(frozen=True)
+class SessionLeave(ClientMessage):
+    """A participant beyond the pair (colleague, inspector, observer) leaves; the
+    session goes on. The applicant and the reviewer send session.end instead."""
+
+    type: ClassVar[str] = "session.leave"
+    roles: ClassVar[frozenset[str]] = SESSION_ROLES
+
+
+@inbound
+@dataclass(frozen=True)
+class SessionInvite(ClientMessage):
+    """The session's reviewer rings a colleague's desk (视频会商): a reviewer or
+    supervisor account that is online and not in a session."""
+
+    type: ClassVar[str] = "session.invite"
+    roles: ClassVar[frozenset[str]] = frozenset({REVIEWER})
+    account: str
+    max_len: ClassVar[dict[str, int]] = {"account": 64}
+
+
+@inbound
+@dataclass(frozen=True)
+class SessionInviteAnswer(ClientMessage):
+    """The invited colleague accepts or declines a `session.invited`."""
+
+    type: ClassVar[str] = "session.invite_answer"
+    roles: ClassVar[frozenset[str]] = frozenset({REVIEWER, SUPERVISOR})
+    invite_id: str
+    accept: bool
+    max_len: ClassVar[dict[str, int]] = {"invite_id": 32}
 
 
 @inbound
@@ -275,6 +314,8 @@ class SessionPaired(Message):
     priority_class: str = "normal"
     waited_s: int = 0
     ticket_number: str = ""  # the applicant's ticket (叫号), e.g. "A012"
+    # This participant's part: applicant, reviewer, colleague, inspector, observer.
+    party: str = ""
 
 
 @outbound
@@ -288,6 +329,54 @@ class SessionState(Message):
     peer_connection: str
     peer_media: dict[str, bool]
     notice: dict[str, str] | None = None
+
+
+@outbound
+@dataclass(frozen=True)
+class SessionParticipants(Message):
+    """Who is in an N-party session, and what this client's m-lines carry.
+
+    `routes`: per negotiated m-line {mid, kind, from (a participant id, or
+    None: free), track ("audio", "video", "video:1")}. `needed`: m-lines per
+    kind to receive every other's tracks; a client with fewer re-offers."""
+
+    type: ClassVar[str] = "session.participants"
+    session_id: str
+    participants: list[dict[str, Any]]
+    routes: list[dict[str, Any]]
+    needed: dict[str, int]
+    you: str
+
+
+@outbound
+@dataclass(frozen=True)
+class SessionInvited(Message):
+    """To an invited colleague's desk: a reviewer asks them into a session."""
+
+    type: ClassVar[str] = "session.invited"
+    invite_id: str
+    session_id: str
+    item: str
+    place: str
+    inviter: dict[str, Any]
+    party: str
+    expires_s: int
+
+
+@outbound
+@dataclass(frozen=True)
+class SessionInviteResult(Message):
+    """To the inviter: what became of an invitation, in plain words.
+
+    `result`: ringing (sent), accepted, declined, timeout, cancelled (the
+    session ended or the invitation was withdrawn). To the invited desk, a
+    result other than ringing stops its ringing."""
+
+    type: ClassVar[str] = "session.invite_result"
+    invite_id: str
+    account: str
+    result: Literal["ringing", "accepted", "declined", "timeout", "cancelled"]
+    notice: dict[str, str]
 
 
 @outbound

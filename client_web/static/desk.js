@@ -8,6 +8,8 @@ import { wireCapture } from "./desk_capture.js";
 import { RwClient, loadCatalogue } from "./rwclient.js";
 import { startInbox } from "./desk_inbox.js";
 import { wireObserverNotice } from "./observer_notice.js";
+import { mountGrid, mountInvites } from "./desk_party.js";
+import { L as partyL } from "./desk_party_strings.js";
 
 const QUALITY_MS = 2000;
 const CALL_TIMEOUT_MS = 8000;
@@ -208,6 +210,11 @@ client.on("session.paired", (msg) => {
     state.mediaFailed = false;
   }
   fillSession(msg);
+  // A colleague or observer brought in (视频会商) leaves; only the reviewer invites.
+  const extra = msg.party && !["applicant", "reviewer"].includes(msg.party);
+  $("#party-invite").hidden = extra;
+  if (extra) i18n.setNames($("#end-call"), partyL("leave"));
+  else i18n.setText($("#end-call"), "desk.end");
   showView("call");
   message(null);
   renderCallStatus();
@@ -312,6 +319,19 @@ i18n.onChange(() => {
   renderWho();
   renderQueues();
 });
+
+// 视频会商: the others' videos, inviting a colleague, answering an invitation.
+window.rwParty = mountGrid(client, $("#party-grid"));
+mountInvites(client, {
+  form: $("#party-invite"),
+  input: $("#party-account"),
+  status: $("#party-status"),
+  ring: $("#party-ring"),
+});
+i18n.setNames($("#party-invite-label"), partyL("account"));
+i18n.setNames($("#party-invite-btn"), partyL("invite"));
+i18n.setNames($("#party-accept"), partyL("accept"));
+i18n.setNames($("#party-decline"), partyL("decline"));
 
 const inbox = startInbox($("#inbox"), client, () => state.catalogue);
 window.rwInbox = inbox; // tests read window.rwInbox.state

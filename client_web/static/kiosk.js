@@ -9,6 +9,7 @@ import { DocCamera, wireDocCamera } from "./kiosk_doccam.js";
 import { RwClient, loadCatalogue } from "./rwclient.js";
 import { offerRating } from "./kiosk_rating.js";
 import { wireObserverNotice } from "./observer_notice.js";
+import { mountGrid } from "./desk_party.js";
 
 const TOKEN_KEY = "rw_kiosk_token";
 const PAGE_SIZE = 6;
@@ -312,6 +313,8 @@ const token = takeToken();
 holdHistory();
 const docCamera = new DocCamera(); // the document camera (高拍仪), if staff chose one
 const client = new RwClient({ token, docCamera });
+// 视频会商 / 云踏勘: the other participants beyond the reviewer, seen and heard.
+window.rwParty = mountGrid(client, document.querySelector("#party-grid"));
 window.rw = client; // for tests and the curious: window.rw.pc, window.rw.quality()
 window.rwDocCamera = docCamera;
 wireDocCamera(client, docCamera, { token, speak: (names) => speakText(i18n.pick(names)) });

@@ -118,7 +118,7 @@ function renderFacts() {
   add("fact.item", code(c.item_names, c.item));
   add("fact.place", c.place_names || c.place || "");
   const reviewers = c.participants
-    .filter((p) => p.role === "reviewer")
+    .filter((p) => p.role === "reviewer" && (!p.party || p.party === "reviewer"))
     .map((p) => (p.name && p.name !== p.account ? `${p.name}（${p.account}）` : p.account));
   add("fact.reviewer", reviewers.join("、"));
   add("fact.started", wallTime(c.started_at, true));
@@ -177,7 +177,7 @@ function buildPlayers() {
     overlay.hidden = true;
     frame.append(video, overlay);
     const caption = el("figcaption", "player-caption");
-    const who = el("span", "player-role", roleNames(lane.role));
+    const who = el("span", "player-role", laneNames(lane));
     const named = lane.name && lane.name !== lane.account;
     const label = named ? `${lane.name} · ${lane.account}` : lane.account || lane.participant;
     const name = text("span", "player-name", label);
@@ -200,6 +200,12 @@ function buildPlayers() {
     }
     return player;
   });
+}
+
+/** Who a lane is: its part in an N-party session (会商同事, 踏勘人员, ...) or its role. */
+function laneNames(lane) {
+  const key = `party.${lane.party}`;
+  return lane.party && has(key) ? L(key) : roleNames(lane.role);
 }
 
 /** The segment of a lane that covers time t (seconds from the session start). */
@@ -355,7 +361,7 @@ function renderTimeline() {
   for (const lane of state.data.lanes) {
     const row = el("div", "tl-row");
     row.dataset.participant = lane.participant;
-    row.append(el("span", "tl-label", lane.track ? L("lane.document") : roleNames(lane.role)));
+    row.append(el("span", "tl-label", lane.track ? L("lane.document") : laneNames(lane)));
     const track = el("div", "tl-track");
     for (const seg of lane.segments) {
       const bar = el("div", "tl-seg");

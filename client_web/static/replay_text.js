@@ -60,7 +60,17 @@ export function detailText(e, data) {
     case "participant.joined":
     case "participant.left":
     case "participant.dropped":
-      return [i18n.pick(roleNames(d.role)), d.name !== d.account ? d.name : "", linkText(d.state)]
+    case "participant.added": {
+      const part = d.party && has(`party.${d.party}`) ? L(`party.${d.party}`) : roleNames(d.role);
+      return [i18n.pick(part), d.name !== d.account ? d.name : "", linkText(d.state)]
+        .filter(Boolean)
+        .join(" · ");
+    }
+    case "participant.invited":
+    case "participant.invite_declined":
+    case "participant.invite_timeout":
+    case "participant.invite_cancelled":
+      return [d.party && has(`party.${d.party}`) ? pick(`party.${d.party}`) : "", d.account || ""]
         .filter(Boolean)
         .join(" · ");
     case "media.state":

@@ -44,6 +44,10 @@ export class RwClient {
     this.autoMedia = options.autoMedia ?? true;
     this.docCamera = options.docCamera || null;
     this.receiveDocument = !!options.receiveDocument;
+    // N-party: the last session.participants, and the receive-only transceivers
+    // added for the other participants (their tracks come as "partytrack").
+    this.roster = null;
+    this._partyTx = new Set();
 
     this.ws = null;
     this.wanted = false;
@@ -189,6 +193,10 @@ export class RwClient {
       case "session.state":
         this.sessionState = msg;
         break;
+      case "session.participants":
+        this.roster = msg;
+        this._followRoster();
+        break;
       case "rtc.answer":
         this._onAnswer(msg);
         break;
@@ -212,6 +220,7 @@ export class RwClient {
     if (!same) {
       this._offerFailures = 0;
       this.sessionState = null;
+      this.roster = null;
     }
     if (!this.autoMedia) return;
     const pc = this.pc;
@@ -226,6 +235,7 @@ export class RwClient {
 
   _onEnded() {
     this.session = null;
+    this.roster = null;
     this.sessionState = null;
     this._gen += 1;
     this.closePeer();
@@ -354,10 +364,23 @@ export class RwClient {
       : null;
     if (docReceiver) preferVp8(docReceiver);
     this.docReceiver = docReceiver;
+    this._partyTx = new Set();
+    this._addPartyReceivers(pc); // already more than two of us: receive them all at once
     pc.ontrack = (ev) => {
       if (pc !== this.pc) return;
+      if (this._partyTx.has(ev.transceiver)) {
+        this.emit("partytrack", { transceiver: ev.transceiver, track: ev.track });
+        return;
+      }
       if (docReceiver && ev.transceiver === docReceiver) {
-        this.emit("doctrack", { stream: new MediaStream([ev.track]), track: ev.track });
+        // In a session of more than two, this line may carry someone's face
+        // (the kiosk has no document camera): the routes say what it carries.
+        const route = this.roster?.routes.find((r) => r.mid === docReceiver.mid);
+        if (route?.from && route.track !== "video:1") {
+          this.emit("partytrack", { transceiver: ev.transceiver, track: ev.track });
+        } else {
+          this.emit("doctrack", { stream: new MediaStream([ev.track]), track: ev.track });
+        }
         return;
       }
       remote.addTrack(ev.track);
@@ -387,11 +410,70 @@ export class RwClient {
   _onAnswer(msg) {
     const pc = this._pending.shift();
     if (!pc || pc !== this.pc || pc.signalingState !== "have-local-offer") return;
-    pc.setRemoteDescription({ type: "answer", sdp: msg.sdp }).catch((err) => {
-      if (pc !== this.pc) return;
-      this.emit("mediaerror", { code: "bad_answer", message: String(err) });
-      this._scheduleRejoin(this._retryDelay());
-    });
+    pc.setRemoteDescription({ type: "answer", sdp: msg.sdp })
+      .then(() => this._followRoster())
+      .catch((err) => {
+        if (pc !== this.pc) return;
+        this.emit("mediaerror", { code: "bad_answer", message: String(err) });
+        this._scheduleRejoin(this._retryDelay());
+      });
+  }
+
+  /** Receive-only transceivers up to what session.participants says is needed;
+   * true when some were added. Counts the m-lines that receive (not a sendonly
+   * document camera), as the server does. */
+  _addPartyReceivers(pc) {
+    let added = false;
+    for (const [kind, want] of Object.entries(this.roster?.needed || {})) {
+      const have = pc
+        .getTransceivers()
+        .filter((t) => t.receiver.track?.kind === kind && ["sendrecv", "recvonly"].includes(t.direction))
+        .length;
+      for (let i = have; i < want; i += 1) {
+        const transceiver = pc.addTransceiver(kind, { direction: "recvonly" });
+        if (kind === "video") preferVp8(transceiver);
+        this._partyTx.add(transceiver);
+        added = true;
+      }
+    }
+    return added;
+  }
+
+  /** Someone joined: re-offer on the current pc (renegotiate) with more m-lines.
+   * Waits for a pending answer; _onAnswer calls this again. */
+  async _followRoster() {
+    const pc = this.pc;
+    if (!pc || !this.roster || !this.autoMedia || this._pending.includes(pc)) return;
+    if (pc.signalingState !== "stable" || !pc.remoteDescription) return;
+    if (["failed", "closed"].includes(pc.connectionState)) return;
+    if (!this._addPartyReceivers(pc)) return;
+    try {
+      await pc.setLocalDescription(await pc.createOffer());
+      await iceGatheringComplete(pc, ICE_GATHER_TIMEOUT_MS);
+    } catch (err) {
+      if (pc === this.pc) this.emit("mediaerror", { code: "offer_failed", message: String(err) });
+      return;
+    }
+    if (pc !== this.pc) return;
+    if (this.send({ type: "rtc.offer", sdp: pc.localDescription.sdp, renegotiate: true })) {
+      this._pending.push(pc);
+    }
+  }
+
+  /** The mids of the main remote video's lines (the first audio and video m-lines). */
+  primaryMids() {
+    const mids = new Set();
+    for (const kind of ["audio", "video"]) {
+      const t = this.pc?.getTransceivers().find((x) => x.receiver.track?.kind === kind);
+      if (t?.mid) mids.add(t.mid);
+    }
+    return mids;
+  }
+
+  /** The receiver track of one of our m-lines, by mid (see session.participants routes). */
+  trackOn(mid) {
+    const transceiver = this.pc?.getTransceivers().find((t) => t.mid === mid);
+    return transceiver ? transceiver.receiver.track : null;
   }
 
   _onOfferError(msg) {

@@ -387,7 +387,14 @@ def run_bench(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.ERROR)
     root = Path(tempfile.mkdtemp(prefix="rw-bench-"))
     try:
-        result = asyncio.run(_bench(args, root))
+        if getattr(args, "participants", 2) > 2:
+            from server.bench.party_bench import bench_parties
+
+            result = asyncio.run(
+                bench_parties(args.participants, args.sessions, args.seconds, root)
+            )
+        else:
+            result = asyncio.run(_bench(args, root))
     finally:
         shutil.rmtree(root, ignore_errors=True)
     if args.json:

@@ -6,11 +6,15 @@ and closes the previous pc while the session, the other side's outputs and the
 routing survive.
 
 Routing uses *slots*: each participant's pc has, per kind, a list of send
-transceivers (one per audio/video m-line the client offered). Slot ``i`` of a
-participant carries the media of the ``i``-th *other* participant in join order.
-Two-party sessions use one slot per kind; a third participant (field inspector)
-needs one more slot per kind on the others' pcs, i.e. a renegotiation, which is
-not implemented yet (``max_participants`` defaults to 2).
+transceivers (one per audio/video m-line the client offered). A slot is
+*assigned* to one source, (other participant, track key), and keeps it while
+that participant stays in the session: participant by participant in rank
+order, each one's primary track ("audio"/"video") then its extra tracks. A
+slot whose source left is free for the next newcomer. Two parties need one
+slot per kind; each further participant needs one more slot per kind on the
+others' pcs: the client re-offers on its *current* pc with more m-lines
+(``accept_offer(..., renegotiate=True)``), so its own inbound streams and
+their recordings carry on. `routes` says which mid carries whom.
 
 Codecs: VP8 (+RTX) and Opus only, so forwarding never transcodes. Inbound tracks
 are marked passthrough (``passthrough``): the server never decodes. Limits:
@@ -55,6 +59,8 @@ logger = logging.getLogger(__name__)
 StateCallback = Callable[[str, str], Any]
 InboundCallback = Callable[[str, str, InboundStream], Any]
 
+# How long a slot added by a renegotiation waits before media goes out on it (see _release).
+RENEGOTIATION_SETTLE_S = 0.3
 _STATES = {"new": "connecting", "connecting": "connecting", "connected": "connected"}
 _STATES.update(failed="failed", closed="closed")
 
@@ -78,6 +84,12 @@ class Slot:
     kind: str
     track: ForwardTrack
     transceiver: RTCRtpTransceiver
+    # (participant id, track key) this slot carries while that participant stays
+    assigned: tuple[str, str] | None = None
+    # False when the client's m-line only sends (sendonly/inactive): nothing goes out here
+    wanted: bool = True
+    # Added by a renegotiation: not fed until the client has surely applied the answer
+    held: bool = False
 
     @property
     def sender(self) -> RTCRtpSender:
@@ -86,6 +98,8 @@ class Slot:
     @property
     def sending(self) -> bool:
         """False once negotiated as recvonly/inactive (the client wants nothing here)."""
+        if not self.wanted:
+            return False
         return self.transceiver.currentDirection in (None, "sendrecv", "sendonly")
 
 
@@ -101,6 +115,7 @@ class Participant:
     inbound: dict[str, InboundStream] = field(default_factory=dict)
     receivers: dict[str, RTCRtpReceiver] = field(default_factory=dict)
     slots: dict[str, list[Slot]] = field(default_factory=dict)
+    order: int = 0  # rank among the sources (assigned in this order)
 
 
 class MediaSession:
@@ -129,6 +144,7 @@ class MediaSession:
         self._inbound_callbacks: list[InboundCallback] = []
         self._locks: dict[str, asyncio.Lock] = {}
         self._tasks: set[asyncio.Future[Any]] = set()
+        self._joins = 0
 
     def __repr__(self) -> str:
         return f"<MediaSession {self.session_id} {list(self.participants)}>"
@@ -152,12 +168,63 @@ class MediaSession:
         p = self.participants.get(participant_id)
         return p.state if p else None
 
+    def slots_needed(
+        self, participant_id: str, members: Iterable[str] | None = None
+    ) -> dict[str, int]:
+        """Per kind, the m-lines a participant needs to receive every other's tracks.
+
+        ``members``: everyone in the session (also those who have not offered
+        yet); by default the participants with a pc here."""
+        ids = list(self.participants) if members is None else list(members)
+        others = [pid for pid in dict.fromkeys(ids) if pid != participant_id]
+        needed = {}
+        for kind in ("audio", "video"):
+            extra = sum(
+                1
+                for pid in others
+                if pid in self.participants
+                for k in self.participants[pid].inbound
+                if k.startswith(kind + ":")
+            )
+            needed[kind] = len(others) + extra
+        return needed
+
+    def routes(self, participant_id: str) -> list[dict[str, Any]]:
+        """What each of a participant's negotiated m-lines carries: mid, kind, from, track.
+
+        ``from`` is None for a free slot (its source left, or nobody to carry yet)."""
+        p = self.participants.get(participant_id)
+        if p is None:
+            return []
+        rows = []
+        for kind, slots in p.slots.items():
+            for slot in slots:
+                if slot.transceiver.mid is None or not slot.wanted:
+                    continue
+                owner, key = slot.assigned or (None, None)
+                rows.append(
+                    {"mid": slot.transceiver.mid, "kind": kind, "from": owner, "track": key}
+                )
+        return sorted(rows, key=lambda r: _mid_order(r["mid"]))
+
     async def accept_offer(
-        self, participant_id: str, offer_sdp: str, ice_servers: Iterable[IceServerLike] = ()
+        self,
+        participant_id: str,
+        offer_sdp: str,
+        ice_servers: Iterable[IceServerLike] = (),
+        *,
+        renegotiate: bool = False,
+        rank: int | None = None,
     ) -> str:
         """Answer a participant's offer with a new pc (closing any previous one).
 
-        An offer that fails `check_offer` changes nothing: the current pc carries on."""
+        ``rank`` orders the participant among the sources (lower first; by
+        default the order of first offers): the applicant before the reviewer
+        before the others, whoever offered first.
+        With ``renegotiate`` and a live pc, the offer is applied to that pc
+        instead (more m-lines to receive a newcomer): its inbound streams and
+        recordings carry on. An offer that fails `check_offer` changes nothing:
+        the current pc carries on."""
         async with self._locks.setdefault(participant_id, asyncio.Lock()):
             if self.closed:
                 raise SessionClosedError(self.session_id)
@@ -170,6 +237,16 @@ class MediaSession:
                 if len(self.participants) >= self.max_participants:
                     raise SessionFullError(f"{self.session_id}: {self.max_participants} max")
                 participant = self.participants[participant_id] = Participant(participant_id)
+                self._joins += 1
+                participant.order = self._joins if rank is None else rank
+            pc = participant.pc
+            if (
+                renegotiate
+                and pc is not None
+                and pc.signalingState == "stable"
+                and pc.connectionState not in ("failed", "closed")
+            ):
+                return await self._renegotiate(participant, pc, offer_sdp)
             await self._close_pc(participant)
             for stream in participant.inbound.values():
                 self._spawn(stream.stop())  # ended with the old pc; outputs stay attached
@@ -188,6 +265,7 @@ class MediaSession:
                     self._add_slot(participant, pc, kind)
                 await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
                 repair_bundle(pc, offer_sdp)
+                _mark_wanted(participant, offer_sdp)
                 self._route()
                 await pc.setLocalDescription(await pc.createAnswer())
                 self._route()  # slots negotiated recvonly/inactive are detached now
@@ -203,6 +281,40 @@ class MediaSession:
                 raise MediaNegotiationError(f"{participant_id}: {exc}") from exc
             participant.joined = True
             return pc.localDescription.sdp
+
+    async def _renegotiate(self, participant: Participant, pc: RTCPeerConnection, sdp: str) -> str:
+        """Apply a further offer to a participant's current pc: new m-lines get slots."""
+        known = {t.mid for t in pc.getTransceivers() if t.mid is not None}
+        added: list[Slot] = []
+        try:
+            for mid, kind, _ in _mlines(sdp):
+                if mid not in known:
+                    added.append(self._add_slot(participant, pc, kind, held=True))
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+            repair_bundle(pc, sdp)
+            _mark_wanted(participant, sdp)
+            self._route()
+            await pc.setLocalDescription(await pc.createAnswer())
+            self._route()
+        except Exception as exc:
+            logger.warning("%s: renegotiation with %s failed: %s", self, participant, exc)
+            raise MediaNegotiationError(f"{participant.participant_id}: {exc}") from exc
+        if added:
+            self._spawn(self._release(added))
+        return pc.localDescription.sdp
+
+    async def _release(self, slots: list[Slot]) -> None:
+        """Start feeding slots added by a renegotiation, RENEGOTIATION_SETTLE_S later.
+
+        Until the client has applied the answer it has no receiver for the new
+        SSRCs; aiortc's RTP router then hands a packet of an unknown SSRC to the
+        only receiver of its payload type (the existing video line), which
+        decodes garbage. A browser demuxes by MID and would not mind."""
+        await asyncio.sleep(RENEGOTIATION_SETTLE_S)
+        for slot in slots:
+            slot.held = False
+        if not self.closed:
+            self._route()
 
     async def remove_participant(self, participant_id: str) -> None:
         """Close a participant's pc and forget them (they left for good)."""
@@ -293,7 +405,9 @@ class MediaSession:
             **rtp,
         }
 
-    def _add_slot(self, participant: Participant, pc: RTCPeerConnection, kind: str) -> None:
+    def _add_slot(
+        self, participant: Participant, pc: RTCPeerConnection, kind: str, held: bool = False
+    ) -> Slot:
         track = ForwardTrack(
             kind,
             max_frames=self.queue_frames.get(kind),
@@ -302,7 +416,9 @@ class MediaSession:
         transceiver = pc.addTransceiver(track, direction="sendrecv")
         transceiver.setCodecPreferences(codec_preferences(kind))
         passthrough.on_keyframe_request(transceiver.sender, track.request_keyframe)
-        participant.slots.setdefault(kind, []).append(Slot(kind, track, transceiver))
+        slot = Slot(kind, track, transceiver, held=held)
+        participant.slots.setdefault(kind, []).append(slot)
+        return slot
 
     def _on_track(
         self, participant: Participant, pc: RTCPeerConnection, track: MediaStreamTrack
@@ -337,24 +453,41 @@ class MediaSession:
         self._route()
 
     def _route(self) -> None:
-        """Attach every output slot to the current inbound stream it should carry.
+        """Attach every output slot to the inbound stream of the source it is assigned.
 
-        Slot ``i`` of a kind carries the ``i``-th other participant's primary
-        track ("video"); slots past the others carry their extra tracks
-        ("video:1", the kiosk's document camera, ...) in join order, then key
-        order. A client that wants the extra tracks offers more m-lines.
+        Assignments stick (see the module docstring): a slot keeps its source
+        while that participant stays; free slots take the unassigned sources
+        participant by participant (rank order), each one's primary track
+        then its extra tracks ("video:1", the kiosk's document camera), so a
+        desk's second video m-line gets the kiosk's document camera when the
+        kiosk ranks first. A client that wants more tracks offers more m-lines.
         """
         for participant in self.participants.values():
-            others = [p for p in self.participants.values() if p is not participant]
+            others = sorted(
+                (p for p in self.participants.values() if p is not participant),
+                key=lambda p: p.order,
+            )
             for kind, slots in participant.slots.items():
-                sources = _sources(others, kind)
-                for index, slot in enumerate(slots):
-                    source = sources[index] if index < len(sources) else None
+                wanted = _wanted_sources(others, kind)
+                for slot in slots:
+                    if slot.assigned not in wanted or not slot.sending:
+                        slot.assigned = None
+                taken = {slot.assigned for slot in slots}
+                free = [slot for slot in slots if slot.assigned is None and slot.sending]
+                for source_key in wanted:
+                    if source_key not in taken and free:
+                        free.pop(0).assigned = source_key
+                for slot in slots:
+                    source = None
+                    if slot.assigned is not None:
+                        owner, key = slot.assigned
+                        source = self.participants[owner].inbound.get(key)
+                    if slot.held:
+                        continue
                     if source is not None and slot.sending:
-                        slot.track.attach(source)
-                    elif slot.track.source is not None and (
-                        index >= len(sources) or not slot.sending
-                    ):
+                        if slot.track.source is not source:
+                            slot.track.attach(source)
+                    elif slot.track.source is not None:
                         slot.track.detach()
 
     def _on_pc_state(self, participant: Participant, pc: RTCPeerConnection) -> None:
@@ -439,13 +572,44 @@ def _extra_index(key: str) -> int:
     return int(key.rsplit(":", 1)[1]) if ":" in key else 0
 
 
-def _sources(others: list[Participant], kind: str) -> list[InboundStream | None]:
-    """What the slots of one kind carry, in slot order (see `MediaSession._route`)."""
-    sources: list[InboundStream | None] = [o.inbound.get(kind) for o in others]
+def _mid_order(mid: str) -> tuple[int, str]:
+    return (int(mid), "") if mid.isdigit() else (1 << 30, mid)
+
+
+def _wanted_sources(others: list[Participant], kind: str) -> list[tuple[str, str]]:
+    """The sources one participant's slots of a kind should carry, in priority order."""
+    wanted = []
     for other in others:
         extra = [k for k in other.inbound if k.startswith(kind + ":")]
-        sources.extend(other.inbound[k] for k in sorted(extra, key=_extra_index))
-    return sources
+        wanted.append((other.participant_id, kind))
+        wanted.extend((other.participant_id, k) for k in sorted(extra, key=_extra_index))
+    return wanted
+
+
+def _all_slots(participant: Participant) -> list[Slot]:
+    return [slot for slots in participant.slots.values() for slot in slots]
+
+
+def _mlines(sdp: str) -> list[tuple[str | None, str, str]]:
+    """(mid, kind, direction) of each audio/video m-line of an SDP, in order."""
+    rows: list[list[Any]] = []
+    for line in sdp.splitlines():
+        if line.startswith("m="):
+            kind = line[2:].split(" ", 1)[0]
+            rows.append([None, kind, "sendrecv"])
+        elif rows and line.startswith("a=mid:"):
+            rows[-1][0] = line[6:].strip()
+        elif rows and line[2:] in ("sendrecv", "sendonly", "recvonly", "inactive"):
+            rows[-1][2] = line[2:]
+    return [(m, k, d) for m, k, d in rows if k in ("audio", "video")]
+
+
+def _mark_wanted(participant: Participant, sdp: str) -> None:
+    """A slot is wanted when the client's m-line receives (sendrecv or recvonly)."""
+    direction = {mid: d for mid, _, d in _mlines(sdp)}
+    for slot in _all_slots(participant):
+        d = direction.get(slot.transceiver.mid)
+        slot.wanted = d in (None, "sendrecv", "recvonly")
 
 
 def _transceiver_of(pc: RTCPeerConnection, track: MediaStreamTrack) -> RTCRtpTransceiver:
