@@ -237,6 +237,8 @@ class RecordingRow(Base):
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     outcome: Mapped[str | None] = mapped_column(String(32))
+    # Joined the queue -> called, from the chain's `session.created` (statistics).
+    queue_wait_s: Mapped[float | None] = mapped_column(Float)
     signature: Mapped[str] = mapped_column(String(16))  # ok | missing | invalid
     # The list entry as read from the manifest (without catalogue names).
     summary: Mapped[dict[str, Any]] = mapped_column(JSON)
