@@ -48,8 +48,8 @@ from server.register.case_types import OPEN, CaseError, CaseState
 from server.register.db import Register
 from server.register.local_time import LocalClock, seconds_between
 from server.register.models import CaseRow, RecordingRow, SpotCheckRow
-from server.register.spot_checks import CHECKLIST
 from server.register.rating_terms import LEVELS
+from server.register.spot_checks import CHECKLIST
 
 MAX_SPAN_DAYS = 3660
 TOWNSHIP_KINDS = ("township_centre", "village_point")
@@ -226,7 +226,9 @@ class StatsQueries:
         if f.department:
             codes = [c for c, i in self.catalogue.items.items() if i.department.zh == f.department]
             where.append(RecordingRow.item.in_(codes or [""]))
-        found = percentiles(s, select(RecordingRow.queue_wait_s.label("d")).where(*where), PERCENTILES)
+        found = percentiles(
+            s, select(RecordingRow.queue_wait_s.label("d")).where(*where), PERCENTILES
+        )
         return {
             "available": True,
             "sessions": found["decided"],

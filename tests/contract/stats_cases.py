@@ -242,7 +242,11 @@ _ALL = ("materials_complete", "decision_justified", "time_limit_kept", "conduct"
 SPOT_CHECKS = [
     (1, dict.fromkeys(_ALL, True), "pass"),
     (2, {**dict.fromkeys(_ALL, True), "conduct": False}, "fail"),
-    (3, {**dict.fromkeys(_ALL, True), "materials_complete": False, "time_limit_kept": False}, "fail"),
+    (
+        3,
+        {**dict.fromkeys(_ALL, True), "materials_complete": False, "time_limit_kept": False},
+        "fail",
+    ),
     (7, None, None),
     (8, dict.fromkeys(_ALL, True), "pass"),
 ]
@@ -293,9 +297,8 @@ def insert_sessions(register: Register) -> None:
 
 
 def insert_spot_checks(register: Register) -> None:
-    from server.register.models import SpotCheckRow, SpotDrawRow
-
     from server.catalogue import load_catalogue
+    from server.register.models import SpotCheckRow, SpotDrawRow
 
     catalogue = load_catalogue()
     with register.write() as s:

@@ -38,6 +38,12 @@ def test_the_generated_year_has_the_patterns(tmp_path: Path) -> None:
     township = sum(r["at_township"] for r in report["items"])
     assert township > s["received"] / 2  # most cases are received near home
     assert report["handling_time"]["median"] is not None
+    wait = report["wait_time"]
+    assert wait["sessions"] > 0 and 60 < wait["median"] < wait["p90"] < 3600
+    spot = report["spot_checks"]
+    assert 0.02 * s["finished"] < spot["drawn"] < 0.1 * s["finished"]
+    assert 0 < spot["failed"] < spot["passed"] and spot["reviewed"] > spot["pending"]
+    assert spot["passed"] + spot["failed"] == spot["reviewed"]
 
 
 def test_the_command_prints_the_times(tmp_path: Path) -> None:
