@@ -226,6 +226,8 @@ class RecordingRow(Base):
         Index("ix_recordings_started_at", "started_at"),
         Index("ix_recordings_item", "item"),
         Index("ix_recordings_place", "place"),
+        # Covering the statistics' queue-wait query (server/register/statistics.py).
+        Index("ix_recordings_waits", "started_at", "queue_wait_s", "signature", "item", "place"),
     )
 
     session_id: Mapped[str] = mapped_column(String(64), primary_key=True)
