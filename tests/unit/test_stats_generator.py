@@ -56,7 +56,10 @@ def test_the_command_prints_the_times(tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert "1500 cases on sqlite" in done.stdout and "page" in done.stdout
+    assert "bench-stats: 1500 cases," in done.stdout and "on sqlite" in done.stdout
+    assert "page" in done.stdout and "wait_time" in done.stdout
     figures = json.loads(out.read_text())
     assert figures["scenarios"]["year, all"]["received"] == 1500
     assert set(figures["scenarios"]["year, all"]) >= {"summary", "handling_time", "page_ms"}
+    assert figures["sessions"] > 0 and figures["spot_checks"] > 0
+    assert {"wait_time", "spot_checks"} <= set(figures["scenarios"]["year, all"])
