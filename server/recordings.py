@@ -21,7 +21,9 @@ Blocking (SQL, disk): call from a thread.
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -31,13 +33,16 @@ from typing import Any
 
 from sqlalchemy import delete, exists, select
 
-from server.archive_fs import is_real_dir
+from recording.manifest import EVENTS
+from server.archive_fs import Unsafe, is_real_dir, open_dir, read_file
 from server.case_index import SESSION_ID, FoundCase, base_summary, load_case, parse_time, with_names
 from server.register.db import Register
 from server.register.models import CaseRow, CaseSession, RecordingReviewer, RecordingRow
 
 log = logging.getLogger(__name__)
 REFUSED = "refused"  # a serve found the indexed folder unusable: never listed
+WAIT_KEY = "queue_wait_s"
+WAIT_SCAN_LINES = 200  # `session.created` is among a chain's first lines
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,8 @@ class RecordingIndex:
 
     def _write(self, found: FoundCase) -> None:
         summary = base_summary(found.manifest)
+        wait = queue_wait(found.root, found.parts)
+        summary[WAIT_KEY] = wait  # also marks the row as read for its wait
         kiosks = [
             p.get("account")
             for p in (found.manifest.get("participants") or [])
@@ -88,6 +95,7 @@ class RecordingIndex:
             started_at=parse_time(summary.get("started_at")),
             ended_at=parse_time(summary.get("finalized_at")),
             outcome=_text(summary.get("outcome"), 32),
+            queue_wait_s=wait,
             signature=found.signature,
             summary=summary,
             indexed_at=datetime.now(UTC),
@@ -123,10 +131,18 @@ class RecordingIndex:
                 s.execute(delete(RecordingRow).where(RecordingRow.session_id.in_(session_ids)))
 
     def backfill(self) -> int:
-        """Index every finalised folder the table does not know; returns how many."""
+        """Index every finalised folder the table does not know, and again those
+        indexed before the queue wait was (no wait, no `queue_wait_s` key in their
+        summary: each is read once); returns how many."""
         with self.register.read() as s:
-            query = select(RecordingRow.session_id).where(RecordingRow.signature != REFUSED)
-            known = set(s.scalars(query))  # refused ones are looked at again
+            query = select(
+                RecordingRow.session_id, RecordingRow.queue_wait_s, RecordingRow.summary
+            ).where(RecordingRow.signature != REFUSED)
+            known = {  # refused ones are looked at again
+                sid
+                for sid, wait, summary in s.execute(query)
+                if wait is not None or WAIT_KEY in (summary or {})
+            }
         added = 0
         for folder in _session_folders(self.root):
             if folder.name in known:
@@ -191,6 +207,30 @@ def _case_numbers(s: Any, session_ids: list[str]) -> dict[str, str]:
         .order_by(CaseSession.id.desc())
     )
     return {sid: number for sid, number in s.execute(query)}  # the earliest link wins
+
+
+def queue_wait(root: Path, parts: tuple[str, ...]) -> float | None:
+    """The queue wait in seconds from the chain's `session.created` event (None when
+    absent or not a plain non-negative number). The folder is read as `load_case`
+    reads it: without following links."""
+    try:
+        with open_dir(root, parts) as fd:
+            raw = read_file(fd, EVENTS)
+    except (OSError, Unsafe):
+        return None
+    for line in raw.split(b"\n")[:WAIT_SCAN_LINES]:
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(event, dict) or event.get("type") != "session.created":
+            continue
+        data = event.get("data")
+        value = data.get(WAIT_KEY) if isinstance(data, dict) else None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return None
+        return float(value) if math.isfinite(value) and value >= 0 else None
+    return None
 
 
 def _text(value: Any, limit: int = 64) -> str | None:

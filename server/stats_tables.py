@@ -50,6 +50,11 @@ def hours(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds / 3600, 2)
 
 
+def minutes(seconds: float | None) -> float | None:
+    """Seconds as minutes with one decimal (the tables' unit of queue wait)."""
+    return None if seconds is None else round(seconds / 60, 1)
+
+
 def rate(part: int, whole: int) -> float | None:
     return None if whole == 0 else round(part / whole, 4)
 
@@ -68,7 +73,7 @@ SUMMARY_ROWS = (
 
 
 def _summary(report: dict[str, Any]) -> Table:
-    s, h = report["summary"], report["handling_time"]
+    s, h, w = report["summary"], report["handling_time"], report["wait_time"]
     decided = s["within_limit"] + s["over_limit"]
     extra = (
         (Names("按期办结率", "Share decided within the limit"), rate(s["within_limit"], decided)),
@@ -77,6 +82,12 @@ def _summary(report: dict[str, Any]) -> Table:
         (
             Names("办理时长第90百分位（小时）", "90th percentile handling time (hours)"),
             hours(h["p90"]),
+        ),
+        (Names("视频办理场次（有等候记录）", "Video sessions (with a queue wait)"), w["sessions"]),
+        (Names("排队等候中位数（分钟）", "Median queue wait (minutes)"), minutes(w["median"])),
+        (
+            Names("排队等候第90百分位（分钟）", "90th percentile queue wait (minutes)"),
+            minutes(w["p90"]),
         ),
     )
     rows: list[list[Cell]] = [[n, s[k]] for k, n in SUMMARY_ROWS]
@@ -138,12 +149,38 @@ def _ratings(report: dict[str, Any]) -> Table:
     return Table("ratings", Names("好差评", "Ratings"), cols, rows)
 
 
+SPOT_ROWS = (
+    ("drawn", Names("抽取件数", "Cases drawn")),
+    ("reviewed", Names("已检查", "Reviewed")),
+    ("pending", Names("待检查", "Not yet reviewed")),
+    ("passed", Names("合格", "Passed")),
+    ("failed", Names("不合格", "Failed")),
+)
+SPOT_POINTS = (
+    ("materials_complete", Names("材料齐全", "Materials complete")),
+    ("decision_justified", Names("决定有据", "Decision justified")),
+    ("time_limit_kept", Names("按时限办理", "Time limit kept")),
+    ("conduct", Names("服务规范", "Conduct")),
+)
+
+
+def _spot_checks(report: dict[str, Any]) -> Table:
+    """Totals first (count in the first value column), then each checklist point
+    with its yes / no among the reviewed."""
+    r = report["spot_checks"]
+    rows: list[list[Cell]] = [[n, r[k], None] for k, n in SPOT_ROWS]
+    rows += [[n, r["points"][k]["yes"], r["points"][k]["no"]] for k, n in SPOT_POINTS]
+    cols = (Names("项目", "Measure"), Names("件数／符合", "Count / yes"), Names("不符合", "No"))
+    return Table("spot_checks", Names("随机抽查结果", "Random spot checks"), cols, rows)
+
+
 def tables(report: dict[str, Any], catalogue: Catalogue) -> dict[str, Table]:
     built = [
         _summary(report),
         _hours(report),
         _items(report, catalogue),
         _ratings(report),
+        _spot_checks(report),
     ]
     return {t.name: t for t in built}
 

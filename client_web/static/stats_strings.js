@@ -24,6 +24,8 @@ const S = {
   "kpi.within_limit": { zh: "按期办结", en: "Within the limit" },
   "kpi.over_limit": { zh: "超期办结", en: "After the limit" },
   "kpi.open_overdue": { zh: "在办已超期", en: "Open past deadline" },
+  "kpi.wait_median": { zh: "排队等候中位数（分钟）", en: "Median queue wait (min)" },
+  "kpi.wait_p90": { zh: "排队等候第90百分位（分钟）", en: "90th percentile queue wait (min)" },
   "chart.outcomes": { zh: "办理结果与时限", en: "Outcomes and time limits" },
   "chart.hours": { zh: "各时段受理量", en: "Cases received per hour" },
   "chart.township": {
@@ -45,8 +47,8 @@ const S = {
     en: "Ratings are not yet part of the statistics.",
   },
   "note.wait": {
-    zh: "排队等候时间不在办件登记库中（保存在各次视频办理的档案里），暂不统计。",
-    en: "Queue waiting times are not in the case register (they are in each session's archive), so they are not counted yet.",
+    zh: "排队等候时间：本期开始的视频办理场次（按开始日期），自取号至被叫号。",
+    en: "Queue wait: the video sessions started in the period (by their start day), from taking a ticket to being called.",
   },
 };
 

@@ -28,7 +28,7 @@ from server.bench.stats_gen import CaseGenerator, generate
 from server.catalogue import load_catalogue
 from server.register.calendar import load_calendar
 from server.register.db import Register
-from server.register.models import CaseRow
+from server.register.models import CaseRow, RecordingRow, SpotCheckRow
 from server.register.statistics import StatsFilter, StatsQueries
 from server.stats_svg import hours_chart, outcome_chart, township_chart
 from server.stats_tables import tables, to_csv
@@ -115,12 +115,16 @@ def run_bench_stats(args: argparse.Namespace) -> int:
         out["generate_s"] = round(time.perf_counter() - started, 2)
         with reg.read() as s:
             rows = s.scalar(select(func.count()).select_from(CaseRow))
-        print(f"bench-stats: {rows} cases on {backend}, generated in {out['generate_s']} s")
+            out["sessions"] = s.scalar(select(func.count()).select_from(RecordingRow))
+            out["spot_checks"] = s.scalar(select(func.count()).select_from(SpotCheckRow))
+        print(
+            f"bench-stats: {rows} cases, {out['sessions']} sessions, {out['spot_checks']} spot"
+            f" checks on {backend}, generated in {out['generate_s']} s"
+        )
         queries = StatsQueries(reg, catalogue)
         for label, flt in scenarios.items():
             queries.report(flt, today)  # warm the caches once
-            parts = {k: 0.0 for k in ("summary", "handling_time", "hours", "items", "ratings")}
-            samples: dict[str, list[float]] = {k: [] for k in parts}
+            samples: dict[str, list[float]] = {k: [] for k in queries.timings}
             for _ in range(args.repeat):
                 queries.report(flt, today)
                 for k, v in queries.timings.items():

@@ -6,8 +6,11 @@ mid-morning and mid-afternoon in the catalogue's time zone; a few popular
 items; most cases received at township centres and village points (the point
 of the remote window); modes from each item's own; outcomes mostly approved,
 some rejected and withdrawn, recent cases still open; handling times mostly
-inside the time limit, a share overdue. Only the `cases` rows are written
-(statistics read nothing else).
+inside the time limit, a share overdue. Besides the `cases` rows: for most
+video cases the session's `recordings` row with its queue wait (mostly a few
+minutes, a long tail at the peaks), started just before the case was
+received; and a weekly spot-check draw (`spot_draws`) taking about 5% of the
+decided cases (`spot_checks`), most reviewed, a few failed on a checklist point.
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ from sqlalchemy import insert
 from server.catalogue import Catalogue
 from server.register.calendar import WorkCalendar
 from server.register.db import Register
-from server.register.models import CaseRow
+from server.register.models import CaseRow, RecordingRow, SpotCheckRow, SpotDrawRow
+from server.register.spot_checks import CHECKLIST
 
 BATCH = 5000
 # Received per hour of the day (08:00-18:00 local, a few outside), and per weekday.
@@ -33,6 +37,8 @@ HOUR_WEIGHTS = {8: 4, 9: 12, 10: 14, 11: 10, 12: 3, 13: 4, 14: 10, 15: 11, 16: 8
 WEEKDAY_WEIGHTS = (14, 11, 10, 10, 11, 2, 1)  # Monday .. Sunday
 OVERDUE_SHARE = 0.07
 OPEN_STATES = ("received", "in_review", "in_review", "more_materials_requested")
+SESSION_SHARE = 0.8  # video cases with an indexed session
+SPOT_SHARE = 0.05
 
 
 def _place_weights(catalogue: Catalogue) -> list[tuple[str, float]]:
@@ -61,6 +67,73 @@ class CaseGenerator:
             for d in self.days
         ]
         self.seq: Counter[tuple[str, int]] = Counter()
+        self.sessions = 0
+        self.draws: dict[str, int] = {}  # ISO week -> spot_draws.id
+
+    def session(self, case: dict[str, Any]) -> dict[str, Any] | None:
+        """The indexed session of a video case (most have one), with its queue wait."""
+        rng = self.rng
+        if case["mode"] != "video" or rng.random() >= SESSION_SHARE:
+            return None
+        self.sessions += 1
+        sid = f"bench-{self.sessions:08d}"
+        local_hour = case["received_at"].astimezone(self.zone).hour
+        peak = HOUR_WEIGHTS.get(local_hour, 1) >= 10
+        wait = rng.lognormvariate(5.3 if peak else 4.8, 0.8)  # median ~200 s / ~120 s
+        started = case["received_at"] - timedelta(minutes=rng.uniform(3, 20))
+        return {
+            "session_id": sid,
+            "folder": f"{started:%Y/%m/%d}/{sid}",
+            "day": started.date(),
+            "item": case["item"],
+            "place": case["place"],
+            "kiosk": None,
+            "started_at": started,
+            "ended_at": started + timedelta(minutes=rng.uniform(5, 25)),
+            "outcome": "completed",
+            "queue_wait_s": round(wait, 1),
+            "signature": "ok",
+            "summary": {"id": sid, "queue_wait_s": round(wait, 1)},
+            "indexed_at": started,
+        }
+
+    def spot_check(
+        self, case: dict[str, Any]
+    ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        """A decided case drawn for its week's spot check (about 5%), and the week's
+        draw when this is its first check."""
+        rng = self.rng
+        if case["decided_at"] is None or case["state"] == "withdrawn" or rng.random() >= SPOT_SHARE:
+            return None, None
+        year, week, _ = case["decided_at"].astimezone(self.zone).isocalendar()
+        label = f"{year}-W{week:02d}"
+        draw = None
+        if label not in self.draws:
+            self.draws[label] = len(self.draws) + 1
+            draw = {
+                "id": self.draws[label],
+                "week": label,
+                "seed": str(rng.randrange(2**53)),
+                "share": SPOT_SHARE,
+                "min_per_department": 1,
+                "population": {},
+                "drawn_by": "bench",
+                "drawn_at": case["decided_at"] + timedelta(days=7),
+            }
+        reviewed = case["decided_at"].date() < self.today - timedelta(days=7) or rng.random() < 0.3
+        checklist = {p: rng.random() > 0.04 for p in CHECKLIST} if reviewed else {}
+        check = {
+            "draw_id": self.draws[label],
+            "number": case["number"],
+            "department": case["department"],
+            "state": "reviewed" if reviewed else "pending",
+            "checklist": checklist,
+            "verdict": ("pass" if all(checklist.values()) else "fail") if reviewed else None,
+            "note": "",
+            "reviewed_by": "bench" if reviewed else None,
+            "reviewed_at": case["decided_at"] + timedelta(days=8) if reviewed else None,
+        }
+        return check, draw
 
     @lru_cache(maxsize=8192)  # noqa: B019 (one generator per run)
     def _deadline(self, start: date, days: int) -> date:
@@ -144,13 +217,26 @@ class CaseGenerator:
 
 
 def generate(register: Register, gen: CaseGenerator, n: int) -> None:
-    """Insert n cases (executemany in batches), then refresh the planner's statistics."""
+    """Insert n cases with their sessions and spot checks (executemany in batches),
+    then refresh the planner's statistics."""
     for batch in gen.rows(n):
+        sessions = [r for r in map(gen.session, batch) if r]
+        drawn = [gen.spot_check(c) for c in batch]
+        draws = [d for _, d in drawn if d]
+        checks = [c for c, _ in drawn if c]
         with register.write() as s:
             s.execute(insert(CaseRow), batch)
+            for table, rows in (
+                (RecordingRow, sessions),
+                (SpotDrawRow, draws),
+                (SpotCheckRow, checks),
+            ):
+                if rows:
+                    s.execute(insert(table), rows)
     if register.sqlite:
         with register.engine.begin() as conn:
             conn.exec_driver_sql("ANALYZE")
     else:  # what autovacuum does on a live register: planner statistics, visibility map
         with register.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.exec_driver_sql("VACUUM ANALYZE cases")
+            for table in ("cases", "recordings", "spot_checks"):
+                conn.exec_driver_sql(f"VACUUM ANALYZE {table}")

@@ -244,6 +244,8 @@ class RecordingRow(Base):
         Index("ix_recordings_started_at", "started_at"),
         Index("ix_recordings_item", "item"),
         Index("ix_recordings_place", "place"),
+        # Covering the statistics' queue-wait query (server/register/statistics.py).
+        Index("ix_recordings_waits", "started_at", "queue_wait_s", "signature", "item", "place"),
     )
 
     session_id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -255,6 +257,8 @@ class RecordingRow(Base):
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     outcome: Mapped[str | None] = mapped_column(String(32))
+    # Joined the queue -> called, from the chain's `session.created` (statistics).
+    queue_wait_s: Mapped[float | None] = mapped_column(Float)
     signature: Mapped[str] = mapped_column(String(16))  # ok | missing | invalid
     # The list entry as read from the manifest (without catalogue names).
     summary: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -20,8 +20,12 @@ mode). What is counted:
   or city level with demand at township level is a candidate to devolve.
 
 The applicants' ratings (好差评) are counted by the day they were given, under
-the same filters. Not in the register (a hook, see `wait_times`): queue
-waiting times (each session's audit log and /metrics have them).
+the same filters. Queue waiting time (joined -> called) is the video
+sessions' (`recordings.queue_wait_s`, read from each session's chain when it
+is indexed): median and p90 over the sessions started in the period (local
+days), place and item filters, department through its items; the mode is
+video by definition (another mode: none). Spot checks (随机抽查) are counted by
+their case's decision day, under the filters through the case.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from datetime import time as dt_time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import Select, and_, false, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -43,13 +47,15 @@ from server.register import ratings
 from server.register.case_types import OPEN, CaseError, CaseState
 from server.register.db import Register
 from server.register.local_time import LocalClock, seconds_between
-from server.register.models import CaseRow
+from server.register.models import CaseRow, RecordingRow, SpotCheckRow
 from server.register.rating_terms import LEVELS
+from server.register.spot_checks import CHECKLIST
 
 MAX_SPAN_DAYS = 3660
 TOWNSHIP_KINDS = ("township_centre", "village_point")
 # The five levels of 好差评 by their Chinese names, best first.
 RATING_LEVELS = tuple(zh for _, zh, _ in LEVELS.values())
+VIDEO = "video"
 PERCENTILES = {"median": (1, 2), "p90": (9, 10)}  # p as num/den
 _DECIDED = (CaseState.APPROVED.value, CaseState.REJECTED.value)
 _FINAL = (*_DECIDED, CaseState.WITHDRAWN.value)
@@ -193,6 +199,74 @@ class StatsQueries:
         rows.sort(key=lambda r: (-r["at_township"], -r["received"], r["item"]))
         return rows
 
+    def _local_days(self, f: StatsFilter) -> tuple[datetime, datetime]:
+        """The period's local days as UTC bounds [since, until), as the register stores
+        times (an index range; SQLite compares them as text)."""
+        zone = ZoneInfo(self.catalogue.timezone)
+        since = datetime.combine(f.date_from, dt_time.min, zone).astimezone(UTC)
+        until = datetime.combine(f.date_to + timedelta(days=1), dt_time.min, zone)
+        return since, until.astimezone(UTC)
+
+    def wait_times(self, s: Session, f: StatsFilter) -> dict[str, Any]:
+        """Queue waits (seconds) of the signed video sessions started in the period:
+        count (`sessions`), median, p90 (None without sessions)."""
+        since, until = self._local_days(f)
+        where = [
+            RecordingRow.started_at >= since,
+            RecordingRow.started_at < until,
+            RecordingRow.signature == "ok",
+            RecordingRow.queue_wait_s.is_not(None),
+        ]
+        if f.mode and f.mode != VIDEO:
+            where.append(false())
+        if f.place:
+            where.append(RecordingRow.place == f.place)
+        if f.item:
+            where.append(RecordingRow.item == f.item)
+        if f.department:
+            codes = [c for c, i in self.catalogue.items.items() if i.department.zh == f.department]
+            where.append(RecordingRow.item.in_(codes or [""]))
+        found = percentiles(
+            s, select(RecordingRow.queue_wait_s.label("d")).where(*where), PERCENTILES
+        )
+        return {
+            "available": True,
+            "sessions": found["decided"],
+            "median": found["median"],
+            "p90": found["p90"],
+        }
+
+    def spot_checks(self, s: Session, f: StatsFilter) -> dict[str, Any]:
+        """Spot checks of the cases decided in the period (local days): drawn,
+        reviewed, pending, passed, failed, and each checklist point's yes / no
+        among the reviewed. One aggregate over spot_checks joined to its cases."""
+        since, until = self._local_days(f)
+        reviewed = SpotCheckRow.state == "reviewed"
+        cols = [
+            func.count().label("drawn"),
+            func.count().filter(reviewed).label("reviewed"),
+            func.count().filter(SpotCheckRow.state == "pending").label("pending"),
+            func.count().filter(SpotCheckRow.verdict == "pass").label("passed"),
+            func.count().filter(SpotCheckRow.verdict == "fail").label("failed"),
+        ]
+        for point in CHECKLIST:
+            answer = SpotCheckRow.checklist[point].as_boolean()
+            cols.append(func.count().filter(and_(reviewed, answer.is_(True))).label(point))
+            cols.append(func.count().filter(and_(reviewed, answer.is_(False))).label(f"{point}_no"))
+        where = [CaseRow.decided_at >= since, CaseRow.decided_at < until]
+        for col, value in (
+            (CaseRow.place, f.place),
+            (CaseRow.department, f.department),
+            (CaseRow.item, f.item),
+            (CaseRow.mode, f.mode),
+        ):
+            if value:
+                where.append(col == value)
+        query = select(*cols).join(CaseRow, CaseRow.number == SpotCheckRow.number).where(*where)
+        row = {k: int(v or 0) for k, v in s.execute(query).one()._mapping.items()}
+        points = {p: {"yes": row.pop(p), "no": row.pop(f"{p}_no")} for p in CHECKLIST}
+        return {**row, "points": points}
+
     def report(self, f: StatsFilter, today: date) -> dict[str, Any]:
         """Everything the statistics page shows, with the seconds each part took."""
         self.timings = {}
@@ -203,13 +277,14 @@ class StatsQueries:
                 "hours": lambda: self.busiest_hours(s, f, today),
                 "items": lambda: self.by_item(s, f, today),
                 "ratings": lambda: rating_distribution(s, f, self.catalogue.timezone),
+                "wait_time": lambda: self.wait_times(s, f),
+                "spot_checks": lambda: self.spot_checks(s, f),
             }
             out: dict[str, Any] = {"filter": f.to_json(), "today": today.isoformat()}
             for name, run in parts.items():
                 started = time.perf_counter()
                 out[name] = run()
                 self.timings[name] = time.perf_counter() - started
-        out["wait_time"] = wait_times()
         out["timezone"] = self.catalogue.timezone
         return out
 
@@ -273,13 +348,3 @@ def rating_distribution(s: Session, f: StatsFilter, timezone: str) -> dict[str, 
         "total": found["total"],
         "satisfaction_rate": found["satisfaction_rate"],
     }
-
-
-def wait_times() -> dict[str, Any]:
-    """HOOK: queue waiting time (joined the queue -> called). The register does not
-    hold it: each session's wait (`VideoSession.waited_s`) goes to its archive's
-    audit log (`session.created`, `queue_wait_s`) and to the /metrics histogram,
-    and cases only link session ids (case_sessions). To count it here, write one
-    register row per session when it is created (session id, item, place, joined
-    at, waited seconds) and aggregate it like `handling_time` (its `percentiles`)."""
-    return {"available": False, "median": None, "p90": None}

@@ -106,6 +106,9 @@ async def test_a_finished_session_is_indexed_when_it_is_sealed(
     folder = await record_session(running, "kiosk-3", "reviewer2", frames=30)
     row = _rows(running)[folder.name]
     assert (row.item, row.place, row.signature) == ("SCJG-001", "QH-CG", "ok")
+    events = [json.loads(line) for line in (folder / "events.jsonl").read_text().splitlines()]
+    [created] = [e for e in events if e["type"] == "session.created"]
+    assert row.queue_wait_s == created["data"]["queue_wait_s"] >= 0
     assert await _ids(supervisor, "?reviewer=reviewer2") == [folder.name, other.id]
 
 

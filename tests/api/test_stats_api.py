@@ -111,3 +111,50 @@ async def test_the_page_shows_the_figures_and_svg_charts(running: RunningServer)
     assert link in html
     async with session.get("/stats", params={"place": "NOWHERE"}) as resp:
         assert resp.status == 400 and 'id="stats-error" data-field="place"' in await resp.text()
+
+
+async def test_waits_and_spot_checks_on_the_page_json_csv_and_xlsx(
+    running: RunningServer,
+) -> None:
+    register = running.app[K.CASES].register
+    hand.insert_sessions(register)
+    hand.insert_spot_checks(register)
+    session = await _seeded(running)
+    async with session.get("/api/stats", params=PERIOD) as resp:
+        report = await resp.json()
+    assert report["wait_time"] == hand.WAIT
+    assert report["spot_checks"] == hand.SPOT
+
+    async with session.get("/stats", params=PERIOD, headers={"Accept": "text/html"}) as resp:
+        html = await resp.text()
+    assert 'data-kpi="wait_median"><strong>5.0</strong>' in html  # 300 s
+    assert 'data-kpi="wait_p90"><strong>13.0</strong>' in html  # 780 s
+    assert 'data-table="spot_checks"' in html
+
+    params = {**PERIOD, "table": "summary", "format": "csv"}
+    async with session.get("/api/stats/export", params=params) as resp:
+        rows = list(csv.reader(io.StringIO((await resp.read()).decode("utf-8-sig"))))
+    summary = {r[0]: r[1] for r in rows[1:]}
+    assert summary["视频办理场次（有等候记录）"] == "5"
+    assert summary["排队等候中位数（分钟）"] == "5.0"
+    assert summary["排队等候第90百分位（分钟）"] == "13.0"
+
+    params = {**PERIOD, "table": "spot_checks", "format": "csv"}
+    async with session.get("/api/stats/export", params=params) as resp:
+        assert resp.status == 200
+        raw = await resp.read()
+    assert raw.startswith(BOM.encode("utf-8"))
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8")[1:])))
+    assert rows[0] == ["项目", "件数／符合", "不符合"]
+    assert rows[1:6] == [["抽取件数", "5", ""], ["已检查", "4", ""], ["待检查", "1", ""],
+                         ["合格", "2", ""], ["不合格", "2", ""]]  # fmt: skip
+    assert rows[6:] == [["材料齐全", "3", "1"], ["决定有据", "4", "0"],
+                        ["按时限办理", "3", "1"], ["服务规范", "3", "1"]]  # fmt: skip
+
+    params = {**PERIOD, "table": "spot_checks", "format": "xlsx", "lang": "en"}
+    async with session.get("/api/stats/export", params=params) as resp:
+        body = await resp.read()
+    sheet = openpyxl.load_workbook(io.BytesIO(body)).active
+    got = {r[0]: r[1:] for r in sheet.iter_rows(min_row=2, values_only=True)}
+    assert got["Cases drawn"] == (5, None) and got["Failed"] == (2, None)
+    assert got["Time limit kept"] == (3, 1) and got["Conduct"] == (3, 1)

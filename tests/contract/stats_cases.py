@@ -207,3 +207,121 @@ def insert_cases(register: Register) -> None:
                     decided_at=utc(decided) if decided else None,
                 )
             )
+
+
+# Video sessions (recordings index): (id, item, place, started local, queue wait s,
+# signature). The wait counts for the sessions started on the period's local days.
+SESSIONS = [
+    ("s1", "SCJG-001", "QH-LL", "2026-10-12 09:35", 120.0, "ok"),
+    ("s2", "SCJG-001", "QH-CG", "2026-10-13 14:05", 600.0, "ok"),
+    ("s3", "RSJ-001", "QH-COUNTY", "2026-10-13 08:20", 30.0, "ok"),
+    ("s4", "RSJ-002", "QH-LL", "2026-10-01 00:10", 300.0, "ok"),  # 09-30 in UTC: in
+    ("s5", "SCJG-001", "QH-LL", "2026-09-30 23:55", 9999.0, "ok"),  # before the period
+    ("s6", "SCJG-001", "QH-LL", "2026-10-31 23:40", 900.0, "ok"),  # the last local day
+    ("s7", "SCJG-001", "QH-LL", "2026-11-01 00:20", 5000.0, "ok"),  # 10-31 in UTC: out
+    ("s8", "SCJG-001", "QH-LL", "2026-10-14 10:00", None, "ok"),  # no wait in its chain
+    ("s9", "SCJG-001", "QH-LL", "2026-10-15 10:00", 50.0, "invalid"),  # not signed: out
+]
+# In: 30 (s3), 120 (s1), 300 (s4), 600 (s2), 900 (s6); n = 5.
+# median: rank (5-1)/2 + 1 = 3 -> 300; p90: rank 4*0.9 + 1 = 4.6 -> 600 + 0.6*300 = 780.
+WAIT = {"available": True, "sessions": 5, "median": 300.0, "p90": 780.0}
+WAIT_FILTERED = [
+    # SCJG-001: 120, 600, 900; p90 rank 2.8 -> 600 + 0.8*300 = 840.
+    ({"item": "SCJG-001"}, {"sessions": 3, "median": 600.0, "p90": 840.0}),
+    # QH-LL: 120, 300, 900; p90 rank 2.8 -> 300 + 0.8*600 = 780.
+    ({"place": "QH-LL"}, {"sessions": 3, "median": 300.0, "p90": 780.0}),
+    ({"department": RSJ_DEPT}, {"sessions": 1, "median": 30.0, "p90": 30.0}),  # RSJ-001: s3
+    ({"mode": "video"}, {"sessions": 5, "median": 300.0, "p90": 780.0}),
+    ({"mode": "forward"}, {"sessions": 0, "median": None, "p90": None}),  # video only
+]
+
+# Spot checks of the decided cases above: (case n, checklist or None = pending, verdict).
+# Counted by the case's decision day (local): 8 was received before the period but
+# decided in it (10-02); 3 was decided at 00:30 local on 10-16 (10-15 in UTC).
+_ALL = ("materials_complete", "decision_justified", "time_limit_kept", "conduct")
+SPOT_CHECKS = [
+    (1, dict.fromkeys(_ALL, True), "pass"),
+    (2, {**dict.fromkeys(_ALL, True), "conduct": False}, "fail"),
+    (
+        3,
+        {**dict.fromkeys(_ALL, True), "materials_complete": False, "time_limit_kept": False},
+        "fail",
+    ),
+    (7, None, None),
+    (8, dict.fromkeys(_ALL, True), "pass"),
+]
+SPOT = {
+    "drawn": 5,
+    "reviewed": 4,  # 1, 2, 3, 8
+    "pending": 1,  # 7
+    "passed": 2,  # 1, 8
+    "failed": 2,  # 2, 3
+    "points": {
+        "materials_complete": {"yes": 3, "no": 1},  # no: 3
+        "decision_justified": {"yes": 4, "no": 0},
+        "time_limit_kept": {"yes": 3, "no": 1},  # no: 3
+        "conduct": {"yes": 3, "no": 1},  # no: 2
+    },
+}
+SPOT_FILTERED = [  # (period, filters, drawn, reviewed, passed, failed)
+    (PERIOD, {"item": "SCJG-001"}, 4, 4, 2, 2),  # 1, 2, 3, 8
+    (PERIOD, {"place": "QH-LL"}, 3, 2, 2, 0),  # 1, 7, 8
+    (PERIOD, {"department": "市人力资源和社会保障局"}, 1, 0, 0, 0),  # 7 (RSJ-002)
+    (PERIOD, {"mode": "assisted"}, 1, 1, 0, 1),  # 2
+    ((date(2026, 10, 10), date(2026, 10, 31)), {}, 3, 3, 1, 2),  # 1, 2, 3
+    ((date(2026, 10, 10), date(2026, 10, 15)), {}, 2, 2, 1, 1),  # 1, 2 (3 is 10-16 local)
+]
+
+
+def insert_sessions(register: Register) -> None:
+    from server.register.models import RecordingRow
+
+    with register.write() as s:
+        for sid, item, place, started, wait, signature in SESSIONS:
+            at = utc(started)
+            s.add(
+                RecordingRow(
+                    session_id=sid,
+                    folder=f"{at:%Y/%m/%d}/{sid}",
+                    day=at.date(),
+                    item=item,
+                    place=place,
+                    started_at=at,
+                    ended_at=at + timedelta(minutes=10),
+                    queue_wait_s=wait,
+                    signature=signature,
+                    summary={"id": sid},
+                    indexed_at=at + timedelta(minutes=11),
+                )
+            )
+
+
+def insert_spot_checks(register: Register) -> None:
+    from server.catalogue import load_catalogue
+    from server.register.models import SpotCheckRow, SpotDrawRow
+
+    catalogue = load_catalogue()
+    with register.write() as s:
+        draw = SpotDrawRow(
+            week="2026-W42",
+            seed="1",
+            share=0.05,
+            min_per_department=1,
+            population={},
+            drawn_by="supervisor:test",
+            drawn_at=utc("2026-10-19 09:00"),
+        )
+        for n, checklist, verdict in SPOT_CHECKS:
+            item = CASES[n - 1][0]
+            draw.checks.append(
+                SpotCheckRow(
+                    number=f"QH-2026-{n:06d}",
+                    department=catalogue.items[item].department.zh,
+                    state="pending" if checklist is None else "reviewed",
+                    checklist=checklist or {},
+                    verdict=verdict,
+                    reviewed_by=None if checklist is None else "supervisor:test",
+                    reviewed_at=None if checklist is None else utc("2026-10-20 10:00"),
+                )
+            )
+        s.add(draw)

@@ -98,3 +98,37 @@ def test_backfill_filters_scope_and_linked_cases(register: Register, tmp_path: P
     index.forget(["20260930-020000-0000000b"])
     assert [e["id"][-1] for e in index.list(_flt(), catalogue, unsigned=True)] == ["c", "a"]
     cases.audit.close()
+
+
+def test_the_queue_wait_is_read_from_the_chain_and_backfilled(
+    register: Register, tmp_path: Path
+) -> None:
+    from sqlalchemy import select, update
+
+    from server.register.models import RecordingRow
+
+    signer = ArchiveSigner.load_or_create(tmp_path)
+    root = tmp_path / "archive"
+    waits = {"20260930-010000-0000000a": 73.4, "20260930-020000-0000000b": None}
+    for n, (sid, wait) in enumerate(waits.items()):
+        at = T0 + timedelta(hours=n)
+        archive = SessionArchive(root, sid, at, {"item": "SCJG-001", "place": "QH-CG"})
+        if wait is not None:
+            archive.log("session.created", "reviewer:r", {"queue_wait_s": wait})
+        archive.finalize({"outcome": "completed", "participants": []}, signer)
+    index = RecordingIndex(register, root, lambda: signer.public_key)
+
+    def found() -> dict[str, float | None]:
+        with register.read() as s:
+            query = select(RecordingRow.session_id, RecordingRow.queue_wait_s)
+            return {sid: wait for sid, wait in s.execute(query)}
+
+    assert index.backfill() == 2
+    assert found() == waits
+    assert index.backfill() == 0  # the one without a wait was read: not again
+    # A row indexed before the wait was (no wait, no key in its summary) is read again.
+    with register.write() as s:
+        s.execute(update(RecordingRow).values(queue_wait_s=None, summary={"id": "old"}))
+    assert index.backfill() == 2
+    assert found() == waits
+    assert index.backfill() == 0

@@ -34,7 +34,15 @@ def test_the_report_gives_the_hand_worked_figures(stats: StatsQueries) -> None:
     assert report["hours"] == [hand.HOURS.get(h, 0) for h in range(24)]
     items = [{k: row[k] for k in hand.ITEMS[0]} for row in report["items"]]
     assert items == hand.ITEMS
-    assert set(stats.timings) == {"summary", "handling_time", "hours", "items", "ratings"}
+    assert set(stats.timings) == {
+        "summary",
+        "handling_time",
+        "hours",
+        "items",
+        "ratings",
+        "wait_time",
+        "spot_checks",
+    }
 
 
 def _rating(n: int, level: int, local: str, department: str = "县市场监督管理局") -> RatingRow:
@@ -82,12 +90,38 @@ def test_ratings_given_in_the_period_are_counted_under_the_filters(
     assert only["satisfaction_rate"] == 0
 
 
-def test_no_ratings_and_the_wait_hook(stats: StatsQueries) -> None:
+def test_no_ratings_no_waits_no_spot_checks(stats: StatsQueries) -> None:
     report = stats.report(_period(), hand.TODAY)
     ratings = report["ratings"]
     assert ratings["total"] == 0 and ratings["satisfaction_rate"] is None
     assert list(ratings["levels"].values()) == [0, 0, 0, 0, 0]
-    assert report["wait_time"]["available"] is False
+    wait = {"available": True, "sessions": 0, "median": None, "p90": None}
+    assert report["wait_time"] == wait
+    assert report["spot_checks"]["drawn"] == 0
+    assert report["spot_checks"]["points"]["conduct"] == {"yes": 0, "no": 0}
+
+
+def test_queue_waits_of_the_sessions_started_in_the_period(
+    stats: StatsQueries, register: Register
+) -> None:
+    hand.insert_sessions(register)
+    assert stats.report(_period(), hand.TODAY)["wait_time"] == pytest.approx(hand.WAIT)
+    for kw, expected in hand.WAIT_FILTERED:
+        got = stats.report(_period(**kw), hand.TODAY)["wait_time"]
+        assert got == pytest.approx({"available": True, **expected}), kw
+
+
+def test_spot_check_results_by_decision_day_under_the_filters(
+    stats: StatsQueries, register: Register
+) -> None:
+    hand.insert_spot_checks(register)
+    assert stats.report(_period(), hand.TODAY)["spot_checks"] == hand.SPOT
+    for (first, last), kw, drawn, reviewed, passed, failed in hand.SPOT_FILTERED:
+        got = stats.report(StatsFilter(first, last, **kw), hand.TODAY)["spot_checks"]
+        counts = (got["drawn"], got["reviewed"], got["passed"], got["failed"])
+        assert counts == (drawn, reviewed, passed, failed), (first, last, kw)
+    late = stats.report(StatsFilter(date(2026, 10, 10), date(2026, 10, 31)), hand.TODAY)
+    assert late["spot_checks"]["points"]["materials_complete"] == {"yes": 2, "no": 1}
 
 
 @pytest.mark.parametrize(

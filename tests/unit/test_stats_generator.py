@@ -38,6 +38,12 @@ def test_the_generated_year_has_the_patterns(tmp_path: Path) -> None:
     township = sum(r["at_township"] for r in report["items"])
     assert township > s["received"] / 2  # most cases are received near home
     assert report["handling_time"]["median"] is not None
+    wait = report["wait_time"]
+    assert wait["sessions"] > 0 and 60 < wait["median"] < wait["p90"] < 3600
+    spot = report["spot_checks"]
+    assert 0.02 * s["finished"] < spot["drawn"] < 0.1 * s["finished"]
+    assert 0 < spot["failed"] < spot["passed"] and spot["reviewed"] > spot["pending"]
+    assert spot["passed"] + spot["failed"] == spot["reviewed"]
 
 
 def test_the_command_prints_the_times(tmp_path: Path) -> None:
@@ -50,7 +56,10 @@ def test_the_command_prints_the_times(tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert "1500 cases on sqlite" in done.stdout and "page" in done.stdout
+    assert "bench-stats: 1500 cases," in done.stdout and "on sqlite" in done.stdout
+    assert "page" in done.stdout and "wait_time" in done.stdout
     figures = json.loads(out.read_text())
     assert figures["scenarios"]["year, all"]["received"] == 1500
     assert set(figures["scenarios"]["year, all"]) >= {"summary", "handling_time", "page_ms"}
+    assert figures["sessions"] > 0 and figures["spot_checks"] > 0
+    assert {"wait_time", "spot_checks"} <= set(figures["scenarios"]["year, all"])
