@@ -1,7 +1,8 @@
 // catalogue_strings.js — strings of the public catalogue page (事项清单公开),
 // zh-CN first; elements marked data-s="key" get both languages from here.
 
-import { setNames, stringTable } from "./i18n.js";
+import { stringTable } from "./i18n.js";
+import { applyPageStrings } from "./page_strings.js";
 
 const S = {
   "cat.title": { zh: "政务服务事项清单", en: "Government services catalogue" },
@@ -24,17 +25,7 @@ const S = {
 
 const table = stringTable(S);
 
-/** Give every [data-s] element its strings, and the title its own. */
+/** Give every [data-s] element under root its strings, and the title its own. */
 export function applyStrings(root = document) {
-  const title = document.querySelector("title");
-  if (title) setNames(title, table.names("cat.title"));
-  for (const el of root.querySelectorAll("[data-s]")) {
-    let vars = {};
-    try {
-      vars = el.dataset.sArgs ? JSON.parse(el.dataset.sArgs) : {};
-    } catch {
-      vars = {};
-    }
-    setNames(el, table.names(el.dataset.s, vars));
-  }
+  applyPageStrings(table, "cat.title", root);
 }

@@ -2,7 +2,8 @@
 // page, zh-CN first. The server renders the Chinese text; elements marked
 // data-s="key" (and data-s-args='{"n": 2}') get both languages from here.
 
-import { setNames, stringTable } from "./i18n.js";
+import { stringTable } from "./i18n.js";
+import { applyPageStrings } from "./page_strings.js";
 
 const S = {
   "receipt.title": { zh: "受理回执", en: "Acknowledgement of receipt" },
@@ -63,20 +64,7 @@ const table = stringTable(S);
 /** {zh, en} for a key, placeholders filled in both languages. */
 export const names = table.names;
 
-/**
- * Give every [data-s] element under root its strings (they follow language
- * switches), and the document title the strings of titleKey.
- */
+/** Give every [data-s] element under root its strings, and the title its own. */
 export function applyStrings(titleKey, root = document) {
-  const title = document.querySelector("title");
-  if (title && titleKey) setNames(title, names(titleKey));
-  for (const el of root.querySelectorAll("[data-s]")) {
-    let vars = {};
-    try {
-      vars = el.dataset.sArgs ? JSON.parse(el.dataset.sArgs) : {};
-    } catch {
-      vars = {};
-    }
-    setNames(el, names(el.dataset.s, vars));
-  }
+  applyPageStrings(table, titleKey, root);
 }

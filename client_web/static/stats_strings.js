@@ -3,7 +3,8 @@
 // data-s-args='{"n": 2}') get both languages from here. Table headings, item and
 // chart labels come from the server with data-zh/data-en (the exports share them).
 
-import { setNames, stringTable } from "./i18n.js";
+import { stringTable } from "./i18n.js";
+import { applyPageStrings } from "./page_strings.js";
 
 const S = {
   "stats.title": { zh: "统计分析", en: "Statistics" },
@@ -42,10 +43,6 @@ const S = {
   },
   "download.csv": { zh: "下载 CSV", en: "Download CSV" },
   "download.xlsx": { zh: "下载 Excel（XLSX）", en: "Download Excel (XLSX)" },
-  "note.ratings": {
-    zh: "好差评数据尚未接入统计。",
-    en: "Ratings are not yet part of the statistics.",
-  },
   "note.wait": {
     zh: "排队等候时间：本期开始的视频办理场次（按开始日期），自取号至被叫号。",
     en: "Queue wait: the video sessions started in the period (by their start day), from taking a ticket to being called.",
@@ -56,15 +53,5 @@ const table = stringTable(S);
 
 /** Give every [data-s] element under root its strings, and the title its own. */
 export function applyStrings(root = document) {
-  const title = document.querySelector("title");
-  if (title) setNames(title, table.names("stats.title"));
-  for (const el of root.querySelectorAll("[data-s]")) {
-    let vars = {};
-    try {
-      vars = el.dataset.sArgs ? JSON.parse(el.dataset.sArgs) : {};
-    } catch {
-      vars = {};
-    }
-    setNames(el, table.names(el.dataset.s, vars));
-  }
+  applyPageStrings(table, "stats.title", root);
 }

@@ -4,10 +4,13 @@ valid ID numbers, the actors."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from recording.audit import SystemAuditLog
 from recording.keys import ArchiveSigner
@@ -92,3 +95,13 @@ def make_cases(register: Register, tmp: Path) -> Cases:
     documents = DocumentService(service, tmp / "archive", lambda: signer, 1024 * 1024)
     approvals = ApprovalService(documents, VerifyCodes.load_or_create(tmp))
     return Cases(service, clock, audit, documents, approvals)
+
+
+@pytest.fixture
+def cases(register: Register, tmp_path: Path) -> Iterator[Cases]:
+    """A case service (with its documents and audit) on the test's register."""
+    made = make_cases(register, tmp_path)
+    try:
+        yield made
+    finally:
+        made.audit.close()

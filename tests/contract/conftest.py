@@ -131,4 +131,5 @@ def dead_redis_url() -> str:
     return f"redis://127.0.0.1:{free_port()}/0"
 
 
+from tests.contract.case_helpers import cases  # noqa: E402, F401
 from tests.contract.register_db import register, register_url  # noqa: E402, F401

@@ -4,7 +4,6 @@ one winner among concurrent approvals, nothing written by a refusal."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -14,21 +13,11 @@ from recording.keys import load_public_key
 from recording.verify import verify_path
 from server.register.approvals import ApprovalService
 from server.register.case_types import InvalidTransition, MaterialsMissing
-from server.register.db import Register
 from server.register.verify_codes import VerifyCodes
-from tests.contract.case_helpers import REVIEWER, SUPERVISOR, Cases, make_cases
+from tests.contract.case_helpers import REVIEWER, SUPERVISOR, Cases
 from tests.unit.pdf_tools import pdf_text
 
 BASE_URL = "https://window.example.gov.cn"
-
-
-@pytest.fixture
-def cases(register: Register, tmp_path: Path) -> Iterator[Cases]:
-    made = make_cases(register, tmp_path)
-    try:
-        yield made
-    finally:
-        made.audit.close()
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -31,17 +30,7 @@ from tests.contract.case_helpers import (
     SUPERVISOR,
     Cases,
     id_number,
-    make_cases,
 )
-
-
-@pytest.fixture
-def cases(register: Register, tmp_path: Path) -> Iterator[Cases]:
-    made = make_cases(register, tmp_path)
-    try:
-        yield made
-    finally:
-        made.audit.close()
 
 
 def _rows(register: Register) -> tuple[int, int]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
@@ -17,7 +16,6 @@ import pytest
 
 from server.config import RatingsConfig, SpotChecksConfig
 from server.register.case_types import CaseError
-from server.register.db import Register
 from server.register.followups import FollowUpService
 from server.register.ratings import (
     AlreadyRated,
@@ -33,7 +31,7 @@ from server.register.spot_checks import (
     draw_sample,
     iso_week,
 )
-from tests.contract.case_helpers import REVIEWER, SUPERVISOR, Cases, make_cases
+from tests.contract.case_helpers import REVIEWER, SUPERVISOR, Cases
 
 SHARE = 0.1
 COUNTS = {"SCJG-001": 23, "RSJ-001": 9}  # two departments
@@ -44,15 +42,6 @@ CHECKS = {
     "time_limit_kept": False,
     "conduct": True,
 }
-
-
-@pytest.fixture
-def cases(register: Register, tmp_path: Path) -> Iterator[Cases]:
-    made = make_cases(register, tmp_path)
-    try:
-        yield made
-    finally:
-        made.audit.close()
 
 
 def _decide(cases: Cases, item: str) -> str:
