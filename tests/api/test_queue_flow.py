@@ -27,7 +27,12 @@ async def test_kiosk_joins_and_reviewer_calls(running: RunningServer) -> None:
     paired_kiosk = await k1.expect("session.paired")
     assert paired_desk["session_id"] == paired_kiosk["session_id"]
     assert paired_kiosk["peer"]["role"] == "reviewer"
-    assert paired_desk["peer"] == {"role": "kiosk", "name": "kiosk 1", "place": "QH-CG"}
+    assert paired_desk["peer"] == {
+        "role": "kiosk",
+        "name": "kiosk 1",
+        "place": "QH-CG",
+        "party": "applicant",
+    }
     assert paired_desk["priority_class"] == "normal" and paired_desk["waited_s"] >= 0
     # The second kiosk moves up.
     assert (await k2.expect("queue.status", position=1))["ahead"] == 0

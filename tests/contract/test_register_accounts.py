@@ -25,11 +25,11 @@ def test_accounts_contract(register: Register) -> None:
     assert db.check_password("wang", PASSWORD).items == ("SCJG-001",)
     assert db.check_password("wang", "wrong-password") is None
     stamp = db.password_stamp("wang")
-    db.set_password("wang", "another-password")
+    db.set_password("wang", "Another-password-2")
     assert db.password_stamp("wang") != stamp
     user, changed = db.update_user("wang", role="agent", place="QH-LL-DC", disabled=True)
     assert changed == ["role", "place", "disabled"] and user.disabled
-    assert db.check_password("wang", "another-password") is None  # disabled
+    assert db.check_password("wang", "Another-password-2") is None  # disabled
     kiosk, token = db.add_kiosk("城关镇 1 号窗口", "QH-CG")
     db.add_kiosk("柳林镇", "QH-LL")
     db.add_kiosk("柳林镇", "QH-LL")
