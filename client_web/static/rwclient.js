@@ -22,6 +22,9 @@
 // gathering to complete (no trickle), and answers a failure with a NEW pc and a
 // new offer (aiortc has no ICE restart).
 
+import { receiveQuality } from "./rw_quality.js";
+import { iceGatheringComplete, preferVp8 } from "./rw_util.js";
+
 const PING_MS = 15_000;
 // Close codes after which reconnecting would only fight another tab or device
 // (PROTOCOL.md): 4001 replaced by a newer socket, 4002 too many for the account.
@@ -71,7 +74,7 @@ export class RwClient {
     this._pingTimer = null;
     this._retryTimer = null;
     this._rejoinTimer = null;
-    this._statsPrev = null;
+    this._statsState = { prev: null };
   }
 
   // -- events -----------------------------------------------------------
@@ -317,7 +320,7 @@ export class RwClient {
     this.pc = null;
     this.remoteStream = null;
     this.docReceiver = null;
-    this._statsPrev = null;
+    this._statsState = { prev: null };
     if (pc) {
       pc.ontrack = null;
       pc.onconnectionstatechange = null;
@@ -547,131 +550,10 @@ export class RwClient {
   }
 
   // -- connection quality -------------------------------------------------
-  /**
-   * Receive-side quality from getStats: packet loss (over the last interval),
-   * round-trip time, frames per second of the inbound video, and a level:
-   * good / fair / poor / none. Call it periodically (e.g. every 2 s).
-   */
-  async quality() {
-    const pc = this.pc;
-    if (!pc) return null;
-    let report;
-    try {
-      report = await pc.getStats();
-    } catch {
-      return null;
-    }
-    const docMid = this.docReceiver?.mid;
-    let video = null;
-    let audio = null;
-    let rtt = null;
-    let remoteRtt = null;
-    report.forEach((s) => {
-      if (s.type === "inbound-rtp" && s.kind === "video") {
-        if (!docMid || s.mid !== docMid) video = s; // the face camera, not the document's
-      }
-      else if (s.type === "inbound-rtp" && s.kind === "audio") audio = s;
-      else if (s.type === "candidate-pair" && s.nominated && s.state === "succeeded") {
-        if (typeof s.currentRoundTripTime === "number") rtt = s.currentRoundTripTime;
-      } else if (s.type === "remote-inbound-rtp" && typeof s.roundTripTime === "number") {
-        remoteRtt = s.roundTripTime;
-      }
-    });
-    if (rtt === null) rtt = remoteRtt;
-    const now = performance.now();
-    const totals = {
-      t: now,
-      received: (video?.packetsReceived || 0) + (audio?.packetsReceived || 0),
-      lost: Math.max(0, (video?.packetsLost || 0) + (audio?.packetsLost || 0)),
-      frames: video?.framesDecoded || 0,
-    };
-    const prev = this._statsPrev;
-    this._statsPrev = totals;
-    let loss = null;
-    let fps = typeof video?.framesPerSecond === "number" ? video.framesPerSecond : null;
-    let flowing = totals.received > 0;
-    if (prev) {
-      const dRecv = totals.received - prev.received;
-      const dLost = totals.lost - prev.lost;
-      const dt = (now - prev.t) / 1000;
-      flowing = dRecv > 0;
-      loss = dRecv + dLost > 0 ? Math.max(0, dLost) / (dRecv + dLost) : 0;
-      if (fps === null && dt > 0) fps = (totals.frames - prev.frames) / dt;
-    }
-    let level = "good";
-    if (!flowing) level = "none";
-    else if ((loss ?? 0) > 0.08 || (rtt ?? 0) > 0.6 || (video && fps !== null && fps < 5)) level = "poor";
-    else if ((loss ?? 0) > 0.02 || (rtt ?? 0) > 0.3 || (video && fps !== null && fps < 12)) level = "fair";
-    return {
-      level,
-      loss,
-      rtt,
-      fps,
-      framesDecoded: totals.frames,
-      videoPackets: video?.packetsReceived || 0,
-      audioPackets: audio?.packetsReceived || 0,
-      width: video?.frameWidth || 0,
-      height: video?.frameHeight || 0,
-    };
+  /** Receive-side quality (rw_quality.js); call it periodically (e.g. every 2 s). */
+  quality() {
+    return receiveQuality(this.pc, this.docReceiver?.mid, this._statsState);
   }
 }
 
-/** Put VP8 first where the browser lets us choose (the server forwards VP8 only). */
-export function preferVp8(transceiver) {
-  if (typeof transceiver.setCodecPreferences !== "function") return;
-  const caps = globalThis.RTCRtpReceiver?.getCapabilities?.("video");
-  if (!caps?.codecs?.length) return;
-  const isVp8 = (c) => c.mimeType.toLowerCase() === "video/vp8";
-  const vp8 = caps.codecs.filter(isVp8);
-  if (!vp8.length) return;
-  try {
-    transceiver.setCodecPreferences([...vp8, ...caps.codecs.filter((c) => !isVp8(c))]);
-  } catch (err) {
-    console.warn("rwclient: setCodecPreferences failed", err);
-  }
-}
-
-/** Resolve when ICE gathering is complete (or after timeoutMs with what there is). */
-export function iceGatheringComplete(pc, timeoutMs) {
-  if (pc.iceGatheringState === "complete") return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      pc.removeEventListener("icegatheringstatechange", check);
-      resolve();
-    };
-    const check = () => {
-      if (pc.iceGatheringState === "complete") done();
-    };
-    const timer = setTimeout(done, timeoutMs);
-    pc.addEventListener("icegatheringstatechange", check);
-  });
-}
-
-/** Play a media element; if the browser blocks sound, play muted and call onBlocked. */
-export async function playWithSound(video, onBlocked) {
-  try {
-    await video.play();
-  } catch (err) {
-    if (err?.name !== "NotAllowedError") return;
-    video.muted = true;
-    try {
-      await video.play();
-    } catch {
-      /* nothing more to do */
-    }
-    onBlocked?.();
-  }
-}
-
-/** The catalogue (/api/catalogue): items by code, places by code, priority classes. */
-export async function loadCatalogue() {
-  const resp = await fetch("/api/catalogue", { credentials: "same-origin" });
-  if (!resp.ok) throw new Error(`catalogue: HTTP ${resp.status}`);
-  const data = await resp.json();
-  return {
-    items: Object.fromEntries(data.items.map((i) => [i.code, i])),
-    places: Object.fromEntries(data.places.map((p) => [p.code, p])),
-    priorityClasses: data.priority_classes,
-  };
-}
+export { loadCatalogue, playWithSound } from "./rw_util.js";
