@@ -95,7 +95,8 @@ async def test_supervisor_joins_as_observer_and_leaves(running: RunningServer) -
     assert paired["party"] == "observer" and paired["session_id"] == invited["session_id"]
     roster = await kiosk.expect("session.participants")
     assert [p["party"] for p in roster["participants"]] == ["applicant", "reviewer", "observer"]
-    assert roster["needed"] == {"audio": 2, "video": 2}
+    # An observer receives only: nobody needs an m-line for it.
+    assert roster["needed"] == {"audio": 1, "video": 1}
     # An observer cannot end the session for the others: session.end is a leave.
     await supervisor.send({"type": "session.end"})
     ended = await supervisor.expect("session.ended")
