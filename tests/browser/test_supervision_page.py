@@ -39,7 +39,7 @@ async def test_the_dashboard_updates_live_when_a_kiosk_joins(pages: Pages) -> No
 
     # Live spot check: the supervisor observes; the kiosk and the desk say so.
     await session.locator("button.observe-btn").click()
-    await expect(session.locator("button.observe-btn")).to_have_text("停止旁听")
+    await expect(session.locator("button.observe-btn")).to_have_text("结束旁听")
     await expect(page.locator("#sv-msg")).to_contain_text("记入审计")
     for side in (kiosk, desk):
         await expect(side.locator("#observer-notice")).to_have_text("监督人员在线")
