@@ -88,6 +88,8 @@ class SessionManager:
         self.on_ending: list[Callable[[VideoSession], None]] = []
         self.on_reopened: list[Callable[[VideoSession, str], Awaitable[None]]] = []
         self._last_roster: dict[str, SessionParticipants] = {}
+        # Awaited when an extra participant has left (session, participant, reason).
+        self.on_removed: list[Callable[[VideoSession, Participant, str], Awaitable[None]]] = []
         # Awaited with each session once it has ended (e.g. ringing invitations withdrawn).
         self.ended_listeners: list[Callable[[VideoSession], Awaitable[None]]] = []
 
@@ -457,6 +459,8 @@ class SessionManager:
             participant.holder, SessionEnded(session_id=session.id, outcome=reason, by="self")
         )
         await self.push_participants(session)
+        for removed in self.on_removed:
+            await removed(session, participant, reason)
 
     async def leave(self, ident: Identity) -> None:
         """`session.leave`: an extra participant goes; the pair must end instead."""

@@ -27,7 +27,7 @@ from server.config import SupervisionConfig
 from server.connections import Connections
 from server.recorder import SessionRecorder
 from server.session_manager import SessionManager
-from server.video_session import OBSERVER, State, VideoSession
+from server.video_session import OBSERVER, Participant, State, VideoSession
 from signaling.errors import ErrorCode, ProtocolError
 from signaling.messages import SessionObserver
 
@@ -49,6 +49,7 @@ class SessionObservers:
         self.recorder = recorder
         sessions.on_ending.append(self._session_ending)
         sessions.on_reopened.append(self._participant_back)
+        sessions.on_removed.append(self._removed)
 
     def _find(self, session_id: str) -> VideoSession:
         for session in self.sessions.active():
@@ -86,6 +87,11 @@ class SessionObservers:
         for session in self.sessions.active():
             if ident.holder in session.observers and session.state != State.ENDED:
                 await self._leave(session, ident.holder, "socket_closed")
+
+    async def _removed(self, session: VideoSession, participant: Participant, reason: str) -> None:
+        """The observer left the media itself (session.leave/end, or its pc was lost)."""
+        if participant.holder in session.observers:
+            await self._leave(session, participant.holder, reason)
 
     async def _leave(self, session: VideoSession, holder: str, reason: str) -> None:
         session.observers.pop(holder, None)
