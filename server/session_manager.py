@@ -18,10 +18,11 @@ from server.config import Config
 from server.connections import Connections
 from server.ice import ice_servers_for, server_ice_servers
 from server.media.hub import MediaHub
+from server.media.receive_only import check_receive_only
 from server.queue_service import QueueService
 from server.recorder import SessionRecorder
 from server.store import Ticket
-from server.video_session import Link, Participant, State, VideoSession
+from server.video_session import OBSERVER, Link, Participant, State, VideoSession
 from signaling.errors import ErrorCode, ProtocolError
 from signaling.messages import (
     RtcAnswer,
@@ -87,6 +88,8 @@ class SessionManager:
         self.on_ending: list[Callable[[VideoSession], None]] = []
         self.on_reopened: list[Callable[[VideoSession, str], Awaitable[None]]] = []
         self._last_roster: dict[str, SessionParticipants] = {}
+        # Awaited when an extra participant has left (session, participant, reason).
+        self.on_removed: list[Callable[[VideoSession, Participant, str], Awaitable[None]]] = []
         # Awaited with each session once it has ended (e.g. ringing invitations withdrawn).
         self.ended_listeners: list[Callable[[VideoSession], Awaitable[None]]] = []
 
@@ -188,23 +191,25 @@ class SessionManager:
         client never needs it); `needed` is how many audio/video m-lines the
         client must offer to receive every other's tracks (re-offer with
         ``renegotiate`` on its current pc when it has fewer)."""
-        if not (session.extras or session.former):
-            return
         media = self.media.get(session.id)
-        roster = [
-            {
-                "id": p.holder,
-                **p.public(),
-                "link": p.link.value,
-                "media": {"audio": p.audio, "video": p.video},
-            }
-            for p in session.participants
-        ]
-        members = [p.holder for p in session.participants]
+        # Observers publish nothing: nobody needs an m-line for them.
+        members = [p.holder for p in session.participants if p.party != OBSERVER]
         for p in session.participants:
+            seen = [q for q in session.everyone if self._sees(p, q)]
+            if len(seen) <= 2:
+                continue  # a two-party session as far as p can tell
             message = SessionParticipants(
                 session_id=session.id,
-                participants=roster,
+                participants=[
+                    {
+                        "id": q.holder,
+                        **q.public(),
+                        "link": q.link.value,
+                        "media": {"audio": q.audio, "video": q.video},
+                    }
+                    for q in session.participants
+                    if self._sees(p, q)
+                ],
                 routes=media.routes(p.holder) if media else [],
                 needed=self.media.session(session.id).slots_needed(p.holder, members),
                 you=p.holder,
@@ -213,6 +218,12 @@ class SessionManager:
                 continue
             self._last_roster[p.holder] = message
             await self.connections.to_holder(p.holder, message)
+
+    def _sees(self, p: Participant, q: Participant) -> bool:
+        """Whether `p` is told of `q`: an observer only when observers are announced."""
+        if q.party != OBSERVER or p is q or p.party == OBSERVER:
+            return True
+        return self.cfg.supervision.announce_observer
 
     def notify_changed(self) -> None:
         for listener in self.listeners:
@@ -243,6 +254,9 @@ class SessionManager:
         session, participant = self._require(ident)
         if session.state == State.ENDED:
             raise ProtocolError(ErrorCode.WRONG_STATE, "the session has ended")
+        receive_only = participant.party == OBSERVER
+        if receive_only:
+            check_receive_only(sdp)
         media = self.media.session(session.id)
         live_pc = media.participant_state(participant.holder) == "connected"
         try:
@@ -252,6 +266,7 @@ class SessionManager:
                 server_ice_servers(self.cfg.ice),
                 renegotiate=renegotiate,
                 rank=_rank(session, participant),
+                receive_only=receive_only,
             )
         except Exception as exc:
             log.warning("offer failed", extra={"session": session.id, "error": type(exc).__name__})
@@ -444,6 +459,8 @@ class SessionManager:
             participant.holder, SessionEnded(session_id=session.id, outcome=reason, by="self")
         )
         await self.push_participants(session)
+        for removed in self.on_removed:
+            await removed(session, participant, reason)
 
     async def leave(self, ident: Identity) -> None:
         """`session.leave`: an extra participant goes; the pair must end instead."""

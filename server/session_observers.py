@@ -7,10 +7,12 @@ and the reviewer get `session.observer` with the notice 监督人员在线 while
 least one supervisor observes; with it off nobody is told, but it is audited
 all the same.
 
-MEDIA HOOK: the receive-only media join (the observer's own peer connection
-that subscribes to both participants' tracks and sends nothing) comes with the
-N-party media work. It belongs in `_join_media` / `_leave_media` below, which
-today do nothing: the observer is recorded and announced, no media flows to it.
+Media: the observer joins the session as a participant of party "observer"
+(`SessionManager.add_participant`), receive-only: its offer must have only
+recvonly m-lines, the media plane never forwards nor records anything from it,
+and the others are given no m-line for it. Whether the participants'
+`session.participants` lists it follows the same announce policy; the pair
+alone decides live/ended. Its joins and leaves are in the manifest.
 
 Sessions live in one process (their media does): a supervisor's socket on
 another process gets `not_found` for a session it cannot see locally.
@@ -25,7 +27,7 @@ from server.config import SupervisionConfig
 from server.connections import Connections
 from server.recorder import SessionRecorder
 from server.session_manager import SessionManager
-from server.video_session import State, VideoSession
+from server.video_session import OBSERVER, Participant, State, VideoSession
 from signaling.errors import ErrorCode, ProtocolError
 from signaling.messages import SessionObserver
 
@@ -47,6 +49,7 @@ class SessionObservers:
         self.recorder = recorder
         sessions.on_ending.append(self._session_ending)
         sessions.on_reopened.append(self._participant_back)
+        sessions.on_removed.append(self._removed)
 
     def _find(self, session_id: str) -> VideoSession:
         for session in self.sessions.active():
@@ -59,6 +62,7 @@ class SessionObservers:
         if ident.holder in session.observers:
             await self._tell_observer(session, ident.holder, True)  # an explicit answer
             return session
+        await self._join_media(session, ident)  # refused (e.g. full): nothing recorded
         session.observers[ident.holder] = ident.name
         announced = self.cfg.announce_observer
         info = {"account": ident.subject, "announced": announced}
@@ -67,7 +71,6 @@ class SessionObservers:
             "supervision.observed", ident.holder, {"session": session.id, "announced": announced}
         )
         log.info("observer joined", extra={"session": session.id, "announced": announced})
-        self._join_media(session, ident)
         await self._tell(session)
         await self._tell_observer(session, ident.holder, True)
         self.sessions.notify_changed()
@@ -85,11 +88,16 @@ class SessionObservers:
             if ident.holder in session.observers and session.state != State.ENDED:
                 await self._leave(session, ident.holder, "socket_closed")
 
+    async def _removed(self, session: VideoSession, participant: Participant, reason: str) -> None:
+        """The observer left the media itself (session.leave/end, or its pc was lost)."""
+        if participant.holder in session.observers:
+            await self._leave(session, participant.holder, reason)
+
     async def _leave(self, session: VideoSession, holder: str, reason: str) -> None:
         session.observers.pop(holder, None)
         self.recorder.event(session, "observer.left", holder, {"reason": reason})
         self.recorder.system("supervision.unobserved", holder, {"session": session.id})
-        self._leave_media(session, holder)
+        await self._leave_media(session, holder)
         await self._tell(session)
         await self._tell_observer(session, holder, False)
         self.sessions.notify_changed()
@@ -98,7 +106,7 @@ class SessionObservers:
         """Before the session's chain closes: each observer leaves with it."""
         for holder in list(session.observers):
             self.recorder.event(session, "observer.left", holder, {"reason": "session_ended"})
-            self._leave_media(session, holder)
+            # its media closes with the session's (SessionManager._end)
         session.observers.clear()
 
     async def _participant_back(self, session: VideoSession, holder: str) -> None:
@@ -121,14 +129,18 @@ class SessionObservers:
         if not self.cfg.announce_observer:
             return  # silent observation (policy): audited, not announced
         for p in session.participants:
-            await self.connections.to_holder(p.holder, self._message(session, False))
+            if p.party != OBSERVER:  # the observers are told by _tell_observer
+                await self.connections.to_holder(p.holder, self._message(session, False))
 
     async def _tell_observer(self, session: VideoSession, holder: str, observing: bool) -> None:
         await self.connections.to_holder(holder, self._message(session, observing))
 
-    # -- media (the N-party work) ------------------------------------------
-    def _join_media(self, session: VideoSession, ident: Identity) -> None:
-        """HOOK: subscribe the observer, receive-only, to the session's tracks."""
+    # -- media ---------------------------------------------------------------
+    async def _join_media(self, session: VideoSession, ident: Identity) -> None:
+        """The observer joins receive-only; it gets session.paired and makes its offer."""
+        await self.sessions.add_participant(session, ident, OBSERVER, by=ident.subject)
 
-    def _leave_media(self, session: VideoSession, holder: str) -> None:
-        """HOOK: close the observer's receive-only peer connection."""
+    async def _leave_media(self, session: VideoSession, holder: str) -> None:
+        participant = session.participant(holder)
+        if participant is not None and participant.party == OBSERVER:
+            await self.sessions.remove(session, participant, "left", holder)

@@ -47,6 +47,8 @@ export class RwClient {
     this.autoMedia = options.autoMedia ?? true;
     this.docCamera = options.docCamera || null;
     this.receiveDocument = !!options.receiveDocument;
+    // A supervisor's spot check: recvonly m-lines only, never getUserMedia.
+    this.receiveOnly = !!options.receiveOnly;
     // N-party: the last session.participants, and the receive-only transceivers
     // added for the other participants (their tracks come as "partytrack").
     this.roster = null;
@@ -254,6 +256,10 @@ export class RwClient {
   /** Camera and microphone, once; whatever is available. Never throws. */
   async acquireMedia() {
     if (this.local) return this.local;
+    if (this.receiveOnly) {
+      this.local = { stream: null, audio: false, video: false, errors: {} };
+      return this.local;
+    }
     if (!this._acquiring) {
       this._acquiring = this._getUserMedia().finally(() => {
         this._acquiring = null;
@@ -347,7 +353,8 @@ export class RwClient {
     this.remoteStream = remote;
     for (const kind of ["audio", "video"]) {
       const track = local.stream?.getTracks().find((t) => t.kind === kind) || null;
-      const init = { direction: "sendrecv", streams: track ? [local.stream] : [] };
+      const direction = this.receiveOnly ? "recvonly" : "sendrecv";
+      const init = { direction, streams: track ? [local.stream] : [] };
       const transceiver = pc.addTransceiver(track || kind, init);
       if (kind === "video") preferVp8(transceiver);
     }
@@ -406,7 +413,7 @@ export class RwClient {
     // reconnect, which starts a fresh pc.
     if (this.send({ type: "rtc.offer", sdp: pc.localDescription.sdp })) {
       this._pending.push(pc);
-      this._sendMediaState();
+      if (!this.receiveOnly) this._sendMediaState();
     }
   }
 

@@ -6,6 +6,7 @@
 
 import * as i18n from "./i18n.js";
 import { RwClient } from "./rwclient.js";
+import { attachPlayer } from "./supervision_player.js";
 import { bindLogout } from "./staff.js";
 import { names as L } from "./supervision_strings.js";
 
@@ -220,7 +221,9 @@ function start() {
     readOnce();
     return;
   }
-  client = new RwClient({ autoMedia: false });
+  // Receive-only: a spot check joins the session's media without camera or microphone.
+  client = new RwClient({ autoMedia: true, receiveOnly: true });
+  attachPlayer(client, (id) => client.send({ type: "supervision.unobserve", session_id: id }));
   client.on("session.observer", (msg) => {
     if (msg.observing) observing.add(msg.session_id);
     else observing.delete(msg.session_id);

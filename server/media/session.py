@@ -116,6 +116,7 @@ class Participant:
     receivers: dict[str, RTCRtpReceiver] = field(default_factory=dict)
     slots: dict[str, list[Slot]] = field(default_factory=dict)
     order: int = 0  # rank among the sources (assigned in this order)
+    receive_only: bool = False  # a spot-checking supervisor: never a source
 
 
 class MediaSession:
@@ -215,6 +216,7 @@ class MediaSession:
         *,
         renegotiate: bool = False,
         rank: int | None = None,
+        receive_only: bool = False,
     ) -> str:
         """Answer a participant's offer with a new pc (closing any previous one).
 
@@ -223,7 +225,9 @@ class MediaSession:
         before the others, whoever offered first.
         With ``renegotiate`` and a live pc, the offer is applied to that pc
         instead (more m-lines to receive a newcomer): its inbound streams and
-        recordings carry on. An offer that fails `check_offer` changes nothing:
+        recordings carry on. A ``receive_only`` participant (a supervisor's spot
+        check) is never a source: whatever it sends is dropped, and nobody is
+        given a slot for it. An offer that fails `check_offer` changes nothing:
         the current pc carries on."""
         async with self._locks.setdefault(participant_id, asyncio.Lock()):
             if self.closed:
@@ -239,6 +243,7 @@ class MediaSession:
                 participant = self.participants[participant_id] = Participant(participant_id)
                 self._joins += 1
                 participant.order = self._joins if rank is None else rank
+            participant.receive_only = participant.receive_only or receive_only
             pc = participant.pc
             if (
                 renegotiate
@@ -423,8 +428,8 @@ class MediaSession:
     def _on_track(
         self, participant: Participant, pc: RTCPeerConnection, track: MediaStreamTrack
     ) -> None:
-        if participant.pc is not pc:
-            return
+        if participant.pc is not pc or participant.receive_only:
+            return  # a receive-only participant's media is never forwarded nor recorded
         receiver = _transceiver_of(pc, track).receiver
         passthrough.mark_passthrough(track, receiver)
         kind = track.kind
@@ -580,6 +585,8 @@ def _wanted_sources(others: list[Participant], kind: str) -> list[tuple[str, str
     """The sources one participant's slots of a kind should carry, in priority order."""
     wanted = []
     for other in others:
+        if other.receive_only:
+            continue  # publishes nothing: no slot anywhere carries it
         extra = [k for k in other.inbound if k.startswith(kind + ":")]
         wanted.append((other.participant_id, kind))
         wanted.extend((other.participant_id, k) for k in sorted(extra, key=_extra_index))

@@ -275,3 +275,23 @@ async def test_sessions_of_another_process_are_on_the_dashboard(
     finally:
         await there.close()
         await here.close()
+
+
+async def test_an_observer_who_leaves_the_media_stops_observing(running: RunningServer) -> None:
+    """session.leave (or a lost pc) from the observer ends the observation too."""
+    kiosk, desk = await running.pair()
+    session_id = desk.last["session.paired"]["session_id"]
+    supervisor = await running.staff("supervisor")
+    await supervisor.send({"type": "supervision.observe", "session_id": session_id})
+    assert (await supervisor.expect("session.paired"))["party"] == "observer"
+    await kiosk.expect("session.observer", observers=1)
+    await supervisor.send({"type": "session.leave"})
+    await supervisor.expect("session.ended", outcome="left")
+    told = await kiosk.expect("session.observer", observers=0)
+    assert told["notice"] is None
+    assert (await supervisor.expect("session.observer"))["observing"] is False
+    await desk.send({"type": "session.end", "outcome": "completed"})
+    await kiosk.expect("session.ended")
+    chain = await session_chain(running, session_id)
+    left = [e for e in chain if e["type"] == "observer.left"]
+    assert [e["data"] for e in left] == [{"reason": "left"}]

@@ -11,9 +11,14 @@ from tests.browser.conftest import Pages, kiosk_join, shot
 
 pytestmark = pytest.mark.browser
 
+COUNT_GUM_JS = """window.__gum_calls = 0;
+const gum = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+navigator.mediaDevices.getUserMedia = (c) => { window.__gum_calls += 1; return gum(c); };"""
+
 
 async def test_the_dashboard_updates_live_when_a_kiosk_joins(pages: Pages) -> None:
-    page = await pages.sign_in("/supervision", "supervisor")
+    # Counts getUserMedia calls: the spot check must never ask for a camera.
+    page = await pages.sign_in("/supervision", "supervisor", init_script=COUNT_GUM_JS)
     await expect(page.locator("#sv-live")).to_contain_text("实时更新")
     await expect(page.locator("#t-waiting")).to_have_text("0")
     # Nobody reloads the page from here on: a marker would be gone after a reload.
@@ -39,12 +44,26 @@ async def test_the_dashboard_updates_live_when_a_kiosk_joins(pages: Pages) -> No
 
     # Live spot check: the supervisor observes; the kiosk and the desk say so.
     await session.locator("button.observe-btn").click()
-    await expect(session.locator("button.observe-btn")).to_have_text("停止旁听")
+    await expect(session.locator("button.observe-btn")).to_have_text("结束旁听")
     await expect(page.locator("#sv-msg")).to_contain_text("记入审计")
     for side in (kiosk, desk):
         await expect(side.locator("#observer-notice")).to_have_text("监督人员在线")
     await shot(kiosk, "supervision-kiosk-observed")
-    await session.locator("button.observe-btn").click()
+    # The panel plays both participants' faces, received only (no camera asked).
+    player = page.locator("#sv-player")
+    await expect(player).to_be_visible()
+    await expect(player.locator("figure.sv-video")).to_have_count(2, timeout=20_000)
+    await page.wait_for_function(
+        """() => [...document.querySelectorAll('#sv-player video')].every(
+            (v) => v.videoWidth > 0 && !v.paused && v.currentTime > 0)""",
+        timeout=20_000,
+    )
+    assert await page.evaluate("window.__gum_calls") == 0
+    for side in (kiosk, desk):  # nobody gets a tile for the observer
+        assert await side.locator(".party-tile").count() == 0
+    await shot(page, "supervision-player")
+    await page.click("#sv-player-stop")
+    await expect(player).to_be_hidden()
     for side in (kiosk, desk):
         await expect(side.locator("#observer-notice")).to_be_hidden()
     await expect(session.locator("button.observe-btn")).to_have_text("旁听")
