@@ -39,7 +39,10 @@ FINAL = frozenset(s for s, nxt in ALLOWED.items() if not nxt)
 OPEN = frozenset(CaseState) - FINAL
 DECISIONS = frozenset({CaseState.APPROVED, CaseState.REJECTED})
 # States a change into needs written reasons (a decision against the applicant, a request).
-NEEDS_REASON = frozenset({CaseState.REJECTED, CaseState.MORE_MATERIALS_REQUESTED})
+# A withdrawal closes the case for good: why stays on record (the counter asks for it).
+NEEDS_REASON = frozenset(
+    {CaseState.REJECTED, CaseState.MORE_MATERIALS_REQUESTED, CaseState.WITHDRAWN}
+)
 # An assisting agent acts for the applicant: withdraw, or hand in what was asked for.
 AGENT_MAY = frozenset({CaseState.WITHDRAWN, CaseState.IN_REVIEW})
 

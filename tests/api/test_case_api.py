@@ -90,7 +90,7 @@ async def test_bad_requests_are_clear_and_write_nothing(running: RunningServer) 
     number = (await _post(agent, BASE, NEW))[1]["number"]
     path = f"{BASE}/{number}/transition"
 
-    status, body = await _post(other, path, {"to": "withdrawn"})
+    status, body = await _post(other, path, {"to": "withdrawn", "reason": "不办了"})
     assert status == 403 and body["code"] == "forbidden" and "QH-LL-DC" in body["message"]
     status, body = await _post(reviewer, path, {"to": "approved"})
     assert status == 409 and body["code"] == "use_approval"

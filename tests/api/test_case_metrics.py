@@ -45,7 +45,13 @@ async def test_open_overdue_and_due_soon_cases_per_department(running: RunningSe
     _, late = await _post(reviewer, BASE, {**NEW, "item": "RSJ-001", "mode": "video"})  # Thu 8
     _, later = await _post(agent, BASE, {**NEW, "item": "MZ-001"})  # 30 working days
     _, gone = await _post(agent, BASE, NEW)
-    assert (await _post(agent, f"{BASE}/{gone['number']}/transition", {"to": "withdrawn"}))[0]
+    assert (
+        await _post(
+            agent,
+            f"{BASE}/{gone['number']}/transition",
+            {"to": "withdrawn", "reason": "申请人撤回"},
+        )
+    )[0]
     path = f"{BASE}/{late['number']}/transition"
     assert (await _post(reviewer, path, {"to": "in_review"}))[0] == 200
 

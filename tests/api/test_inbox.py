@@ -30,7 +30,9 @@ async def test_inbox_sorts_flags_and_counts_by_deadline(running: RunningServer) 
         assert status == 201, case
         made[case["number"]] = key
     [withdrawn] = [n for n, k in made.items() if k == "E"]
-    status, _ = await _post(agent, f"{BASE}/{withdrawn}/transition", {"to": "withdrawn"})
+    status, _ = await _post(
+        agent, f"{BASE}/{withdrawn}/transition", {"to": "withdrawn", "reason": "申请人撤回"}
+    )
     assert status == 200
     clock.now = datetime(2026, 10, 9, 3, 0, tzinfo=UTC)  # Fri 9 Oct, 11:00 in Beijing
 
