@@ -166,7 +166,7 @@ def create_app(
     )
     app[K.SESSIONS].listeners.append(app[K.SUPERVISION].changed_sessions)
     app[K.OBSERVERS] = SessionObservers(
-        cfg.supervision, app[K.SESSIONS], app[K.CONNECTIONS], app[K.RECORDER]
+        cfg.supervision, app[K.SESSIONS], app[K.CONNECTIONS], app[K.RECORDER], app[K.CATALOGUE]
     )
     app[K.CASES].listeners.append(app[K.SUPERVISION].changed_case)
     app[K.FOLLOWUPS].listeners.append(app[K.SUPERVISION].changed)

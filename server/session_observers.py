@@ -14,6 +14,9 @@ and the others are given no m-line for it. Whether the participants'
 `session.participants` lists it follows the same announce policy; the pair
 alone decides live/ended. Its joins and leaves are in the manifest.
 
+A supervisor bound to service items observes their departments' sessions
+only (server/supervision_scope.py).
+
 Sessions live in one process (their media does): a supervisor's socket on
 another process gets `not_found` for a session it cannot see locally.
 """
@@ -23,10 +26,12 @@ from __future__ import annotations
 import logging
 
 from server.auth import Identity
+from server.catalogue import Catalogue
 from server.config import SupervisionConfig
 from server.connections import Connections
 from server.recorder import SessionRecorder
 from server.session_manager import SessionManager
+from server.supervision_scope import in_scope, scope_of
 from server.video_session import OBSERVER, Participant, State, VideoSession
 from signaling.errors import ErrorCode, ProtocolError
 from signaling.messages import SessionObserver
@@ -42,8 +47,10 @@ class SessionObservers:
         sessions: SessionManager,
         connections: Connections,
         recorder: SessionRecorder,
+        catalogue: Catalogue,
     ) -> None:
         self.cfg = cfg
+        self.catalogue = catalogue
         self.sessions = sessions
         self.connections = connections
         self.recorder = recorder
@@ -59,6 +66,9 @@ class SessionObservers:
 
     async def observe(self, ident: Identity, session_id: str) -> VideoSession:
         session = self._find(session_id)
+        item = self.catalogue.items.get(session.item)
+        if not in_scope(scope_of(ident, self.catalogue), item.department.zh if item else None):
+            raise ProtocolError(ErrorCode.FORBIDDEN, "this session is outside your departments")
         if ident.holder in session.observers:
             await self._tell_observer(session, ident.holder, True)  # an explicit answer
             return session

@@ -27,6 +27,7 @@ import secrets
 import time
 from typing import Any
 
+from server.auth import Identity
 from server.catalogue import Catalogue
 from server.config import SupervisionConfig
 from server.connections import Connection, Connections
@@ -35,6 +36,7 @@ from server.register.followups import FollowUpService
 from server.session_manager import SessionManager
 from server.store import Store
 from server.supervision_data import build_snapshot, local_sessions
+from server.supervision_scope import narrow, scope_of
 from signaling.messages import SupervisionSnapshot, SupervisionUpdate
 
 log = logging.getLogger(__name__)
@@ -116,7 +118,13 @@ class Supervision:
             except Exception:
                 log.exception("sessions not shared")
 
-    async def snapshot(self) -> dict[str, Any]:
+    async def snapshot(self, ident: Identity | None = None) -> dict[str, Any]:
+        """The dashboard as `ident` may see it (None: everything)."""
+        full = await self.full_snapshot()
+        return narrow(full, None if ident is None else scope_of(ident, self.catalogue))
+
+    async def full_snapshot(self) -> dict[str, Any]:
+        """Every watcher's dashboard at once, with the private keys `narrow` needs."""
         return await build_snapshot(
             self.store,
             self.catalogue,
@@ -131,7 +139,7 @@ class Supervision:
 
     async def opened(self, conn: Connection) -> None:
         """A supervisor's socket opened: the whole dashboard, now."""
-        await conn.send(SupervisionSnapshot(**await self.snapshot()))
+        await conn.send(SupervisionSnapshot(**await self.snapshot(conn.ident)))
 
     # -- changes -------------------------------------------------------------
     def changed(self) -> None:
@@ -194,10 +202,14 @@ class Supervision:
         try:
             watchers = self.watchers()
             if watchers:
-                message = SupervisionUpdate(**await self.snapshot())
+                full = await self.full_snapshot()
                 self.flushes += 1
+                views: dict[object, SupervisionUpdate] = {}  # one per scope
                 for conn in watchers:
-                    await conn.send(message)
+                    scope = scope_of(conn.ident, self.catalogue)
+                    if scope not in views:
+                        views[scope] = SupervisionUpdate(**narrow(full, scope))
+                    await conn.send(views[scope])
         except Exception:
             log.exception("supervision push failed")
         finally:

@@ -79,6 +79,7 @@ async def queue_rows(store: Store, catalogue: Catalogue, now: float) -> list[dic
                 "department": item.department.to_json(),
                 "level": item.level,
                 "reviewers_online": len(online),
+                "_reviewers": sorted(online),  # for a narrowed view's total (supervision_scope)
                 **_waits(waiting, now),
                 "places": places,
             }
@@ -120,6 +121,7 @@ def session_rows(
             {
                 **s,
                 "names": item.names.to_json() if item else {"zh": s["item"], "en": s["item"]},
+                "department": item.department.zh if item else None,
                 "place_names": _names(catalogue, s["place"]),
                 "created_at": _iso(s["created_at"]),
                 "live_at": _iso(s["live_at"]),
@@ -142,7 +144,9 @@ def register_part(
         row["open"] += t.open
         row["overdue"] += t.overdue
         row["due_soon"] += t.due_soon
-    nearest = list_cases(cases, READER, CaseFilter(state=OPEN_STATES, limit=max(1, worst)))
+    # Enough for every department's worst few, so a narrowed view has its own.
+    pool = max(1, worst) * max(1, len(per_dept))
+    nearest = list_cases(cases, READER, CaseFilter(state=OPEN_STATES, limit=pool))
     items = catalogue.items
     worst_rows = [
         {
@@ -167,9 +171,13 @@ def register_part(
             "overdue": sum(d["overdue"] for d in depts),
             "due_soon": sum(d["due_soon"] for d in depts),
             "departments": depts,
-            "worst": worst_rows,
+            "worst": worst_rows[: max(1, worst)],
         },
         "followups": followups.counts(),
+        # Private (supervision_scope.narrow drops them): a narrowed view's parts.
+        "_worst_pool": worst_rows,
+        "_worst": max(1, worst),
+        "_followups_by_department": followups.counts_by_department(),
     }
 
 
@@ -186,9 +194,7 @@ async def build_snapshot(
     now = clock()
     queues = await queue_rows(store, catalogue, now)
     live = session_rows(sessions, catalogue, now)
-    reviewers: set[str] = set()
-    for q in queues:
-        reviewers |= await store.set_members(f"desk:online:{q['queue']}")
+    reviewers = {r for q in queues for r in q["_reviewers"]}
     register = await asyncio.to_thread(register_part, cases, followups, catalogue, worst)
     return {
         "at": _iso(now),

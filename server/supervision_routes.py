@@ -4,8 +4,10 @@
                            supervision.snapshot / supervision.update pushes
     GET /api/supervision   the same snapshot as JSON (supervisors, admins)
 
-Admins may read the page and the API; they have no socket, so their page shows
-the snapshot as of opening (it says so) and is refreshed by reloading.
+A supervisor bound to service items sees their departments only
+(server/supervision_scope.py). Admins may read the page and the API; they
+have no socket, so their page shows the snapshot as of opening (it says so)
+and is refreshed by reloading.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from server import appkeys as K
-from server.auth import allow
+from server.auth import IDENTITY, allow
 from server.pages import render
 
 routes = web.RouteTableDef()
@@ -29,5 +31,5 @@ async def supervision_page(request: web.Request) -> web.Response:
 @routes.get("/api/supervision")
 @allow(*ROLES)
 async def supervision_api(request: web.Request) -> web.Response:
-    snapshot = await request.app[K.SUPERVISION].snapshot()
+    snapshot = await request.app[K.SUPERVISION].snapshot(request[IDENTITY])
     return web.json_response(snapshot, headers={"Cache-Control": "no-store"})
