@@ -10,10 +10,15 @@ Layout (every key starts with the prefix P):
 - P ready:<queue>  zset of waiting, connected tickets by score (call_next)
 - P grace          zset of waiting, disconnected tickets by grace deadline
 - P called         set of called ticket ids
+- P call:<session> the ticket a call_next for that session took (a day; retries)
 - P ht:<queue>     list of handling times, most recent first
 - P kv:<key>, P set:<key>, pub/sub channels P ch:<channel>
 
 Every queue mutation is one Lua script, so it is atomic across processes.
+Redis restarted (its AOF keeps every acknowledged write, deploy/redis/redis.conf):
+commands reconnect through redis-py's pool and retry; the pub/sub reader
+reconnects within a second and resubscribes, and then hands each channel's
+handlers RESYNC, since messages published meanwhile are lost.
 Tickets are hashes rather than JSON because Redis' cjson encodes numbers with
 at most 14 significant digits, which would round timestamps.  The scripts
 derive ticket keys from ids they read, so this targets standalone Redis (or
@@ -34,7 +39,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
-from server.store.base import MessageHandler, Store, Subscription, Ticket
+from server.store.base import RESYNC, MessageHandler, Store, Subscription, Ticket
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +132,15 @@ return flat(t)
 """
 
 # ARGV: P, reviewer, session_id, now, queue...
+# Idempotent per session id: a retry after a lost reply (Redis restarted between
+# running the script and answering) returns the ticket the first run called.
 _CALL_NEXT = """
+local ckey = P .. 'call:' .. ARGV[3]
+local done = redis.call('GET', ckey)
+if done then
+  local t = load(done)
+  if t and t.state == 'called' and t.session_id == ARGV[3] then return flat(t) end
+end
 while true do
   local best, score, queue = nil, nil, nil
   for i = 5, #ARGV do
@@ -142,6 +155,7 @@ while true do
   if t.id then
     t.state, t.reviewer, t.session_id, t.called_at = 'called', ARGV[2], ARGV[3], ARGV[4]
     save(best, t)
+    redis.call('SET', ckey, best, 'EX', 86400)
     return flat(t)
   end
 end
@@ -477,7 +491,7 @@ class RedisStore(Store):
                 # redis-py reconnects and resubscribes on the next read.
                 log.warning("pub/sub read failed; retrying in %.1fs", delay, exc_info=True)
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+                delay = min(delay * 2, 1.0)
                 continue
             delay = 0.1
             if msg is None:
@@ -490,6 +504,9 @@ class RedisStore(Store):
                         fut.set_result(None)
                     if not waiters:
                         del self._confirm[msg["channel"]]
+                else:  # resubscribed after a reconnect: what was published meanwhile is lost
+                    log.warning("pub/sub resubscribed to %s", msg["channel"])
+                    self._dispatch(msg["channel"], json.dumps(RESYNC))
             elif msg["type"] == "message":
                 self._dispatch(msg["channel"], msg["data"])
 
