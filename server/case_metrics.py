@@ -31,18 +31,26 @@ def departments(catalogue: Catalogue) -> list[str]:
 
 
 class QueueCollector(Collector):
-    """Applicants waiting per item, read from the store just before the scrape."""
+    """Applicants waiting per item and the longest wait so far (取号 until now), read
+    from the store just before the scrape: {item: (waiting, longest wait in s)}."""
 
-    def __init__(self, waiting: dict[str, int]) -> None:
-        self._waiting = waiting
+    def __init__(self, queues: dict[str, tuple[int, float]]) -> None:
+        self._queues = queues
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        family = GaugeMetricFamily(
+        waiting = GaugeMetricFamily(
             "rw_queue_waiting", "Applicants waiting, per service item.", labels=("item",)
         )
-        for item, n in sorted(self._waiting.items()):
-            family.add_metric((item,), n)
-        yield family
+        longest = GaugeMetricFamily(
+            "rw_queue_longest_wait_seconds",
+            "The longest wait of those waiting now (joined until now), per service item.",
+            labels=("item",),
+        )
+        for item, (n, seconds) in sorted(self._queues.items()):
+            waiting.add_metric((item,), n)
+            longest.add_metric((item,), seconds)
+        yield waiting
+        yield longest
 
 
 class RegisterCollector(Collector):

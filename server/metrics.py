@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -157,6 +158,13 @@ class Metrics:
         self._rec_packets = Counter(
             "rw_recording_packets", "Encoded frames written to recordings.", p, registry=reg
         )
+        self._cpu = Counter(
+            "rw_process_cpu_seconds",
+            "CPU time of this server process (all its threads): its rate is cores in use.",
+            p,
+            registry=reg,
+        )
+        self._cpu_seen = time.process_time()
         self._stream_seen: dict[tuple[str, tuple[str, ...]], float] = {}
         self._recorded = (0.0, 0)
         self._sample_lock = asyncio.Lock()
@@ -203,6 +211,9 @@ class Metrics:
             self._rec_seconds.labels(self.process).inc(max(0.0, seconds - self._recorded[0]))
             self._rec_packets.labels(self.process).inc(max(0, packets - self._recorded[1]))
             self._recorded = (seconds, packets)
+            cpu = time.process_time()
+            self._cpu.labels(self.process).inc(max(0.0, cpu - self._cpu_seen))
+            self._cpu_seen = cpu
 
     def _sample_streams(self, streams: list[dict[str, Any]]) -> None:
         gauges: dict[tuple[str, StreamKey], float] = defaultdict(float)

@@ -9,6 +9,7 @@ worker thread so the event loop never waits on the database.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 
 from aiohttp import web
@@ -31,12 +32,14 @@ async def sample_own(app: web.Application) -> None:
 async def exposition(app: web.Application) -> bytes:
     """The Prometheus text exposition of one scrape."""
     await sample_own(app)
-    store = app[K.STORE]
-    waiting: dict[str, int] = {}
+    store, now = app[K.STORE], time.time()
+    queues: dict[str, tuple[int, float]] = {}
     for item in app[K.CATALOGUE].items.values():
-        waiting[item.code] = len(await store.waiting(item.queue_key))
+        waiting = await store.waiting(item.queue_key)
+        first = min((t.joined_at for t in waiting), default=now)
+        queues[item.code] = (len(waiting), max(0.0, now - first))
     registry = CollectorRegistry(auto_describe=False)
     registry.register(app[K.METRICS].own())
-    registry.register(QueueCollector(waiting))
+    registry.register(QueueCollector(queues))
     registry.register(RegisterCollector(app[K.CASES], app[K.CATALOGUE], app[K.FOLLOWUPS]))
     return await asyncio.to_thread(generate_latest, registry)
