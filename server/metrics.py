@@ -101,6 +101,7 @@ class Metrics:
         self.multiproc = multiproc_dir()
         if self.multiproc is not None:
             self.multiproc.mkdir(mode=0o700, parents=True, exist_ok=True)
+            forget_dead_processes(self.multiproc)
         self.registry = CollectorRegistry(auto_describe=True)
         reg, p = self.registry, ("process",)
         self._clients = Gauge(

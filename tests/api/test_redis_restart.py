@@ -93,6 +93,9 @@ async def test_redis_killed_and_restarted_keeps_every_acknowledged_place(
                 await login(desk_http, "rev", PASSWORD)
                 desk = await SignalingClient.connect(desk_http)
                 stack.push_async_callback(desk.close)
+                view = await desk.expect("desk.queues")  # the server's view of the line
+                [row] = [q for q in view["queues"] if q["item"] == ITEM]
+                assert row["waiting"] == 4 and row["away"] == 0
                 await desk.send({"type": "desk.call_next"})
                 paired = await desk.expect("session.paired", timeout=20)
                 assert paired["ticket_number"] == told[0]["ticket_number"]
