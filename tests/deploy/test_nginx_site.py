@@ -98,7 +98,7 @@ def proxied(running: RunningServer, tmp_path: Path) -> Iterator[str]:
     site = re.sub(r"^\s*listen \[::\].*$", "", site, flags=re.M)  # no IPv6 needed here
     http_port, https_port = free_port(), free_port()
     site = site.replace("listen 80;", f"listen 127.0.0.1:{http_port};")
-    site = site.replace("listen 443 ssl http2;", f"listen 127.0.0.1:{https_port} ssl http2;")
+    site = site.replace("listen 443 ssl;", f"listen 127.0.0.1:{https_port} ssl;")
     conf = _main_conf(tmp_path / "live", site)
     _check(conf)
     proc = subprocess.Popen(
