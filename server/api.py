@@ -84,14 +84,14 @@ async def login(request: web.Request) -> web.Response:
     try:
         ident = await auth.login(username, password, bucket, code or None)
     except SecondFactor as exc:
-        metrics.logins["failed"] += 1
+        metrics.login("failed")
         recorder.system("auth.failed", label, {"ip": bucket, "factor": exc.code})
         raise _json_error(
             web.HTTPUnauthorized, exc.code, "a TOTP code from the authenticator app is needed"
         ) from None
     except LoginRefused as exc:
         refusal = exc.refusal
-        metrics.logins[refusal.kind] += 1
+        metrics.login(refusal.kind)
         if exc.throttled is not None:
             recorder.system(
                 "auth.address_throttled", None, {"ip": bucket, "seconds": exc.throttled.retry_after}
@@ -113,10 +113,10 @@ async def login(request: web.Request) -> web.Response:
             headers={"Retry-After": str(refusal.retry_after)},
         )
     if ident is None:
-        metrics.logins["failed"] += 1
+        metrics.login("failed")
         recorder.system("auth.failed", label, {"ip": bucket})
         raise _json_error(web.HTTPUnauthorized, "bad_credentials", "wrong username or password")
-    metrics.logins["ok"] += 1
+    metrics.login("ok")
     recorder.system("auth.signed_in", username, {"ip": address, "role": ident.role})
     next_page = landing_for(app, ident.role, raw_next)
     if ident.restricted is not None:

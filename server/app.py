@@ -64,6 +64,7 @@ from server.register.sealing import IdSealer
 from server.register.spot_checks import SpotCheckService
 from server.register.startup import MIGRATED_EVENT, open_register
 from server.register.verify_codes import VerifyCodes
+from server.scrape import sample_own
 from server.session_manager import SessionManager
 from server.session_observers import SessionObservers
 from server.socket_guard import CredentialGuard, busy_holders
@@ -99,7 +100,7 @@ def create_app(
     app[_MIGRATED] = migrated
     app[K.ACCOUNTS] = AccountDB(app[K.REGISTER], policy=cfg.password)
     app[K.AUTH] = Authenticator(app[K.STORE], app[K.ACCOUNTS], cfg.auth, cfg.server.secret)
-    app[K.METRICS] = Metrics()
+    app[K.METRICS] = Metrics(cfg.server.process_label)
     app[K.TEMPLATES] = pages.make_templates()
     app[K.RECORDER] = SessionRecorder(cfg.data_dir, cfg.archive.cluster_seconds)
     app[K.CASES] = CaseService(
@@ -270,6 +271,8 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     tasks.append(loop.create_task(app[K.LOGIN_AUDIT].run()))
     tasks.append(loop.create_task(app[K.CASE_PUSH].run()))
     tasks.append(loop.create_task(app[K.GUARD].run(lambda: busy_holders(app[K.SESSIONS]))))
+    if app[K.METRICS].multiproc is not None:
+        tasks.append(loop.create_task(app[K.METRICS].run_sampler(lambda: sample_own(app))))
     log.info("server started", extra={"store": type(store).__name__})
     yield
     for task in tasks:

@@ -37,6 +37,12 @@ class ServerConfig:
     # may open /ws and sign in even when the Host is a DNS name.
     public_url: str = ""
     tls: bool = False
+    # Names this process in /metrics (the `process` label); empty: "<host>:<port>".
+    process_id: str = ""
+
+    @property
+    def process_label(self) -> str:
+        return self.process_id or f"{self.host}:{self.port}"
 
 
 @dataclass(frozen=True)

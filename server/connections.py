@@ -100,6 +100,7 @@ class Connections:
         self._subscription: Subscription | None = None
         self._queue_listeners: list[QueuesChanged] = []
         self._supervision_listeners: list[Changed] = []
+        self._resync_listeners: list[Changed] = []
 
     async def start(self) -> None:
         self._subscription = await self.store.subscribe(BUS, self._on_bus)
@@ -160,6 +161,10 @@ class Connections:
 
     def on_supervision_changed(self, listener: Changed) -> None:
         self._supervision_listeners.append(listener)
+
+    def on_resync(self, listener: Changed) -> None:
+        """Called when bus messages may have been lost (the store reconnected)."""
+        self._resync_listeners.append(listener)
 
     async def supervision_changed(self) -> None:
         """Something on the supervisors' dashboard changed (a session, a case, a
@@ -222,6 +227,9 @@ class Connections:
                 await listener(queues)
         elif kind == "supervision":
             for changed in self._supervision_listeners:
+                await changed()
+        elif kind == "resync":  # the store's pub/sub reconnected: pushes may be lost
+            for changed in (*self._resync_listeners, *self._supervision_listeners):
                 await changed()
 
 

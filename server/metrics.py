@@ -1,19 +1,49 @@
-"""Prometheus text exposition for /metrics (no client library needed).
+"""This process's figures for /metrics, kept in prometheus-client instruments.
 
 /metrics may be scraped without signing in, so no label names a session, a
 participant or an account: media streams are summed per kind and direction
-(per-stream figures are at the admin API, GET /api/admin/media-stats).
-Stream counters stay monotonic across streams that come and go: each scrape
-adds what every live stream forwarded since the previous scrape.
+(per-stream figures are at the admin API, GET /api/admin/media-stats). Every
+series of this process carries `process` (config `server.process_id`, else
+host:port), so several processes behind one address stay apart.
+
+With PROMETHEUS_MULTIPROC_DIR set (several processes on one machine), the
+instruments live in that directory's mmap files (prometheus-client's
+multiprocess mode) and any process's /metrics shows every process. Figures
+read from this process's state (sessions, streams, recordings) are then
+sampled every SAMPLE_SECONDS as well as at each scrape, so the other
+processes' files are at most that old. Stream counters stay monotonic across
+streams that come and go: each sample adds what every live stream forwarded
+since the previous one. Shared figures (queues, the register) are computed
+by the serving process at scrape time: server/scrape.py.
 """
 
 from __future__ import annotations
 
-import bisect
+import asyncio
+import logging
+import os
+import time
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    values,
+)
+from prometheus_client.registry import Collector
+
+from server.video_session import State
+
 WAIT_BUCKETS = (30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0)
+SAMPLE_SECONDS = 5.0
+KINDS = ("audio", "video")
+DIRECTIONS = ("in", "out")
 STREAM_GAUGES = (
     ("bitrate_bps", "rw_stream_bitrate_bps", "Bitrate of the media streams (sum)."),
     ("packets_lost", "rw_stream_packets_lost", "Packets lost by the live streams (RTCP, sum)."),
@@ -24,158 +54,222 @@ STREAM_COUNTERS = (
     ("keyframe_requests", "rw_stream_keyframe_requests_total", "Keyframe requests (PLI/FIR)."),
 )
 StreamKey = tuple[str, str]  # (kind, direction)
+log = logging.getLogger(__name__)
+disable_created_metrics()  # no *_created series: the text stays as it was before the library
+# A gauge of one process: summed over the live processes' files (one writes each
+# series, its `process` label differs), a dead process's files dropped.
+LIVE = "livesum"
 
 
-def _label(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
+def multiproc_dir() -> Path | None:
+    """The multiprocess directory when prometheus-client runs in that mode (the
+    variable is read once, when the library is imported: set it before start)."""
+    raw = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not raw or values.ValueClass is values.MutexValue:
+        return None
+    return Path(raw)
 
 
-def _labels(**labels: Any) -> str:
-    if not labels:
-        return ""
-    inner = ",".join(f'{k}="{_label(str(v))}"' for k, v in sorted(labels.items()))
-    return "{" + inner + "}"
+def forget_dead_processes(path: Path) -> int:
+    """Drop the live-gauge files of processes no longer running (a kill -9 leaves
+    them behind); counters and histograms stay, they sum over the machine's life."""
+    removed = 0
+    for f in path.glob("gauge_live*_*.db"):
+        pid = f.stem.rsplit("_", 1)[-1]
+        if not pid.isdigit() or int(pid) == os.getpid() or _alive(int(pid)):
+            continue
+        f.unlink(missing_ok=True)
+        removed += 1
+    return removed
 
 
-class Histogram:
-    def __init__(self, buckets: tuple[float, ...]) -> None:
-        self.buckets = buckets
-        self.counts = [0] * (len(buckets) + 1)
-        self.total = 0.0
-        self.n = 0
-
-    def observe(self, value: float) -> None:
-        self.counts[bisect.bisect_left(self.buckets, value)] += 1
-        self.total += value
-        self.n += 1
-
-    def lines(self, name: str, **labels: Any) -> list[str]:
-        out = []
-        cumulative = 0
-        for bound, count in zip(self.buckets, self.counts, strict=False):
-            cumulative += count
-            out.append(f"{name}_bucket{_labels(**labels, le=f'{bound:g}')} {cumulative}")
-        out.append(f"{name}_bucket{_labels(**labels, le='+Inf')} {self.n}")
-        out.append(f"{name}_sum{_labels(**labels)} {self.total:g}")
-        out.append(f"{name}_count{_labels(**labels)} {self.n}")
-        return out
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class Metrics:
-    """Counters kept by this process; gauges are computed at scrape time."""
+    """Counters and gauges kept by this process, every series labelled `process`."""
 
-    def __init__(self) -> None:
-        self.ws_connected: dict[str, int] = defaultdict(int)
-        self.ws_errors: dict[str, int] = defaultdict(int)
-        self.http_requests: dict[tuple[str, int], int] = defaultdict(int)
-        self.wait_seconds: dict[str, Histogram] = {}
-        self.logins: dict[str, int] = defaultdict(int)
-        # Stream counters: totals per (kind, direction), last value seen per stream.
-        self._stream_totals: dict[tuple[str, StreamKey], float] = defaultdict(float)
+    def __init__(self, process: str) -> None:
+        self.process = process
+        self.multiproc = multiproc_dir()
+        if self.multiproc is not None:
+            self.multiproc.mkdir(mode=0o700, parents=True, exist_ok=True)
+            forget_dead_processes(self.multiproc)
+        self.registry = CollectorRegistry(auto_describe=True)
+        reg, p = self.registry, ("process",)
+        self._clients = Gauge(
+            "rw_clients_connected",
+            "Open signaling connections, per role.",
+            ("role", *p),
+            registry=reg,
+            multiprocess_mode=LIVE,
+        )
+        self._errors = Counter(
+            "rw_signaling_errors", "Error messages sent, per code.", ("code", *p), registry=reg
+        )
+        self._http = Counter(
+            "rw_http_requests",
+            "HTTP requests, per route and status.",
+            ("route", "status", *p),
+            registry=reg,
+        )
+        self._wait = Histogram(
+            "rw_queue_wait_seconds",
+            "Time from joining to being called.",
+            ("item", *p),
+            buckets=WAIT_BUCKETS,
+            registry=reg,
+        )
+        self._logins = Counter(
+            "rw_logins", "Sign-in attempts, per outcome.", ("outcome", *p), registry=reg
+        )
+        self._sessions = Gauge(
+            "rw_sessions",
+            "Video sessions of this process, per state.",
+            ("state", *p),
+            registry=reg,
+            multiprocess_mode=LIVE,
+        )
+        stream_labels = ("kind", "direction", *p)
+        self._streams = Gauge(
+            "rw_streams",
+            "Live media streams, per kind and direction.",
+            stream_labels,
+            registry=reg,
+            multiprocess_mode=LIVE,
+        )
+        self._stream_gauges = {
+            field: Gauge(name, text, stream_labels, registry=reg, multiprocess_mode=LIVE)
+            for field, name, text in STREAM_GAUGES
+        }
+        self._stream_counters = {
+            field: Counter(name, text, stream_labels, registry=reg)
+            for field, name, text in STREAM_COUNTERS
+        }
+        self._rec_seconds = Counter(
+            "rw_recording_write_seconds", "Time spent remuxing into WebM.", p, registry=reg
+        )
+        self._rec_packets = Counter(
+            "rw_recording_packets", "Encoded frames written to recordings.", p, registry=reg
+        )
+        self._cpu = Counter(
+            "rw_process_cpu_seconds",
+            "CPU time of this server process (all its threads): its rate is cores in use.",
+            p,
+            registry=reg,
+        )
+        self._cpu_seen = time.process_time()
         self._stream_seen: dict[tuple[str, tuple[str, ...]], float] = {}
+        self._recorded = (0.0, 0)
+        self._sample_lock = asyncio.Lock()
+        for state in State:
+            self._sessions.labels(state.value, process).set(0)
+        for kind in KINDS:
+            for direction in DIRECTIONS:
+                self._streams.labels(kind, direction, process).set(0)
 
+    # -- events, counted where they happen ------------------------------------
     def ws_opened(self, role: str) -> None:
-        self.ws_connected[role] += 1
+        self._clients.labels(role, self.process).inc()
 
     def ws_closed(self, role: str) -> None:
-        self.ws_connected[role] -= 1
+        self._clients.labels(role, self.process).dec()
 
     def ws_error(self, code: str) -> None:
-        self.ws_errors[str(code)] += 1
+        self._errors.labels(str(code), self.process).inc()
 
     def http(self, route: str, status: int) -> None:
-        self.http_requests[(route, status)] += 1
+        self._http.labels(route, str(status), self.process).inc()
 
     def observe_wait(self, item: str, seconds: float) -> None:
-        self.wait_seconds.setdefault(item, Histogram(WAIT_BUCKETS)).observe(seconds)
+        self._wait.labels(item, self.process).observe(seconds)
 
-    def render(
+    def login(self, outcome: str) -> None:
+        self._logins.labels(outcome, self.process).inc()
+
+    # -- this process's state, sampled ----------------------------------------
+    async def sample(
         self,
-        waiting: dict[str, int],
-        sessions: dict[str, int],
-        streams: list[dict[str, Any]],
-        recording: tuple[float, int] = (0.0, 0),
-    ) -> str:
-        lines: list[str] = []
+        sessions: Callable[[], dict[str, int]],
+        streams: Callable[[], Awaitable[list[dict[str, Any]]]],
+        recording: Callable[[], tuple[float, int]],
+    ) -> None:
+        """Write the sessions per state, the live streams and the recorder's totals
+        into the instruments (one sample at a time: stream deltas must not count twice)."""
+        async with self._sample_lock:
+            per_state = sessions()
+            for state in State:
+                self._sessions.labels(state.value, self.process).set(per_state.get(state, 0))
+            self._sample_streams(await streams())
+            seconds, packets = recording()
+            self._rec_seconds.labels(self.process).inc(max(0.0, seconds - self._recorded[0]))
+            self._rec_packets.labels(self.process).inc(max(0, packets - self._recorded[1]))
+            self._recorded = (seconds, packets)
+            cpu = time.process_time()
+            self._cpu.labels(self.process).inc(max(0.0, cpu - self._cpu_seen))
+            self._cpu_seen = cpu
 
-        def family(name: str, kind: str, help_text: str) -> None:
-            lines.append(f"# HELP {name} {help_text}")
-            lines.append(f"# TYPE {name} {kind}")
-
-        family("rw_queue_waiting", "gauge", "Applicants waiting, per service item.")
-        for item, n in sorted(waiting.items()):
-            lines.append(f"rw_queue_waiting{_labels(item=item)} {n}")
-        family("rw_queue_wait_seconds", "histogram", "Time from joining to being called.")
-        for item, hist in sorted(self.wait_seconds.items()):
-            lines.extend(hist.lines("rw_queue_wait_seconds", item=item))
-        family("rw_clients_connected", "gauge", "Open signaling connections, per role.")
-        for role, n in sorted(self.ws_connected.items()):
-            lines.append(f"rw_clients_connected{_labels(role=role)} {n}")
-        family("rw_signaling_errors_total", "counter", "Error messages sent, per code.")
-        for code, n in sorted(self.ws_errors.items()):
-            lines.append(f"rw_signaling_errors_total{_labels(code=code)} {n}")
-        family("rw_http_requests_total", "counter", "HTTP requests, per route and status.")
-        for (route, status), n in sorted(self.http_requests.items()):
-            lines.append(f"rw_http_requests_total{_labels(route=route, status=status)} {n}")
-        family("rw_sessions", "gauge", "Video sessions of this process, per state.")
-        for state, n in sorted(sessions.items()):
-            lines.append(f"rw_sessions{_labels(state=state)} {n}")
-        self._stream_lines(streams, family, lines)
-        family("rw_recording_write_seconds_total", "counter", "Time spent remuxing into WebM.")
-        lines.append(f"rw_recording_write_seconds_total {recording[0]:.6f}")
-        family("rw_recording_packets_total", "counter", "Encoded frames written to recordings.")
-        lines.append(f"rw_recording_packets_total {recording[1]}")
-        return "\n".join(lines) + "\n"
-
-    def _stream_lines(self, streams: list[dict[str, Any]], family: Any, lines: list[str]) -> None:
-        """Stream figures per (kind, direction): gauges over the live streams, counters
-        accumulated across scrapes (a stream's growth since it was last seen)."""
-        gauges: dict[tuple[str, StreamKey], float] = {}
+    def _sample_streams(self, streams: list[dict[str, Any]]) -> None:
+        gauges: dict[tuple[str, StreamKey], float] = defaultdict(float)
         live: dict[StreamKey, int] = defaultdict(int)
         seen: dict[tuple[str, tuple[str, ...]], float] = {}
         for s in streams:
             key: StreamKey = (str(s.get("kind")), str(s.get("direction")))
             ident = tuple(str(s.get(k)) for k in ("session", "participant", "kind", "direction"))
             live[key] += 1
-            for name, _, _ in STREAM_GAUGES:
-                value = s.get(name)
+            for field, _, _ in STREAM_GAUGES:
+                value = s.get(field)
                 if value is None:
                     continue
-                slot = (name, key)
-                if name == "jitter":
-                    gauges[slot] = max(gauges.get(slot, 0.0), float(value))
+                slot = (field, key)
+                if field == "jitter":
+                    gauges[slot] = max(gauges[slot], float(value))
                 else:
-                    gauges[slot] = gauges.get(slot, 0.0) + float(value)
-            for name, _, _ in STREAM_COUNTERS:
-                value = s.get(name)
+                    gauges[slot] += float(value)
+            for field, counter in self._stream_counters.items():
+                value = s.get(field)
                 if value is None:
                     continue
-                last = self._stream_seen.get((name, ident), 0.0)
-                self._stream_totals[(name, key)] += max(0.0, float(value) - last)
-                seen[(name, ident)] = float(value)
-        self._stream_seen = seen  # streams gone since the last scrape are forgotten
-        family("rw_streams", "gauge", "Live media streams, per kind and direction.")
-        for (kind, direction), n in sorted(live.items()):
-            lines.append(f"rw_streams{_labels(kind=kind, direction=direction)} {n}")
-        for name, metric, help_text in STREAM_GAUGES:
-            family(metric, "gauge", help_text)
-            for (gname, (kind, direction)), value in sorted(gauges.items()):
-                if gname == name:
-                    lines.append(f"{metric}{_labels(kind=kind, direction=direction)} {value:g}")
-        for name, metric, help_text in STREAM_COUNTERS:
-            family(metric, "counter", help_text)
-            for (cname, (kind, direction)), value in sorted(self._stream_totals.items()):
-                if cname == name:
-                    lines.append(f"{metric}{_labels(kind=kind, direction=direction)} {value:g}")
+                last = self._stream_seen.get((field, ident), 0.0)
+                counter.labels(*key, self.process).inc(max(0.0, float(value) - last))
+                seen[(field, ident)] = float(value)
+        self._stream_seen = seen  # streams gone since the last sample are forgotten
+        keys = {(k, d) for k in KINDS for d in DIRECTIONS} | set(live)
+        for key in keys:
+            self._streams.labels(*key, self.process).set(live.get(key, 0))
+            for field, gauge in self._stream_gauges.items():
+                gauge.labels(*key, self.process).set(gauges.get((field, key), 0.0))
+
+    async def run_sampler(self, sample: Callable[[], Awaitable[None]]) -> None:
+        """Multiprocess mode: keep this process's files fresh for the others' scrapes."""
+        while True:
+            await asyncio.sleep(SAMPLE_SECONDS)
+            try:
+                await sample()
+            except Exception:
+                log.exception("metrics sample failed")
+
+    def own(self) -> Collector:
+        """What this process contributes to a scrape: every process's files in
+        multiprocess mode, else its own instruments."""
+        if self.multiproc is None:
+            return _Registered(self.registry)
+        from prometheus_client.multiprocess import MultiProcessCollector
+
+        forget_dead_processes(self.multiproc)
+        return MultiProcessCollector(None, path=str(self.multiproc))
 
 
-def followup_lines(counts: dict[str, int]) -> str:
-    """Follow-ups (整改) of bad ratings not yet closed, and those past their deadline."""
-    return (
-        "# HELP rw_followups_open Follow-ups of bad ratings not yet closed.\n"
-        "# TYPE rw_followups_open gauge\n"
-        f"rw_followups_open {counts['open']}\n"
-        "# HELP rw_followups_overdue Follow-ups not yet closed and past their deadline.\n"
-        "# TYPE rw_followups_overdue gauge\n"
-        f"rw_followups_overdue {counts['overdue']}\n"
-    )
+class _Registered(Collector):
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self._registry = registry
+
+    def collect(self) -> Any:
+        return self._registry.collect()

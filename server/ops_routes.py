@@ -1,7 +1,7 @@
 """Operations routes: the Prometheus scrape and per-stream media figures.
 
 `GET /metrics` carries no session, participant or account ids (see
-server/metrics.py) and, when `metrics.token` is set, needs
+server/metrics.py, rendered by server/scrape.py) and, when `metrics.token` is set, needs
 `Authorization: Bearer <token>`. The per-stream figures, which do name live
 sessions and participants, are for signed-in admins and supervisors only:
 `GET /api/admin/media-stats`.
@@ -9,17 +9,14 @@ sessions and participants, are for signed-in admins and supervisors only:
 
 from __future__ import annotations
 
-import asyncio
 import json
 import secrets
-from collections import Counter
 
 from aiohttp import web
 
 from server import appkeys as K
 from server.auth import PUBLIC, allow
-from server.case_metrics import case_lines, case_tallies
-from server.metrics import followup_lines
+from server.scrape import exposition
 
 routes = web.RouteTableDef()
 STREAM_FIELDS = (
@@ -54,21 +51,12 @@ async def metrics(request: web.Request) -> web.Response:
             content_type="application/json",
             headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
         )
-    store = app[K.STORE]
-    waiting: dict[str, int] = {}
-    for item in app[K.CATALOGUE].items.values():
-        waiting[item.code] = len(await store.waiting(item.queue_key))
-    sessions = Counter(s.state.value for s in app[K.SESSIONS].active())
-    streams = await app[K.MEDIA].stream_stats()
-    recorder = app[K.RECORDER]
-    text = app[K.METRICS].render(
-        waiting, dict(sessions), streams, (recorder.write_seconds, recorder.packets_written)
-    )
-    tallies = await asyncio.to_thread(case_tallies, app[K.CASES], app[K.CATALOGUE])
-    text += "\n".join(case_lines(tallies)) + "\n"
-    text += followup_lines(await asyncio.to_thread(app[K.FOLLOWUPS].counts))
+    body = await exposition(app)
     return web.Response(
-        text=text, content_type="text/plain", charset="utf-8", headers={"Cache-Control": "no-store"}
+        body=body,
+        content_type="text/plain",
+        charset="utf-8",
+        headers={"Cache-Control": "no-store"},
     )
 
 

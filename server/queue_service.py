@@ -51,6 +51,7 @@ class QueueService:
         self._dirty: set[str] = set()
         self._flush: asyncio.TimerHandle | asyncio.Task[None] | None = None
         connections.on_queues_changed(self._mark_dirty)
+        connections.on_resync(lambda: self._mark_dirty(set(self.catalogue.queue_keys())))
 
     # -- applicants --------------------------------------------------------
     def check_join(self, item_code: str, priority_class: str) -> None:

@@ -25,6 +25,9 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 MessageHandler = Callable[[dict[str, Any]], Awaitable[None]]
+# Delivered to a subscriber when messages may have been lost (the store's pub/sub
+# reconnected after its server restarted): recompute from the shared state.
+RESYNC: dict[str, Any] = {"kind": "resync"}
 
 
 class TicketState:

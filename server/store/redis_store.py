@@ -10,10 +10,16 @@ Layout (every key starts with the prefix P):
 - P ready:<queue>  zset of waiting, connected tickets by score (call_next)
 - P grace          zset of waiting, disconnected tickets by grace deadline
 - P called         set of called ticket ids
+- P call:<token>   the ticket one call_next took (its `call_token` field names the
+                   call while it is called), kept 60 s for redis-py's retries of it
 - P ht:<queue>     list of handling times, most recent first
 - P kv:<key>, P set:<key>, pub/sub channels P ch:<channel>
 
 Every queue mutation is one Lua script, so it is atomic across processes.
+Redis restarted (its AOF keeps every acknowledged write, deploy/redis/redis.conf):
+commands reconnect through redis-py's pool and retry; the pub/sub reader
+reconnects within a second and resubscribes, and then hands each channel's
+handlers RESYNC, since messages published meanwhile are lost.
 Tickets are hashes rather than JSON because Redis' cjson encodes numbers with
 at most 14 significant digits, which would round timestamps.  The scripts
 derive ticket keys from ids they read, so this targets standalone Redis (or
@@ -32,9 +38,11 @@ from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
 from redis.exceptions import RedisError
 
-from server.store.base import MessageHandler, Store, Subscription, Ticket
+from server.store.base import RESYNC, MessageHandler, Store, Subscription, Ticket
 
 log = logging.getLogger(__name__)
 
@@ -126,11 +134,21 @@ save(id, t)
 return flat(t)
 """
 
-# ARGV: P, reviewer, session_id, now, queue...
+# ARGV: P, reviewer, session_id, now, call token, queue...
+# The token is new for every call_next and the same in redis-py's retries of it:
+# a retry after a lost reply (Redis restarted between running the script and
+# answering) returns the ticket the first run called, never a second applicant.
 _CALL_NEXT = """
+local ckey = P .. 'call:' .. ARGV[5]
+local done = redis.call('GET', ckey)
+if done then
+  local t = load(done)
+  if t and t.state == 'called' and t.call_token == ARGV[5] then return flat(t) end
+  return false
+end
 while true do
   local best, score, queue = nil, nil, nil
-  for i = 5, #ARGV do
+  for i = 6, #ARGV do
     local head = redis.call('ZRANGE', P .. 'ready:' .. ARGV[i], 0, 0, 'WITHSCORES')
     if #head > 0 and (best == nil or tonumber(head[2]) < score) then
       best, score, queue = head[1], tonumber(head[2]), ARGV[i]
@@ -141,7 +159,9 @@ while true do
   unindex(best, t)
   if t.id then
     t.state, t.reviewer, t.session_id, t.called_at = 'called', ARGV[2], ARGV[3], ARGV[4]
+    t.call_token = ARGV[5]
     save(best, t)
+    redis.call('SET', ckey, best, 'EX', 60)
     return flat(t)
   end
 end
@@ -152,6 +172,7 @@ _REQUEUE = """
 local id, t = ARGV[2], load(ARGV[2])
 if not t or t.state ~= 'called' then return false end
 unindex(id, t)
+t.call_token = nil
 t.state, t.reviewer, t.session_id, t.called_at = 'waiting', nil, nil, nil
 save(id, t)
 return flat(t)
@@ -211,6 +232,7 @@ def _decode(raw: list[str] | None) -> Ticket | None:
         return None
     fields: dict[str, Any] = dict(zip(raw[::2], raw[1::2], strict=True))
     del fields["score"]
+    fields.pop("call_token", None)
     fields["seq"] = int(fields["seq"])
     for name in _BOOLS:
         fields[name] = fields[name] == "1"
@@ -248,6 +270,9 @@ class RedisStore(Store):
     confirm_timeout = 10.0
     #: /healthz must answer promptly even when Redis hangs
     ping_timeout = 2.0
+    #: commands retried on a lost connection (Redis restarting), backoff up to retry_cap s
+    retries = 5
+    retry_cap = 0.5
 
     def __init__(self, url: str, prefix: str = "rw:") -> None:
         self._url = url
@@ -263,7 +288,11 @@ class RedisStore(Store):
 
     # -- lifecycle ---------------------------------------------------------
     async def start(self) -> None:
-        client = Redis.from_url(self._url, decode_responses=True)
+        # A pooled connection goes stale when Redis restarts: retry on a fresh one
+        # (redis-py's default from a URL is no retry at all). About 1.5 s in all,
+        # then the caller sees the error (a kiosk gets `internal`, never a place).
+        retry = Retry(ExponentialBackoff(cap=self.retry_cap, base=0.05), self.retries)
+        client = Redis.from_url(self._url, decode_responses=True, retry=retry)
         try:
             await client.ping()
         except (RedisError, OSError) as exc:
@@ -361,7 +390,8 @@ class RedisStore(Store):
     ) -> Ticket | None:
         if not queues:
             return None
-        args = [self._prefix, reviewer, session_id, _num(now), *dict.fromkeys(queues)]
+        token = secrets.token_urlsafe(9)
+        args = [self._prefix, reviewer, session_id, _num(now), token, *dict.fromkeys(queues)]
         return _decode(await self._s_call_next(keys=[], args=args))
 
     async def requeue(self, ticket_id: str) -> Ticket | None:
@@ -477,7 +507,7 @@ class RedisStore(Store):
                 # redis-py reconnects and resubscribes on the next read.
                 log.warning("pub/sub read failed; retrying in %.1fs", delay, exc_info=True)
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+                delay = min(delay * 2, 1.0)
                 continue
             delay = 0.1
             if msg is None:
@@ -490,6 +520,9 @@ class RedisStore(Store):
                         fut.set_result(None)
                     if not waiters:
                         del self._confirm[msg["channel"]]
+                else:  # resubscribed after a reconnect: what was published meanwhile is lost
+                    log.warning("pub/sub resubscribed to %s", msg["channel"])
+                    self._dispatch(msg["channel"], json.dumps(RESYNC))
             elif msg["type"] == "message":
                 self._dispatch(msg["channel"], msg["data"])
 

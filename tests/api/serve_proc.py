@@ -28,14 +28,27 @@ class Served:
 
 
 @contextmanager
-def serve(data_dir: Path, *, umask: int | None = None) -> Iterator[Served]:
-    """Start the server on a free port, yield once it listens, stop it after."""
-    port = free_port()
+def serve(
+    data_dir: Path,
+    *,
+    umask: int | None = None,
+    env: dict[str, str] | None = None,
+    args: tuple[str, ...] = (),
+    port: int | None = None,
+) -> Iterator[Served]:
+    """Start the server on a free port (or `port`), yield once it listens, stop it
+    after; `env` adds variables, `args` adds `serve` arguments (e.g. --redis URL)."""
+    port = port or free_port()
     log = data_dir.parent / f"serve-{port}.log"
-    env = {**os.environ, "RW_SERVER__SECRET": SECRET, "RW_LOGGING__LEVEL": "DEBUG"}
+    env = {
+        **os.environ,
+        "RW_SERVER__SECRET": SECRET,
+        "RW_LOGGING__LEVEL": "DEBUG",
+        **(env or {}),
+    }
     with open(log, "w") as stderr:
         proc = subprocess.Popen(
-            [*CLI, "serve", "--port", str(port), "--data-dir", str(data_dir)],
+            [*CLI, "serve", "--port", str(port), "--data-dir", str(data_dir), *args],
             stdout=subprocess.PIPE,
             stderr=stderr,
             text=True,
@@ -49,6 +62,7 @@ def serve(data_dir: Path, *, umask: int | None = None) -> Iterator[Served]:
         assert line.startswith("listening on"), (line, served.log_text())
         yield served
     finally:
-        stop(proc)
+        if proc.returncode is None:
+            stop(proc)
         if proc.stdout is not None:
             proc.stdout.close()

@@ -13,17 +13,13 @@ from server import appkeys as K
 from server.bench.driver import Peer
 from server.bench.source import vp8_clip
 from tests.conftest import RunningServer, make_config, start_server
+from tests.metrics_text import value
 
 
 async def _scrape(running: RunningServer, headers: dict[str, str] | None = None) -> tuple[int, str]:
     anon, _ = await running.http()
     async with anon.get("/metrics", headers=headers or {}) as resp:
         return resp.status, await resp.text()
-
-
-def _value(text: str, prefix: str) -> float:
-    [line] = [line for line in text.splitlines() if line.startswith(prefix)]
-    return float(line.rsplit(" ", 1)[1])
 
 
 async def test_metrics_carry_no_session_or_participant_ids(running: RunningServer) -> None:
@@ -41,13 +37,13 @@ async def test_metrics_carry_no_session_or_participant_ids(running: RunningServe
         assert status == 200
         for secret in (session.id, kiosk_id, "participant=", "session="):
             assert secret not in text, secret
-        frames = 'rw_stream_frames_total{direction="out",kind="video"}'
-        assert 'rw_streams{direction="in",kind="video"} 2' in text
-        first = _value(text, frames)
+        out_video = {"direction": "out", "kind": "video", "process": "127.0.0.1:8080"}
+        assert value(text, "rw_streams", direction="in", kind="video") == 2
+        first = value(text, "rw_stream_frames_total", **out_video)
         assert first > 0
         await desk_peer.wait_decoded("video", 40)
         _, again = await _scrape(running)
-        assert _value(again, frames) >= first  # a counter, never going back
+        assert value(again, "rw_stream_frames_total", **out_video) >= first  # never going back
 
         # The per-stream figures are at the admin API, for admins and supervisors.
         for username in ("admin", "supervisor"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tests.conftest import RunningServer
+from tests.metrics_text import value
 
 JOIN = {"type": "queue.join", "item": "SCJG-001", "recording_notice_shown": True}
 
@@ -39,9 +40,9 @@ async def test_kiosk_joins_and_reviewer_calls(running: RunningServer) -> None:
     session, _ = await running.http()
     async with session.get("/metrics") as resp:
         metrics = await resp.text()
-    assert 'rw_queue_wait_seconds_count{item="SCJG-001"} 1' in metrics
-    assert 'rw_queue_waiting{item="SCJG-001"} 1' in metrics
-    assert 'rw_clients_connected{role="kiosk"} 2' in metrics
+    assert value(metrics, "rw_queue_wait_seconds_count", item="SCJG-001") == 1
+    assert value(metrics, "rw_queue_waiting", item="SCJG-001") == 1
+    assert value(metrics, "rw_clients_connected", role="kiosk") == 2
 
 
 async def test_priority_before_fifo(running: RunningServer) -> None:

@@ -4,6 +4,8 @@ that goes away or hangs, orphaned keys. The shared contract is in test_store_con
 from __future__ import annotations
 
 import contextlib
+import os
+import signal
 import time
 import uuid
 from collections.abc import Callable
@@ -12,8 +14,12 @@ from pathlib import Path
 import pytest
 import redis
 
-from server.store.redis_store import RedisStore
-from tests.contract.test_store_contract import NOW, call, collector, holders, join
+from server.store.base import RESYNC
+from server.store.redis_store import RedisStore, _decode
+from tests.contract.test_store_contract import NOW, call, collector, holders, join, next_message
+from tests.ports import free_port
+from tests.redis_server import start_redis
+from tests.server_process import stop
 
 
 async def test_redis_keys_and_channels_all_carry_the_prefix(redis_url: str) -> None:
@@ -103,7 +109,13 @@ async def test_redis_leaves_no_queue_keys_behind(redis_url: str) -> None:
         assert len(await store.expire_grace(NOW + 5)) == 3
         for t in tickets:
             await store.leave(t.id)
-        assert [k async for k in client.scan_iter(match=f"{prefix}*")] == [f"{prefix}seq"]
+        keys = [k async for k in client.scan_iter(match=f"{prefix}*")]
+        # A call's retry guard (call:<token>) expires by itself within a minute.
+        guards = [k for k in keys if k.startswith(f"{prefix}call:")]
+        assert sorted(set(keys) - set(guards)) == [f"{prefix}seq"]
+        assert len(guards) == 2
+        for guard in guards:
+            assert 0 < await client.ttl(guard) <= 60
     finally:
         await store.close()
         await client.aclose()
@@ -167,3 +179,55 @@ async def test_redis_ping_is_bounded_when_the_server_hangs(redis_url: str) -> No
         await admin.execute_command("CLIENT", "UNPAUSE")
         await admin.aclose()
         await store.close()
+
+
+async def test_redis_call_next_retried_takes_the_same_ticket(redis_url: str) -> None:
+    """redis-py retries a command whose reply was lost (Redis restarted between
+    running the script and answering) with the same arguments: the retry of one
+    call_next returns the ticket the first run took, never a second applicant."""
+    prefix = f"rwtest:{uuid.uuid4().hex[:12]}:"
+    store = RedisStore(redis_url, prefix=prefix)
+    client = redis.asyncio.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        await store.start()
+        first, second = await join(store, "h1"), await join(store, "h2")
+        args = [prefix, "rev", "s-1", repr(NOW + 1), "token-1", "q"]
+        runs = [_decode(await store._s_call_next(keys=[], args=args)) for _ in range(2)]
+        assert runs[0] is not None and runs[0] == runs[1] and runs[0].id == first.id
+        assert await holders(store) == ["h2"]
+        other = await call(store)  # a new call: a new token
+        assert other is not None and other.id == second.id
+        await store.requeue(first.id)
+        assert await store._s_call_next(keys=[], args=args) is None  # no longer that call's
+        assert 0 < await client.ttl(f"{prefix}call:token-1") <= 60
+    finally:
+        await store.close()
+        await client.aclose()
+
+
+async def test_redis_restart_with_aof_keeps_tickets_and_resyncs_subscribers(
+    tmp_path: Path,
+) -> None:
+    """kill -9 of a redis-server run with deploy/redis/redis.conf: the tickets are
+    there after the restart on the same directory; the pub/sub reconnects by
+    itself and tells the subscriber RESYNC, then delivers again."""
+    port = free_port()
+    proc = start_redis(tmp_path, port)
+    store = RedisStore(f"redis://127.0.0.1:{port}/0", prefix="rw:")
+    try:
+        await store.start()
+        inbox, handler = collector()
+        await store.subscribe("bus", handler)
+        tickets = [await join(store, f"h{i}", priority=i == 2) for i in range(3)]
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+        proc = start_redis(tmp_path, port)
+        assert await next_message(inbox) == RESYNC
+        assert await holders(store) == ["h2", "h0", "h1"]
+        for t in tickets:
+            assert await store.get_ticket(t.id) == t
+        await store.publish("bus", {"kind": "after"})
+        assert await next_message(inbox) == {"kind": "after"}
+    finally:
+        await store.close()
+        stop(proc)
