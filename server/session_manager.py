@@ -92,6 +92,10 @@ class SessionManager:
         self.on_removed: list[Callable[[VideoSession, Participant, str], Awaitable[None]]] = []
         # Awaited with each session once it has ended (e.g. ringing invitations withdrawn).
         self.ended_listeners: list[Callable[[VideoSession], Awaitable[None]]] = []
+        # Awaited before anyone is told of a new session / of a newcomer (session,
+        # holder): the cluster pins them to this process (server/cluster/routing.py).
+        self.on_created: list[Callable[[VideoSession], Awaitable[None]]] = []
+        self.on_added: list[Callable[[VideoSession, str], Awaitable[None]]] = []
 
     # -- lookup ------------------------------------------------------------
     def of(self, holder: str) -> VideoSession | None:
@@ -118,6 +122,8 @@ class SessionManager:
         if ticket is None:
             return None
         session = self._create(session_id, ticket, reviewer)
+        for created in self.on_created:
+            await created(session)
         await self._announce(session)
         return session
 
@@ -427,6 +433,8 @@ class SessionManager:
             {**participant.public(), "account": participant.subject},
         )
         log.info("participant added", extra={"session": session.id, "party": party})
+        for added in self.on_added:
+            await added(session, ident.holder)
         await self._announce(session, only=ident.holder)
         await self.push_participants(session)
         return participant

@@ -108,15 +108,37 @@ async def ws_handler(request: web.Request) -> web.StreamResponse:
                 resume=await _resume_kind(app, ident),
             )
         )
-        await _on_open(app, conn)
+        await _opened(app, conn)
         await _read_loop(app, conn)
     finally:
         last = connections.remove(conn)
         app[K.METRICS].ws_closed(ident.role)
         log.info("ws closed", extra={"conn": conn.id, "role": ident.role, "code": ws.close_code})
         if last:
-            await _on_last_close(app, ident)
+            await _last_closed(app, conn)
     return ws
+
+
+async def _opened(app: web.Application, conn: Connection) -> None:
+    """A socket opened: its session's owner runs the rules when that is another process."""
+    cluster = app.get(K.CLUSTER)
+    if cluster is not None:
+        await cluster.router.presence(conn.ident, True)
+        if await cluster.router.forward_event(conn, "open"):
+            return
+    await on_open(app, conn)
+
+
+async def _last_closed(app: web.Application, conn: Connection) -> None:
+    cluster = app.get(K.CLUSTER)
+    try:
+        if cluster is not None:
+            await cluster.router.presence(conn.ident, False)
+            if await cluster.router.forward_event(conn, "last_close"):
+                return
+    except Exception:
+        log.exception("cluster close forwarding failed", extra={"role": conn.ident.role})
+    await on_last_close(app, conn.ident)
 
 
 async def _heartbeat(conn: Connection, every: float) -> None:
@@ -186,6 +208,9 @@ async def _read_loop(app: web.Application, conn: Connection) -> None:
 async def handle_text(app: web.Application, conn: Connection, text: str) -> None:
     """Validate and dispatch one frame; every failure becomes an error message."""
     ref = None
+    cluster = app.get(K.CLUSTER)
+    if cluster is not None and await cluster.router.forward(conn, text):
+        return  # handled by the process that owns the sender's session
     try:
         message = parse_inbound(text, conn.ident.role)
         ref = message.type
@@ -205,12 +230,15 @@ async def _resume_kind(app: web.Application, ident: Identity) -> str:
     """What the client will be told right after welcome."""
     if app[K.SESSIONS].of(ident.holder) is not None:
         return "session"
+    cluster = app.get(K.CLUSTER)
+    if cluster is not None and await cluster.router.owner_of(ident.holder) is not None:
+        return "session"
     if ident.role in ("kiosk", "agent") and await app[K.STORE].ticket_of(ident.holder):
         return "queue"
     return "none"
 
 
-async def _on_open(app: web.Application, conn: Connection) -> None:
+async def on_open(app: web.Application, conn: Connection) -> None:
     ident = conn.ident
     if ident.role in ("kiosk", "agent"):
         if await app[K.SESSIONS].ws_opened(ident):
@@ -229,7 +257,7 @@ async def _on_open(app: web.Application, conn: Connection) -> None:
         await app[K.SESSIONS].ws_opened(ident)  # observing or inspecting a session
 
 
-async def _on_last_close(app: web.Application, ident: Identity) -> None:
+async def on_last_close(app: web.Application, ident: Identity) -> None:
     try:
         if ident.role in ("kiosk", "agent"):
             await app[K.QUEUES].disconnected(ident)

@@ -176,6 +176,7 @@ const DICT = {
     "outcome.agent_lost": "代办员网络中断",
     "outcome.reviewer_lost": "审批人员网络中断",
     "outcome.server_shutdown": "服务器维护",
+    "outcome.server_lost": "服务器中断",
 
     "admin.title": "系统管理",
     "admin.users": "账户",
@@ -377,6 +378,7 @@ const DICT = {
     "outcome.agent_lost": "agent's connection lost",
     "outcome.reviewer_lost": "reviewer's connection lost",
     "outcome.server_shutdown": "server maintenance",
+    "outcome.server_lost": "the server carrying the call stopped",
 
     "admin.title": "Administration",
     "admin.users": "Accounts",

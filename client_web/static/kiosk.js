@@ -30,7 +30,7 @@ const state = {
   requeued: false, // the reviewer was lost: back in line, told so until the next call
 };
 // Outcomes after which the server has put the applicant back at the head of the line.
-const REQUEUED_OUTCOMES = new Set(["reviewer_left", "reviewer_lost"]);
+const REQUEUED_OUTCOMES = new Set(["reviewer_left", "reviewer_lost", "server_lost"]);
 let idleTimer = null;
 let endedTimer = null;
 

@@ -1,0 +1,41 @@
+"""Several server processes behind one address, sharing the Redis store.
+
+`registry` (who is alive, with a heartbeat), `routing` (a session pinned to
+its process; the signaling of its participants on other processes routed
+there and back) and `recovery` (a dead process's sessions and places cleaned
+up by a survivor). `Cluster` starts and stops the three; it exists only with
+the Redis store (one process with the memory store needs none of it).
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from server import appkeys as K
+from server.cluster.recovery import Recovery
+from server.cluster.registry import Registry
+from server.cluster.routing import Router
+
+
+class Cluster:
+    def __init__(self, app: web.Application) -> None:
+        cfg = app[K.CONFIG]
+        address = cfg.cluster.address or f"{cfg.server.host}:{cfg.server.port}"
+        sessions = app[K.SESSIONS]
+        self.registry = Registry(app[K.STORE], cfg.cluster, address, lambda: len(sessions.active()))
+        self.router = Router(app, self.registry)
+        self.recovery = Recovery(app, self.registry)
+
+    @property
+    def id(self) -> str:
+        return self.registry.id
+
+    async def start(self) -> None:
+        await self.router.start()
+        await self.registry.start()
+        self.recovery.start()
+
+    async def stop(self) -> None:
+        await self.recovery.stop()
+        await self.registry.stop()
+        await self.router.stop()
