@@ -78,7 +78,7 @@ class Recovery:
         return reaped
 
     async def reap(self, proc_id: str, live: list[str]) -> None:
-        log.warning("cluster member lost", extra={"process": proc_id})
+        log.warning("cluster member lost", extra={"member": proc_id})
         sessions = sorted(await self.store.set_members(owned_key(proc_id)))
         requeued = interrupted = 0
         for session_id in sessions:
@@ -114,24 +114,25 @@ class Recovery:
             raw = await self.store.kv_get(holder_key(holder))
             if raw and json.loads(raw).get("session") == session_id:
                 await self.store.kv_delete(holder_key(holder))
-        # Told first, then the queue.status of the requeue follows (PROTOCOL.md).
-        for holder in holders:
-            await connections.to_holder(
-                holder, SessionEnded(session_id=session_id, outcome=LOST, by="server")
-            )
         ticket = await self.store.get_ticket(str(record.get("ticket")))
         back = (
             ticket is not None
             and ticket.state == TicketState.CALLED
             and ticket.session_id == session_id
         )
-        if back:
-            assert ticket is not None
-            await self.app[K.QUEUES].requeue(ticket.id)
         live = bool(record.get("started"))
+        # In the register before anyone is told.
         await asyncio.to_thread(
             self._write_register, session_id, proc_id, record, holders, live, back
         )
+        # Told first, then the queue.status of the requeue follows (PROTOCOL.md).
+        for holder in holders:
+            await connections.to_holder(
+                holder, SessionEnded(session_id=session_id, outcome=LOST, by="server")
+            )
+        if back:
+            assert ticket is not None
+            await self.app[K.QUEUES].requeue(ticket.id)
         self.app[K.RECORDER].system(
             "cluster.session_lost",
             None,

@@ -58,7 +58,7 @@ class Registry:
         await self.beat()
         await self.store.set_add(PROCS, self.id, SET_TTL)
         self._task = asyncio.get_running_loop().create_task(self._run())
-        log.info("cluster member registered", extra={"process": self.id})
+        log.info("cluster member registered", extra={"member": self.id})
 
     async def stop(self) -> None:
         if self._task is not None:

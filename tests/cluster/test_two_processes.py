@@ -1,0 +1,194 @@
+"""Two real server processes sharing a real redis-server and PostgreSQL.
+
+A kiosk on process A, a reviewer on process B: the session lives on B (the
+caller's process); the kiosk's signaling is routed A → B and back, its media
+goes to B. Then kill -9 of the owner during the call (the kiosk is told and
+requeued at the head, the register has the interruption, a new start on B's
+data dir seals the recording and `verify` passes), and kill -9 of the other
+process during a wait (every acknowledged place survives, in order).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from recording.verify import main as verify_main
+from server.bench.cluster_env import (
+    Accounts,
+    Node,
+    free_port,
+    nodes,
+    postgres_database,
+    redis_server,
+    seed,
+)
+from server.bench.driver import Peer
+from server.bench.source import vp8_clip
+from tests.cluster.helpers import (
+    CLUSTER_ENV,
+    desk,
+    interruption,
+    join,
+    kiosk,
+    kv,
+    process_id,
+    seen,
+    system_events,
+    until,
+)
+
+pytestmark = pytest.mark.timeout(180)
+
+
+@dataclass
+class Cluster:
+    a: Node
+    b: Node
+    accounts: Accounts
+    redis_url: str
+    database_url: str
+
+    def restart(self, node: Node) -> Node:
+        """A new process on the dead one's data dir (a new port: the old may linger)."""
+        again = Node(node.name + "-again", node.data_dir, free_port(), node.redis_url,
+                     node.database_url, node.env)  # fmt: skip
+        return again.start()
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[Cluster]:
+    with redis_server(tmp_path) as redis_url, postgres_database() as database_url:
+        accounts = seed(database_url, reviewers=1, kiosks=2)
+        a, b = nodes(tmp_path, 2, redis_url, database_url, CLUSTER_ENV)
+        started: list[Node] = []
+        try:
+            for node in (a, b):
+                started.append(node.start())
+            yield Cluster(a, b, accounts, redis_url, database_url)
+        finally:
+            for node in started:
+                node.stop()
+
+
+def _folder(data_dir: Path, session_id: str) -> Path:
+    [folder] = list((data_dir / "archive").glob(f"*/*/*/{session_id}"))
+    return folder
+
+
+async def test_session_across_processes_then_owner_killed(cluster: Cluster) -> None:
+    acc = cluster.accounts
+    clip = vp8_clip(160, 120, 150_000, 30)
+    kiosk_peer, desk_peer = Peer(clip), Peer(clip)
+    again: Node | None = None
+    async with AsyncExitStack() as stack:
+        stack.push_async_callback(kiosk_peer.close)
+        stack.push_async_callback(desk_peer.close)
+        k = await kiosk(stack, cluster.a, acc.kiosks[0])
+        place = await join(k)
+        d = await desk(stack, cluster.b, acc.reviewers[0], acc.password)
+        await d.send({"type": "desk.call_next"})
+        paired = await k.expect("session.paired", timeout=15)
+        assert (await d.expect("session.paired", timeout=15))["session_id"] == paired["session_id"]
+        sid = paired["session_id"]
+        owner_b = process_id(cluster.redis_url, cluster.b)
+        assert kv(cluster.redis_url, f"cluster:session:{sid}")["owner"] == owner_b
+
+        # The kiosk's offer goes through A to B; the answer comes back the same way.
+        await asyncio.gather(kiosk_peer.negotiate(k), desk_peer.negotiate(d))
+        await kiosk_peer.wait_decoded("video", 30, within=30)
+        await desk_peer.wait_decoded("video", 30, within=30)
+        await until(lambda: seen(k, "session.state", state="live"), what="kiosk told live")
+        await until(
+            lambda: kv(cluster.redis_url, f"cluster:session:{sid}")["started"],
+            what="the session's record marked live",
+        )
+        # A routed message answered by the owner: media.state reaches the desk.
+        await k.send({"type": "media.state", "audio": False, "video": True})
+        await until(
+            lambda: any(
+                m.get("type") == "session.state" and m["peer_media"]["audio"] is False
+                for m in d.history
+            ),
+            what="the desk sees the kiosk muted",
+        )
+
+        cluster.b.kill9()
+        ended = await k.expect("session.ended", timeout=20)
+        assert ended == {
+            "type": "session.ended",
+            "session_id": sid,
+            "outcome": "server_lost",
+            "by": "server",
+        }
+        status = await k.expect("queue.status", timeout=10)
+        assert (status["ticket"], status["position"], status["state"]) == (
+            place["ticket"],
+            1,
+            "waiting",
+        )
+        row = interruption(cluster.database_url, sid)
+        assert row is not None and row["live"] and row["requeued"]
+        assert row["process"] == owner_b
+        [lost] = await until(
+            lambda: system_events(cluster.a.data_dir, "cluster.process_lost"),
+            what="A audits B's loss",
+        )
+        assert lost["data"]["process"] == owner_b and lost["data"]["requeued"] == 1
+
+        # The next start on B's data dir seals what B recorded.
+        assert (_folder(cluster.b.data_dir, sid) / ".open").exists()
+        again = cluster.restart(cluster.b)
+    try:
+        folder = _folder(cluster.b.data_dir, sid)
+        assert not (folder / ".open").exists()
+        manifest = json.loads((folder / "manifest.json").read_text())
+        assert manifest["outcome"] == "interrupted"
+        assert verify_main([str(cluster.b.data_dir / "archive")]) == 0
+        assert verify_main([str(cluster.a.data_dir / "archive")]) == 0
+    finally:
+        again.stop()
+
+
+async def test_other_process_killed_during_wait_keeps_every_place(cluster: Cluster) -> None:
+    acc = cluster.accounts
+    async with AsyncExitStack() as stack:
+        first = await kiosk(stack, cluster.a, acc.kiosks[0])
+        second = await kiosk(stack, cluster.a, acc.kiosks[1])
+        places = [await join(first), await join(second)]
+        assert [p["position"] for p in places] == [1, 2]
+        d = await desk(stack, cluster.b, acc.reviewers[0], acc.password)
+        owner_a = process_id(cluster.redis_url, cluster.a)
+
+        cluster.a.kill9()
+        await until(
+            lambda: system_events(cluster.b.data_dir, "cluster.process_lost"),
+            what="B notices A is gone",
+        )
+        [lost] = system_events(cluster.b.data_dir, "cluster.process_lost")
+        assert lost["data"]["process"] == owner_a and lost["data"]["away"] == 2
+
+        # Both come back on B: the same tickets, in the same order.
+        back = [await kiosk(stack, cluster.b, token) for token in acc.kiosks]
+        for client, place in zip(back, places, strict=True):
+            assert client.welcome is not None and client.welcome["resume"] == "queue"
+            status = await client.expect("queue.status", timeout=10, ticket=place["ticket"])
+            assert status["state"] == "waiting"
+        statuses = [await until(lambda c=c: seen(c, "queue.status")) for c in back]
+        assert [s["position"] for s in statuses] == [1, 2]
+        await d.send({"type": "desk.call_next"})
+        paired = await back[0].expect("session.paired", timeout=15)
+        assert paired["ticket_number"] == places[0]["ticket_number"]
+
+    again = cluster.restart(cluster.a)
+    try:
+        assert verify_main([str(cluster.a.data_dir / "archive")]) == 0
+        assert verify_main([str(cluster.b.data_dir / "archive")]) == 0
+    finally:
+        again.stop()
