@@ -24,6 +24,7 @@ class Cluster:
         sessions = app[K.SESSIONS]
         self.registry = Registry(app[K.STORE], cfg.cluster, address, lambda: len(sessions.active()))
         self.router = Router(app, self.registry)
+        self._audit = app[K.RECORDER].system
         self.recovery = Recovery(app, self.registry)
 
     @property
@@ -33,6 +34,10 @@ class Cluster:
     async def start(self) -> None:
         await self.router.start()
         await self.registry.start()
+        # This data dir's chain names the member id the others will know it by.
+        self._audit(
+            "cluster.joined", None, {"process": self.registry.id, "address": self.registry.address}
+        )
         self.recovery.start()
 
     async def stop(self) -> None:
