@@ -496,8 +496,10 @@ class SessionManager:
         *,
         requeue: bool,
         by: str = "server",
+        settle: bool = True,
     ) -> None:
-        """`actor` is the account for the audit trail; `by` the side told (PROTOCOL.md)."""
+        """`actor` is the account for the audit trail; `by` the side told (PROTOCOL.md);
+        `settle` False leaves the ticket alone (another process already settled it)."""
         if session.state == State.ENDED:
             return
         session.outcome = outcome
@@ -521,7 +523,9 @@ class SessionManager:
             await self.connections.to_holder(
                 p.holder, SessionEnded(session_id=session.id, outcome=outcome, by=by)
             )
-        if requeue:
+        if not settle:
+            pass
+        elif requeue:
             await self.queues.requeue(session.ticket_id)
         else:
             await self.queues.finish(
@@ -538,6 +542,12 @@ class SessionManager:
             "session ended",
             extra={"session": session.id, "outcome": outcome, "seconds": _age(session)},
         )
+
+    async def abandon(self, outcome: str) -> None:
+        """End every session here, leaving their tickets alone: this process was
+        taken for dead and another one has already requeued them (server/cluster)."""
+        for session in list(self._sessions.values()):
+            await self._end(session, outcome, None, requeue=False, settle=False)
 
     async def close(self) -> None:
         for session in list(self._sessions.values()):

@@ -12,7 +12,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from server import appkeys as K
-from server.cluster.recovery import Recovery
+from server.cluster.recovery import LOST, Recovery
 from server.cluster.registry import Registry
 from server.cluster.routing import Router
 
@@ -26,6 +26,14 @@ class Cluster:
         self.router = Router(app, self.registry)
         self._audit = app[K.RECORDER].system
         self.recovery = Recovery(app, self.registry)
+        self.registry.on_reaped.append(self._taken_for_dead)
+        self._sessions = sessions
+
+    async def _taken_for_dead(self) -> None:
+        """Stalled past the expiry (the others settled this process's sessions)."""
+        ended = [s.id for s in self._sessions.active()]
+        await self._sessions.abandon(LOST)
+        self._audit("cluster.taken_for_dead", None, {"process": self.id, "sessions": ended})
 
     @property
     def id(self) -> str:

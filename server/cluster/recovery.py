@@ -30,7 +30,7 @@ from typing import Any
 from aiohttp import web
 
 from server import appkeys as K
-from server.cluster.registry import PROCS, Registry, proc_key
+from server.cluster.registry import PROCS, Registry, proc_key, reap_key
 from server.cluster.routing import holder_key, owned_key, presence_key, session_key
 from server.register.models import SessionInterruption
 from server.store import TicketState
@@ -71,7 +71,7 @@ class Recovery:
         for proc_id in dead:
             if proc_id == self.registry.id:
                 continue
-            if await self.store.kv_incr(f"cluster:reap:{proc_id}", LOCK_TTL) != 1:
+            if await self.store.kv_incr(reap_key(proc_id), LOCK_TTL) != 1:
                 continue  # another survivor is on it
             await self.reap(proc_id, [p.id for p in live])
             reaped.append(proc_id)

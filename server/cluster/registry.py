@@ -17,7 +17,7 @@ import os
 import secrets
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from server.config import ClusterConfig
@@ -30,6 +30,11 @@ SET_TTL = 7 * 24 * 3600.0  # the set of ids outlives any process; members leave 
 
 def proc_key(proc_id: str) -> str:
     return f"cluster:proc:{proc_id}"
+
+
+def reap_key(proc_id: str) -> str:
+    """Taken (an atomic increment) by the survivor that cleans up after `proc_id`."""
+    return f"cluster:reap:{proc_id}"
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,8 @@ class Registry:
         self.id = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
         self.started = time.time()
         self._task: asyncio.Task[None] | None = None
+        # Awaited when this process finds it was taken for dead (see _run).
+        self.on_reaped: list[Callable[[], Awaitable[None]]] = []
 
     async def start(self) -> None:
         await self.beat()
@@ -77,6 +84,13 @@ class Registry:
         while True:
             await asyncio.sleep(self.cfg.heartbeat_seconds)
             try:
+                if await self.store.kv_get(reap_key(self.id)) is not None:
+                    # Stalled past the expiry: the others took this process for dead
+                    # and settled its sessions. Drop them here too, then carry on.
+                    log.error("this process was taken for dead", extra={"member": self.id})
+                    for reaped in self.on_reaped:
+                        await reaped()
+                    await self.store.kv_delete(reap_key(self.id))
                 await self.beat()
                 await self.store.set_add(PROCS, self.id, SET_TTL)
             except Exception:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 from collections.abc import Iterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -194,3 +196,33 @@ async def test_other_process_killed_during_wait_keeps_every_place(cluster: Clust
         assert verify_main([str(cluster.a.data_dir.parent)]) == 0
     finally:
         again.stop()
+
+
+async def test_a_stalled_owner_taken_for_dead_drops_its_sessions(cluster: Cluster) -> None:
+    """SIGSTOP past the expiry: A settles B's session (kiosk requeued); B, resumed,
+    finds it was taken for dead and drops the session without touching the ticket,
+    so the kiosk is still first in line and is called again."""
+    acc = cluster.accounts
+    async with AsyncExitStack() as stack:
+        k = await kiosk(stack, cluster.a, acc.kiosks[0])
+        place = await join(k)
+        d = await desk(stack, cluster.b, acc.reviewers[0], acc.password)
+        await d.send({"type": "desk.call_next"})
+        sid = (await k.expect("session.paired", timeout=15))["session_id"]
+        assert cluster.b.proc is not None
+        os.kill(cluster.b.proc.pid, signal.SIGSTOP)
+        try:
+            await k.expect("session.ended", timeout=20, outcome="server_lost")
+            status = await k.expect("queue.status", timeout=10)
+            assert (status["ticket"], status["position"]) == (place["ticket"], 1)
+        finally:
+            os.kill(cluster.b.proc.pid, signal.SIGCONT)
+        [dropped] = await until(
+            lambda: system_events(cluster.b.data_dir, "cluster.taken_for_dead"),
+            what="B finds it was taken for dead",
+        )
+        assert dropped["data"]["sessions"] == [sid]
+        await d.expect("session.ended", timeout=10, session_id=sid)
+        await d.send({"type": "desk.call_next"})
+        again = await k.expect("session.paired", timeout=15)
+        assert again["session_id"] != sid and again["ticket_number"] == place["ticket_number"]
