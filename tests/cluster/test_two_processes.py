@@ -15,7 +15,7 @@ import json
 import os
 import signal
 from collections.abc import Iterator
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,11 +64,11 @@ class Cluster:
         return again.start()
 
 
-@pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[Cluster]:
+@contextmanager
+def two_processes(tmp_path: Path, env: dict[str, str], reviewers: int = 1) -> Iterator[Cluster]:
     with redis_server(tmp_path) as redis_url, postgres_database() as database_url:
-        accounts = seed(database_url, reviewers=1, kiosks=2)
-        a, b = nodes(tmp_path, 2, redis_url, database_url, CLUSTER_ENV)
+        accounts = seed(database_url, reviewers=reviewers, kiosks=2)
+        a, b = nodes(tmp_path, 2, redis_url, database_url, env)
         started: list[Node] = []
         try:
             for node in (a, b):
@@ -77,6 +77,12 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
         finally:
             for node in started:
                 node.stop()
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[Cluster]:
+    with two_processes(tmp_path, CLUSTER_ENV) as made:
+        yield made
 
 
 def _folder(data_dir: Path, session_id: str) -> Path:
@@ -120,6 +126,11 @@ async def test_session_across_processes_then_owner_killed(cluster: Cluster) -> N
             ),
             what="the desk sees the kiosk muted",
         )
+
+        # The kiosk page reloads: its new socket (on A again) is told of the session.
+        k = await kiosk(stack, cluster.a, acc.kiosks[0])
+        assert k.welcome is not None and k.welcome["resume"] == "session"
+        assert (await k.expect("session.paired", timeout=10))["session_id"] == sid
 
         cluster.b.kill9()
         ended = await k.expect("session.ended", timeout=20)
@@ -226,3 +237,41 @@ async def test_a_stalled_owner_taken_for_dead_drops_its_sessions(cluster: Cluste
         await d.send({"type": "desk.call_next"})
         again = await k.expect("session.paired", timeout=15)
         assert again["session_id"] != sid and again["ticket_number"] == place["ticket_number"]
+
+
+async def test_least_loaded_placement_puts_a_session_on_the_other_process(
+    tmp_path: Path,
+) -> None:
+    """Everyone on A; with `least_loaded` the second call's session lives on B (A
+    already carries one), and both its participants are routed there."""
+    env = {**CLUSTER_ENV, "RW_CLUSTER__PLACEMENT": "least_loaded"}
+    with two_processes(tmp_path, env, reviewers=2) as cluster:
+        acc = cluster.accounts
+        clip = vp8_clip(160, 120, 150_000, 30)
+        peers = [Peer(clip), Peer(clip)]
+        async with AsyncExitStack() as stack:
+            for peer in peers:
+                stack.push_async_callback(peer.close)
+            kiosks = [await kiosk(stack, cluster.a, token) for token in acc.kiosks]
+            for client in kiosks:
+                await join(client)
+            desks = [await desk(stack, cluster.a, r, acc.password) for r in acc.reviewers]
+            owners = []
+            for k, d in zip(kiosks, desks, strict=True):
+                await d.send({"type": "desk.call_next"})
+                sid = (await k.expect("session.paired", timeout=15))["session_id"]
+                await d.expect("session.paired", timeout=15)
+                owners.append(kv(cluster.redis_url, f"cluster:session:{sid}")["owner"])
+                # Wait for the registry to carry the new load before the next call.
+                await until(
+                    lambda o=owners[-1]: kv(cluster.redis_url, f"cluster:proc:{o}")["load"] == 1,
+                    what="the owner's load in the registry",
+                )
+            assert owners == [
+                process_id(cluster.redis_url, cluster.a),
+                process_id(cluster.redis_url, cluster.b),
+            ]
+            # The second session: kiosk and desk both on A, the media on B.
+            await asyncio.gather(peers[0].negotiate(kiosks[1]), peers[1].negotiate(desks[1]))
+            await peers[0].wait_decoded("video", 15, within=30)
+            await peers[1].wait_decoded("video", 15, within=30)
