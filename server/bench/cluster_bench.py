@@ -96,7 +96,7 @@ async def _run(processes: int, sessions: int, seconds: float, root: Path) -> dic
 
 
 async def _drive(servers: list[Any], accounts: Any, sessions: int, seconds: float) -> dict:
-    clip = vp8_clip(320, 240, 300_000, 30)
+    clip = vp8_clip(640, 480, 1_000_000, 30)  # as the one-process bench
     pids = [node.proc.pid for node in servers]
     async with AsyncExitStack() as stack:
         benches = []
