@@ -107,9 +107,10 @@ class Accounts:
     reviewers: list[str]
     kiosks: list[str]  # device tokens
     password: str = PASSWORD
+    supervisors: list[str] = field(default_factory=list)
 
 
-def seed(database_url: str, reviewers: int, kiosks: int) -> Accounts:
+def seed(database_url: str, reviewers: int, kiosks: int, supervisors: int = 0) -> Accounts:
     """Accounts in the shared register (every process reads them there)."""
     register = Register(database_url)
     try:
@@ -123,7 +124,12 @@ def seed(database_url: str, reviewers: int, kiosks: int) -> Accounts:
         for i in range(kiosks):
             _, token = db.add_kiosk(f"cluster kiosk {i}", "QH-CG")
             tokens.append(token)
-        return Accounts(names, tokens)
+        watchers = []
+        for i in range(supervisors):
+            name = f"cl-s{i}-{secrets.token_hex(2)}"
+            db.add_user(name, PASSWORD, "supervisor")
+            watchers.append(name)
+        return Accounts(names, tokens, supervisors=watchers)
     finally:
         register.close()
 

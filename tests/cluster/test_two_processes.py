@@ -67,7 +67,7 @@ class Cluster:
 @contextmanager
 def two_processes(tmp_path: Path, env: dict[str, str], reviewers: int = 1) -> Iterator[Cluster]:
     with redis_server(tmp_path) as redis_url, postgres_database() as database_url:
-        accounts = seed(database_url, reviewers=reviewers, kiosks=2)
+        accounts = seed(database_url, reviewers=reviewers, kiosks=2, supervisors=1)
         a, b = nodes(tmp_path, 2, redis_url, database_url, env)
         started: list[Node] = []
         try:
@@ -275,3 +275,26 @@ async def test_least_loaded_placement_puts_a_session_on_the_other_process(
             await asyncio.gather(peers[0].negotiate(kiosks[1]), peers[1].negotiate(desks[1]))
             await peers[0].wait_decoded("video", 15, within=30)
             await peers[1].wait_decoded("video", 15, within=30)
+
+
+async def test_a_supervisor_on_the_other_process_observes(tmp_path: Path) -> None:
+    """supervision.observe names a session of another process: routed there, the
+    observer joins it, and the answers reach the supervisor's own socket."""
+    with two_processes(tmp_path, CLUSTER_ENV) as cluster:
+        acc = cluster.accounts
+        async with AsyncExitStack() as stack:
+            k = await kiosk(stack, cluster.a, acc.kiosks[0])
+            await join(k)
+            d = await desk(stack, cluster.b, acc.reviewers[0], acc.password)
+            await d.send({"type": "desk.call_next"})
+            sid = (await d.expect("session.paired", timeout=15))["session_id"]
+            s = await desk(stack, cluster.a, acc.supervisors[0], acc.password)
+            await s.send({"type": "supervision.observe", "session_id": sid})
+            told = await s.expect("session.observer", timeout=10, session_id=sid)
+            assert told["observing"] is True
+            paired = await until(lambda: seen(s, "session.paired", session_id=sid))
+            assert paired["role"] == "supervisor"
+            assert (await d.expect("session.observer", timeout=10))["observers"] == 1
+            # The observer's next message is routed by its own pin now.
+            await s.send({"type": "supervision.unobserve", "session_id": sid})
+            await until(lambda: seen(s, "session.observer", observing=False), what="observing ends")
