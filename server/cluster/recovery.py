@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -66,7 +67,14 @@ class Recovery:
 
     async def sweep(self) -> list[str]:
         """Clean up after every dead member this process wins the lock for."""
+        if not self.registry.steady():
+            return []  # just started, or the store was out: the others may be fine
+        asked = time.monotonic()
         live, dead = await self.registry.members()
+        if time.monotonic() - asked > self.registry.cfg.heartbeat_seconds:
+            return []  # the store stalled while answering: look again next time
+        if not self.registry.steady():
+            return []
         reaped = []
         for proc_id in dead:
             if proc_id == self.registry.id:

@@ -4,7 +4,10 @@ Each process writes `cluster:proc:<id>` (a JSON entry) with a time to live of
 `cluster.expiry_seconds` and refreshes it every `cluster.heartbeat_seconds`;
 the id is also kept in the set `cluster:procs`. A member of the set whose
 entry has expired is a process that died without saying goodbye (kill -9, a
-lost machine): server/cluster/recovery.py cleans up after it. A process that
+lost machine): server/cluster/recovery.py cleans up after it, but only from
+a process whose own heartbeats have all reached the store for longer than an
+entry lives (`steady`): after a store outage (Redis restarted) every entry may
+have expired at once, and nobody died. A process that
 stops cleanly removes both itself.
 """
 
@@ -44,6 +47,7 @@ class ProcInfo:
     load: int  # sessions carried
     started: float
     beat: float
+    healthy_since: float = 0.0  # wall clock of the first good beat after the last failed one
 
 
 class Registry:
@@ -57,6 +61,10 @@ class Registry:
         # Unique per start: a restarted process is a new member, never the dead one.
         self.id = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
         self.started = time.time()
+        # Since when every heartbeat reached the store (monotonic; see `steady`).
+        self._healthy_since = time.monotonic()
+        self._healthy_wall = time.time()
+        self._last_ok = time.monotonic()
         self._task: asyncio.Task[None] | None = None
         # Awaited when this process finds it was taken for dead (see _run).
         self.on_reaped: list[Callable[[], Awaitable[None]]] = []
@@ -74,8 +82,23 @@ class Registry:
         await self.store.kv_delete(proc_key(self.id))
         await self.store.set_remove(PROCS, self.id)
 
+    def steady(self) -> bool:
+        """Whether this process has reached the store without a miss for longer than
+        an entry lives: only then is an expired entry someone else's death, not an
+        outage of the store that every process saw (a Redis restart)."""
+        now = time.monotonic()
+        window = self.cfg.expiry_seconds + self.cfg.heartbeat_seconds
+        recent = now - self._last_ok < 2 * self.cfg.heartbeat_seconds
+        return recent and now - self._healthy_since > window
+
+    def _missed(self) -> None:
+        self._healthy_since = time.monotonic()
+        self._healthy_wall = time.time()
+
     async def beat(self) -> None:
-        entry = ProcInfo(self.id, self.address, self.load(), self.started, time.time())
+        entry = ProcInfo(
+            self.id, self.address, self.load(), self.started, time.time(), self._healthy_wall
+        )
         await self.store.kv_set(
             proc_key(self.id), json.dumps(entry.__dict__), ttl=self.cfg.expiry_seconds
         )
@@ -93,7 +116,12 @@ class Registry:
                     await self.store.kv_delete(reap_key(self.id))
                 await self.beat()
                 await self.store.set_add(PROCS, self.id, SET_TTL)
+                now = time.monotonic()
+                if now - self._last_ok > self.cfg.expiry_seconds:
+                    self._missed()  # a beat that hung (the store stalled): as good as missed
+                self._last_ok = now
             except Exception:
+                self._missed()
                 log.exception("cluster heartbeat failed")
 
     async def get(self, proc_id: str) -> ProcInfo | None:

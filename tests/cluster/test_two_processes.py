@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import redis
 
 from recording.verify import main as verify_main
 from server.bench.cluster_env import (
@@ -298,3 +299,38 @@ async def test_a_supervisor_on_the_other_process_observes(tmp_path: Path) -> Non
             # The observer's next message is routed by its own pin now.
             await s.send({"type": "supervision.unobserve", "session_id": sid})
             await until(lambda: seen(s, "session.observer", observing=False), what="observing ends")
+
+
+def _steady_for(redis_url: str, proc_id: str, seconds: float) -> bool:
+    entry = kv(redis_url, f"cluster:proc:{proc_id}")
+    return bool(entry) and entry["beat"] - entry["healthy_since"] > seconds
+
+
+async def test_a_store_outage_longer_than_the_expiry_reaps_nobody(cluster: Cluster) -> None:
+    """Redis stalls for longer than an entry lives: every entry expires at once, yet
+    nobody died. No process reaps another; the waiting kiosk is called as usual."""
+    acc = cluster.accounts
+    async with AsyncExitStack() as stack:
+        k = await kiosk(stack, cluster.a, acc.kiosks[0])
+        place = await join(k)
+        d = await desk(stack, cluster.b, acc.reviewers[0], acc.password)
+        ids = [process_id(cluster.redis_url, node) for node in (cluster.a, cluster.b)]
+        with redis.Redis.from_url(cluster.redis_url) as r:
+            pid = int(r.info("server")["process_id"])
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            await asyncio.sleep(3.0)  # the outage itself (2x the expiry), not synchronisation
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        # Both steady again for a while (several sweeps ran): nobody was taken for dead.
+        window = 1.5 + 0.3 + 3 * 0.3
+        for proc_id in ids:
+            await until(
+                lambda p=proc_id: _steady_for(cluster.redis_url, p, window),
+                what="both processes steady again",
+            )
+        for node in (cluster.a, cluster.b):
+            assert system_events(node.data_dir, "cluster.process_lost") == []
+        await d.send({"type": "desk.call_next"})
+        paired = await k.expect("session.paired", timeout=15)
+        assert paired["ticket_number"] == place["ticket_number"]
