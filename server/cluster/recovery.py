@@ -32,7 +32,13 @@ from aiohttp import web
 
 from server import appkeys as K
 from server.cluster.registry import PROCS, Registry, proc_key, reap_key
-from server.cluster.routing import holder_key, owned_key, presence_key, session_key
+from server.cluster.routing import (
+    holder_key,
+    owned_key,
+    presence_key,
+    session_key,
+    staff_key,
+)
 from server.register.models import SessionInterruption
 from server.store import TicketState
 from signaling.messages import SessionEnded
@@ -185,6 +191,9 @@ class Recovery:
         away, changed = 0, set()
         for holder in await self.store.set_members(presence_key(proc_id)):
             await self.store.set_remove(presence_key(proc_id), holder)
+            raw = await self.store.kv_get(staff_key(holder))
+            if raw and json.loads(raw).get("owner") == proc_id:
+                await self.store.kv_delete(staff_key(holder))
             if holder in back_elsewhere:
                 continue
             ticket = await self.store.ticket_of(holder)

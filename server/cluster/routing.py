@@ -63,8 +63,21 @@ def owned_key(proc_id: str) -> str:
 
 
 def presence_key(proc_id: str) -> str:
-    """Queue holders (kiosks, agents) with a socket on that process."""
+    """Holders with a socket on that process (kiosks, agents, staff desks)."""
     return f"cluster:conns:{proc_id}"
+
+
+def staff_key(holder: str) -> str:
+    """A staff desk online somewhere: {"owner", "ident"} (invitations find it)."""
+    return f"cluster:staff:{holder}"
+
+
+def invite_key(invite_id: str) -> str:
+    return f"cluster:invite:{invite_id}"
+
+
+INVITE_TTL = 300.0  # longer than any ringing (media.invite_seconds)
+STAFF_ROLES = ("reviewer", "supervisor")
 
 
 def channel(proc_id: str) -> str:
@@ -124,6 +137,9 @@ class Router:
         sessions.on_removed.append(self._unpin_removed)
         sessions.ended_listeners.append(self.unpin)
         sessions.listeners.append(self._state_changed)
+        invites = self.app[K.INVITES]
+        invites.find_remote = self.staff_identity
+        invites.on_invite.append(self._note_invite)
 
     async def stop(self) -> None:
         if self._subscription is not None:
@@ -224,6 +240,18 @@ class Router:
         owner = await self.owner_of(conn.ident.holder)
         if owner is not None:
             return owner
+        if mtype == "session.invite_answer":
+            try:
+                invite_id = json.loads(text).get("invite_id")
+            except ValueError:
+                return None
+            if not isinstance(invite_id, str):
+                return None
+            raw = await self.store.kv_get(invite_key(invite_id))
+            owner = json.loads(raw).get("owner") if raw else None
+            if owner is None or owner == self.me or not await self.registry.alive(owner):
+                return None
+            return owner
         if mtype == "supervision.observe":
             try:
                 session_id = json.loads(text).get("session_id")
@@ -266,13 +294,35 @@ class Router:
         }
 
     async def presence(self, ident: Identity, here: bool) -> None:
-        """A queue holder's socket opened here, or its last one closed."""
-        if ident.role not in ("kiosk", "agent"):
-            return
+        """A socket opened here, or the holder's last one closed."""
         if here:
             await self.store.set_add(presence_key(self.me), ident.holder, PIN_TTL)
         else:
             await self.store.set_remove(presence_key(self.me), ident.holder)
+        if ident.role not in STAFF_ROLES:
+            return
+        if here:
+            value = json.dumps({"owner": self.me, "ident": asdict(ident)})
+            await self.store.kv_set(staff_key(ident.holder), value, ttl=PIN_TTL)
+        else:
+            raw = await self.store.kv_get(staff_key(ident.holder))
+            if raw and json.loads(raw).get("owner") == self.me:
+                await self.store.kv_delete(staff_key(ident.holder))
+
+    async def staff_identity(self, account: str) -> Identity | None:
+        """The identity of a desk of `account` online on another live process."""
+        for role in STAFF_ROLES:
+            raw = await self.store.kv_get(staff_key(f"{role}:{account}"))
+            if not raw:
+                continue
+            entry = json.loads(raw)
+            if entry.get("owner") != self.me and await self.registry.alive(entry.get("owner")):
+                return identity_from(entry["ident"])
+        return None
+
+    async def _note_invite(self, invite_id: str) -> None:
+        value = json.dumps({"owner": self.me})
+        await self.store.kv_set(invite_key(invite_id), value, ttl=INVITE_TTL)
 
     # -- handling (both sides) -------------------------------------------------
     async def _on_message(self, event: dict[str, Any]) -> None:

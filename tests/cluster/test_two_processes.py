@@ -334,3 +334,29 @@ async def test_a_store_outage_longer_than_the_expiry_reaps_nobody(cluster: Clust
         await d.send({"type": "desk.call_next"})
         paired = await k.expect("session.paired", timeout=15)
         assert paired["ticket_number"] == place["ticket_number"]
+
+
+async def test_an_invited_colleague_on_the_other_process_joins(tmp_path: Path) -> None:
+    """The reviewer (session on B) invites a colleague whose desk is on A: A's desk
+    rings, its answer is routed to B, and the colleague is in the session."""
+    with two_processes(tmp_path, CLUSTER_ENV, reviewers=2) as cluster:
+        acc = cluster.accounts
+        async with AsyncExitStack() as stack:
+            k = await kiosk(stack, cluster.a, acc.kiosks[0])
+            await join(k)
+            d = await desk(stack, cluster.b, acc.reviewers[0], acc.password)
+            colleague = await desk(stack, cluster.a, acc.reviewers[1], acc.password)
+            await d.send({"type": "desk.call_next"})
+            sid = (await d.expect("session.paired", timeout=15))["session_id"]
+            await d.send({"type": "session.invite", "account": acc.reviewers[1]})
+            ringing = await colleague.expect("session.invited", timeout=10, session_id=sid)
+            await colleague.send(
+                {"type": "session.invite_answer", "invite_id": ringing["invite_id"], "accept": True}
+            )
+            await d.expect("session.invite_result", timeout=10, result="accepted")
+            paired = await until(lambda: seen(colleague, "session.paired", session_id=sid))
+            assert paired["party"] == "colleague"
+            assert kv(cluster.redis_url, f"cluster:holder:reviewer:{acc.reviewers[1]}") == {
+                "session": sid,
+                "owner": process_id(cluster.redis_url, cluster.b),
+            }
