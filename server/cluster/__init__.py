@@ -20,7 +20,10 @@ from server.cluster.routing import Router
 class Cluster:
     def __init__(self, app: web.Application) -> None:
         cfg = app[K.CONFIG]
-        address = cfg.cluster.address or f"{cfg.server.host}:{cfg.server.port}"
+        host = cfg.server.host if cfg.server.host not in ("", "0.0.0.0", "::") else "127.0.0.1"
+        # Where the others reach this process (HTTP replays, server/cluster/proxy.py):
+        # set cluster.address when they run on other machines.
+        address = cfg.cluster.address or f"{host}:{cfg.server.port}"
         sessions = app[K.SESSIONS]
         self.registry = Registry(app[K.STORE], cfg.cluster, address, lambda: len(sessions.active()))
         self.router = Router(app, self.registry)

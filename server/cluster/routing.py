@@ -84,6 +84,9 @@ def channel(proc_id: str) -> str:
     return f"cluster:to:{proc_id}"
 
 
+EVERYONE = "cluster:all"  # every process: case pages for sessions wherever they are
+
+
 def identity_from(data: dict[str, Any]) -> Identity:
     return Identity(**{**data, "items": tuple(data.get("items") or ())})
 
@@ -117,6 +120,7 @@ class Router:
         self.registry = registry
         self.store: Store = app[K.STORE]
         self._subscription: Subscription | None = None
+        self._everyone: Subscription | None = None
         self._remote: dict[tuple[str, str], RemoteConnection] = {}
         self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._queued: dict[str, int] = defaultdict(int)
@@ -131,6 +135,9 @@ class Router:
 
     async def start(self) -> None:
         self._subscription = await self.store.subscribe(channel(self.me), self._on_message)
+        self._everyone = await self.store.subscribe(EVERYONE, self._on_everyone)
+        doccam = self.app[K.DOCCAM]
+        doccam.on_page.append(self._page_changed)
         sessions = self.app[K.SESSIONS]
         sessions.on_created.append(self.pin)
         sessions.on_added.append(self._pin_added)
@@ -144,6 +151,8 @@ class Router:
     async def stop(self) -> None:
         if self._subscription is not None:
             await self._subscription.close()
+        if self._everyone is not None:
+            await self._everyone.close()
 
     async def publish(self, proc_id: str, event: dict[str, Any]) -> None:
         await self.store.publish(channel(proc_id), event)
@@ -323,6 +332,21 @@ class Router:
     async def _note_invite(self, invite_id: str) -> None:
         value = json.dumps({"owner": self.me})
         await self.store.kv_set(invite_key(invite_id), value, ttl=INVITE_TTL)
+
+    async def _page_changed(self, op: str, number: str, document: dict[str, Any]) -> None:
+        """A case page stored or marked here: the other processes tell their linked calls."""
+        event = {"from": self.me, "op": op, "number": number, "document": document}
+        await self.store.publish(EVERYONE, event)
+
+    async def _on_everyone(self, event: dict[str, Any]) -> None:
+        if event.get("from") == self.me:
+            return
+        doccam = self.app[K.DOCCAM]
+        number, document = str(event.get("number")), event.get("document") or {}
+        if event.get("op") == "stored":
+            await doccam.stored_here(number, document)
+        elif event.get("op") == "unreadable":
+            await doccam.unreadable_here(number, document)
 
     # -- handling (both sides) -------------------------------------------------
     async def _on_message(self, event: dict[str, Any]) -> None:
