@@ -122,23 +122,23 @@ async def ws_handler(request: web.Request) -> web.StreamResponse:
 async def _opened(app: web.Application, conn: Connection) -> None:
     """A socket opened: its session's owner runs the rules when that is another process."""
     cluster = app.get(K.CLUSTER)
+    elsewhere = False
     if cluster is not None:
         await cluster.router.presence(conn.ident, True)
-        if await cluster.router.forward_event(conn, "open"):
-            return
-    await on_open(app, conn)
+        elsewhere = await cluster.router.forward_event(conn, "open")
+    await on_open(app, conn, session_elsewhere=elsewhere)
 
 
 async def _last_closed(app: web.Application, conn: Connection) -> None:
     cluster = app.get(K.CLUSTER)
+    elsewhere = False
     try:
         if cluster is not None:
             await cluster.router.presence(conn.ident, False)
-            if await cluster.router.forward_event(conn, "last_close"):
-                return
+            elsewhere = await cluster.router.forward_event(conn, "last_close")
     except Exception:
         log.exception("cluster close forwarding failed", extra={"role": conn.ident.role})
-    await on_last_close(app, conn.ident)
+    await on_last_close(app, conn.ident, session_elsewhere=elsewhere)
 
 
 async def _heartbeat(conn: Connection, every: float) -> None:
@@ -238,36 +238,58 @@ async def _resume_kind(app: web.Application, ident: Identity) -> str:
     return "none"
 
 
-async def on_open(app: web.Application, conn: Connection) -> None:
+async def on_open(
+    app: web.Application, conn: Connection, *, session_elsewhere: bool = False
+) -> None:
+    """A socket opened. `session_elsewhere`: the holder's session lives on another
+    process, which runs the session's part (`on_session_open`) itself."""
     ident = conn.ident
     if ident.role in ("kiosk", "agent"):
-        if await app[K.SESSIONS].ws_opened(ident):
-            await app[K.DOCCAM].ws_opened(ident)  # the cases linked to the call so far
+        if session_elsewhere or await on_session_open(app, conn):
             return
         if await app[K.QUEUES].reconnected(ident) is None:
             await app[K.QUEUES].tell_if_expired(conn)
     elif ident.role == "supervisor":
         await app[K.SUPERVISION].opened(conn)
-    elif ident.role == "reviewer":
-        await app[K.QUEUES].reviewer_online(ident, True)
-        await conn.push(await app[K.QUEUES].desk_view(ident))
-        if await app[K.SESSIONS].ws_opened(ident):
-            await app[K.DOCCAM].ws_opened(ident)
-    elif ident.role in ("supervisor", "inspector"):
-        await app[K.SESSIONS].ws_opened(ident)  # observing or inspecting a session
+    elif ident.role in ("reviewer", "inspector"):
+        if ident.role == "reviewer":
+            await app[K.QUEUES].reviewer_online(ident, True)
+            await conn.push(await app[K.QUEUES].desk_view(ident))
+        if not session_elsewhere:
+            await on_session_open(app, conn)
 
 
-async def on_last_close(app: web.Application, ident: Identity) -> None:
+async def on_session_open(app: web.Application, conn: Connection) -> bool:
+    """Tell a (re)connected participant of its session; False when it has none here."""
+    ident = conn.ident
+    if ident.role == "supervisor":
+        return False  # an observer's socket is not re-announced (see on_open)
+    if not await app[K.SESSIONS].ws_opened(ident):
+        return False
+    if ident.role in ("kiosk", "agent", "reviewer"):
+        await app[K.DOCCAM].ws_opened(ident)  # the cases linked to the call so far
+    return True
+
+
+async def on_last_close(
+    app: web.Application, ident: Identity, *, session_elsewhere: bool = False
+) -> None:
     try:
         if ident.role in ("kiosk", "agent"):
             await app[K.QUEUES].disconnected(ident)
         elif ident.role == "reviewer":
             await app[K.QUEUES].reviewer_online(ident, False)
-        elif ident.role == "supervisor":
-            await app[K.OBSERVERS].socket_closed(ident)
-        await app[K.SESSIONS].ws_closed(ident)
+        if not session_elsewhere:
+            await on_session_close(app, ident)
     except Exception:
         log.exception("cleanup after close failed", extra={"role": ident.role})
+
+
+async def on_session_close(app: web.Application, ident: Identity) -> None:
+    """The session's part of a holder's last socket closing (run where the session is)."""
+    if ident.role == "supervisor":
+        await app[K.OBSERVERS].socket_closed(ident)
+    await app[K.SESSIONS].ws_closed(ident)
 
 
 # -- handlers ----------------------------------------------------------------

@@ -88,8 +88,12 @@ class Registry:
         outage of the store that every process saw (a Redis restart)."""
         now = time.monotonic()
         window = self.cfg.expiry_seconds + self.cfg.heartbeat_seconds
-        recent = now - self._last_ok < 2 * self.cfg.heartbeat_seconds
+        recent = now - self._last_ok < self._gap_limit()
         return recent and now - self._healthy_since > window
+
+    def _gap_limit(self) -> float:
+        """Longer than this between good beats, and an entry may have expired."""
+        return self.cfg.expiry_seconds - self.cfg.heartbeat_seconds
 
     def _missed(self) -> None:
         self._healthy_since = time.monotonic()
@@ -117,7 +121,7 @@ class Registry:
                 await self.beat()
                 await self.store.set_add(PROCS, self.id, SET_TTL)
                 now = time.monotonic()
-                if now - self._last_ok > self.cfg.expiry_seconds:
+                if now - self._last_ok > self._gap_limit():
                     self._missed()  # a beat that hung (the store stalled): as good as missed
                 self._last_ok = now
             except Exception:

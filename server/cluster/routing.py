@@ -392,7 +392,10 @@ class Router:
             del self.latencies[:-1000]
             await ws.handle_text(self.app, conn, str(event["text"]))
         elif kind == "open":
-            await ws.on_open(self.app, conn)
+            await ws.on_session_open(self.app, conn)
         elif kind == "last_close":
             self._remote.pop(rkey, None)
-            await ws.on_last_close(self.app, ident)
+            try:
+                await ws.on_session_close(self.app, ident)
+            except Exception:
+                log.exception("cleanup after a remote close failed", extra={"role": ident.role})

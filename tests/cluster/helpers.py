@@ -17,15 +17,17 @@ import redis
 from server.bench.cluster_env import ITEM, Node
 from signaling.client import SignalingClient, login
 
-# Short heartbeats, so a dead process is noticed within about 2 s.
+# Short heartbeats, so a dead process is noticed within about 4 s; the expiry
+# leaves room for a loaded machine (a stalled loop must not look dead).
+HEARTBEAT_S, EXPIRY_S = 0.5, 3.0
 CLUSTER_ENV = {
-    "RW_CLUSTER__HEARTBEAT_SECONDS": "0.3",
-    "RW_CLUSTER__EXPIRY_SECONDS": "1.5",
+    "RW_CLUSTER__HEARTBEAT_SECONDS": str(HEARTBEAT_S),
+    "RW_CLUSTER__EXPIRY_SECONDS": str(EXPIRY_S),
     "RW_QUEUE__GRACE_SECONDS": "120",
 }
 
 
-async def until(check: Callable[[], Any], within: float = 20.0, what: str = "") -> Any:
+async def until(check: Callable[[], Any], within: float = 30.0, what: str = "") -> Any:
     """Poll a condition until it gives a true value (its value), or fail at the deadline."""
     deadline = time.monotonic() + within
     while True:
@@ -57,7 +59,7 @@ async def desk(stack: AsyncExitStack, node: Node, name: str, password: str) -> S
 async def join(client: SignalingClient) -> dict[str, Any]:
     """queue.join, and the acknowledged place (its queue.status)."""
     await client.send({"type": "queue.join", "item": ITEM, "recording_notice_shown": True})
-    return await client.expect("queue.status", timeout=15)
+    return await client.expect("queue.status", timeout=30)
 
 
 def seen(client: SignalingClient, mtype: str, **match: Any) -> dict[str, Any] | None:

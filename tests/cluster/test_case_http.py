@@ -32,7 +32,7 @@ async def test_case_requests_on_the_other_process_reach_the_call(tmp_path: Path)
             await join(k)
             d = await desk(stack, cluster.b, acc.reviewers[0], acc.password)
             await d.send({"type": "desk.call_next"})
-            sid = (await d.expect("session.paired", timeout=15))["session_id"]
+            sid = (await d.expect("session.paired", timeout=30))["session_id"]
             await asyncio.gather(peers[0].negotiate(k), peers[1].negotiate(d))
             await until(lambda: seen(k, "session.state", state="live"), what="live")
 
