@@ -27,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
 from collections import defaultdict
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
@@ -126,8 +125,6 @@ class Router:
         self._queued: dict[str, int] = defaultdict(int)
         self._started_marked: set[str] = set()
         self._marking: asyncio.Task[None] | None = None
-        # Cross-process signaling latency (origin publish → owner handles), seconds.
-        self.latencies: list[float] = []
 
     @property
     def me(self) -> str:
@@ -160,15 +157,7 @@ class Router:
     # -- pinning -------------------------------------------------------------
     async def pin(self, session: VideoSession) -> None:
         """Called once a session exists here, before anyone is told of it."""
-        record = {
-            "owner": self.me,
-            "ticket": session.ticket_id,
-            "holders": [p.holder for p in session.participants],
-            "started": False,
-            "item": session.item,
-            "place": session.place,
-        }
-        await self.store.kv_set(session_key(session.id), json.dumps(record), ttl=PIN_TTL)
+        await self._write_record(session)
         await self.store.set_add(owned_key(self.me), session.id, PIN_TTL)
         for p in session.participants:
             await self._pin_holder(session.id, p.holder)
@@ -298,7 +287,6 @@ class Router:
             "from": self.me,
             "conn": conn.id,
             "ident": asdict(conn.ident),
-            "sent": time.time(),
             **extra,
         }
 
@@ -388,8 +376,6 @@ class Router:
             conn = self._remote[rkey] = RemoteConnection(self, ident, origin, conn_id)
         kind = event["kind"]
         if kind == "msg":
-            self.latencies.append(max(0.0, time.time() - float(event.get("sent") or 0)))
-            del self.latencies[:-1000]
             await ws.handle_text(self.app, conn, str(event["text"]))
         elif kind == "open":
             await ws.on_session_open(self.app, conn)
