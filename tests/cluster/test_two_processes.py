@@ -285,6 +285,22 @@ async def test_least_loaded_placement_puts_a_session_on_the_other_process(
             await asyncio.gather(peers[0].negotiate(kiosks[1]), peers[1].negotiate(desks[1]))
             await peers[0].wait_decoded("video", 15, within=30)
             await peers[1].wait_decoded("video", 15, within=30)
+            # The desk ends the call (routed to B): both told, B seals the recording.
+            sid = seen(desks[1], "session.paired")["session_id"]
+            await desks[1].send({"type": "session.end", "outcome": "completed"})
+            for side in (kiosks[1], desks[1]):
+                ended = await side.expect("session.ended", timeout=30, session_id=sid)
+                assert (ended["outcome"], ended["by"]) == ("completed", "reviewer")
+            folder = await until(
+                lambda: [
+                    f
+                    for f in (cluster.b.data_dir / "archive").glob(f"*/*/*/{sid}")
+                    if (f / "manifest.sig").exists() and not (f / ".open").exists()
+                ],
+                what="B seals the recording",
+            )
+            assert verify_main([str(folder[0])]) == 0
+            assert kv(cluster.redis_url, f"cluster:session:{sid}") is None
 
 
 async def test_a_supervisor_on_the_other_process_observes(tmp_path: Path) -> None:
