@@ -16,6 +16,11 @@ way; its manifest names the case number instead of a session id.
 
 A `system/` folder of daily logs is checked as one chain across its files. Its
 newest last line can be deleted unnoticed: no manifest covers it.
+
+Several server processes (server/cluster/) each have their own data dir, so
+each has its own system chain and archive key. Given a folder holding their
+data dirs (no key in it or above), every archive below is checked with its own
+data dir's key: every process's chain and sessions.
 """
 
 from __future__ import annotations
@@ -199,6 +204,19 @@ def find_public_key(path: str | os.PathLike[str]) -> Path | None:
     return None
 
 
+def data_dirs_below(path: Path) -> list[tuple[Path, Path]]:
+    """(archive, its public key) of each data dir directly below `path` (or two levels)."""
+    found = []
+    for pattern in (f"*/{KEYS_DIR}/{PUBLIC_KEY_FILE}", f"*/*/{KEYS_DIR}/{PUBLIC_KEY_FILE}"):
+        for key_file in sorted(path.glob(pattern)):
+            archive = key_file.parent.parent / "archive"
+            if archive.is_dir():
+                found.append((archive, key_file))
+        if found:
+            break
+    return found
+
+
 def main(argv: list[str] | None = None) -> int:
     """CLI: 0 and `OK <n> session(s) verified` (`, <m> case file(s)` when there are);
     1 and `BROKEN: <path>: <what>` lines.
@@ -208,7 +226,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="remote-window verify", description="Verify case archive folders."
     )
-    parser.add_argument("path", help="a case folder, a date folder or the whole archive")
+    parser.add_argument(
+        "path",
+        help="a case folder, a date folder, the whole archive, or a folder of data dirs "
+        "(several server processes: each archive with its own key)",
+    )
     parser.add_argument("--key", help=f"public key PEM (default: the data dir's {PUBLIC_KEY_FILE})")
     args = parser.parse_args(argv)
     path = Path(args.path)
@@ -216,16 +238,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"BROKEN: {path}: no such file or directory")
         return 1
     key_path = Path(args.key) if args.key else find_public_key(path)
-    if key_path is None:
+    # Several server processes: a folder holding their data dirs, each archive
+    # checked with its own data dir's key (one system chain per process).
+    targets = [(path, key_path)] if key_path is not None else data_dirs_below(path)
+    if not targets:
         where = f"{KEYS_DIR}/{PUBLIC_KEY_FILE}"
         print(f"error: no {where} in {path} or above; use --key FILE", file=sys.stderr)
         return 2
-    try:
-        public_key = load_public_key(key_path)
-    except (OSError, ValueError) as exc:
-        print(f"error: {key_path}: {exc}", file=sys.stderr)
-        return 2
-    results = verify_path(path, public_key)
+    results = []
+    for target, key_file in targets:
+        try:
+            public_key = load_public_key(key_file)
+        except (OSError, ValueError) as exc:
+            print(f"error: {key_file}: {exc}", file=sys.stderr)
+            return 2
+        results += verify_path(target, public_key)
     broken = [r for r in results if not r.ok]
     for result in broken:
         print(f"BROKEN: {result.path}: {result.problem}")

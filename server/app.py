@@ -39,6 +39,7 @@ from server.api import routes as api_routes
 from server.auth import Authenticator, allow
 from server.case_push import CasePush
 from server.catalogue import Catalogue, load_catalogue
+from server.cluster import Cluster
 from server.config import Config
 from server.connections import Connections
 from server.data_dir import private_umask, secure_data_dir
@@ -69,6 +70,7 @@ from server.session_manager import SessionManager
 from server.session_observers import SessionObservers
 from server.socket_guard import CredentialGuard, busy_holders
 from server.store import MemoryStore, Store, make_store
+from server.store.redis_store import RedisStore
 from server.supervision import Supervision
 from server.ws import ws_handler
 
@@ -173,6 +175,8 @@ def create_app(
     app[K.FOLLOWUPS].listeners.append(app[K.SUPERVISION].changed)
     app[K.INVITES] = Invites(app[K.SESSIONS], app[K.CONNECTIONS], cfg.media.invite_seconds)
     app[K.DOCCAM] = DocCameraService(app[K.SESSIONS], app[K.CONNECTIONS], app[K.RECORDER])
+    if isinstance(app[K.STORE], RedisStore):
+        app[K.CLUSTER] = Cluster(app)
     app.router.add_routes(api_routes)
     app.router.add_routes(admin_api.routes)
     app.router.add_routes(account_api.routes)
@@ -265,6 +269,9 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     if isinstance(store, MemoryStore) and store.restored:
         app[K.RECORDER].system("queue.restored", None, {"places": store.restored})
     await app[K.CONNECTIONS].start()
+    cluster = app.get(K.CLUSTER)
+    if cluster is not None:
+        await cluster.start()
     app[K.SUPERVISION].start()
     loop = asyncio.get_running_loop()
     tasks = [loop.create_task(_sweeper(app)), loop.create_task(_housekeeping(app))]
@@ -281,6 +288,8 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
             await task
     app[K.LOGIN_AUDIT].flush()
     await app[K.SESSIONS].close()
+    if cluster is not None:
+        await cluster.stop()
     await app[K.SUPERVISION].close()
     await app[K.QUEUES].close()
     await app[K.MEDIA].close()

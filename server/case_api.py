@@ -19,6 +19,7 @@ from aiohttp import web
 
 from server import appkeys as K
 from server.auth import IDENTITY, allow
+from server.cluster import proxy
 from server.register.case_queries import CaseFilter
 from server.register.case_types import Actor, CaseDetail, CaseError
 
@@ -116,6 +117,9 @@ async def create_case(request: web.Request) -> web.Response:
     kwargs = {k: body.get(k) for k in fields}
     live = None
     if "session" in body:
+        remote = await proxy.to_owner(request, request[IDENTITY].holder)
+        if remote is not None:  # the call lives on another server process
+            return remote
         live = request.app[K.DOCCAM].reviewer_session(request[IDENTITY], body["session"])
         defaults = {"item": live.item, "place": live.place, "mode": "video"}
         kwargs.update({k: v for k, v in defaults.items() if kwargs[k] is None})

@@ -27,6 +27,7 @@ from server import appkeys as K
 from server.auth import IDENTITY, allow
 from server.case_api import BASE, READERS, STAFF_WRITERS, _actor, _body, _guarded, _int, _json
 from server.case_index import append_access
+from server.cluster import proxy
 from server.register.case_types import CaseError
 from server.register.documents import TooLarge
 
@@ -71,6 +72,10 @@ async def add_document(request: web.Request) -> web.Response:
         kiosk_session = live.id if live is not None else None
     source = request.query.get("source", "camera" if ident.role == "kiosk" else "upload")
     data = await _read_limited(request, service.max_bytes)
+    if ident.role == "kiosk" and kiosk_session is None:
+        remote = await proxy.to_owner(request, ident.holder, data)
+        if remote is not None:  # the kiosk's call lives on another server process
+            return remote
     number = request.match_info["number"]
     doc = await asyncio.to_thread(
         service.add,

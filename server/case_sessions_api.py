@@ -17,6 +17,7 @@ from aiohttp import web
 from server import appkeys as K
 from server.auth import IDENTITY, allow
 from server.case_api import BASE, _actor, _body, _guarded, _json
+from server.cluster import proxy
 
 routes = web.RouteTableDef()
 
@@ -26,6 +27,9 @@ routes = web.RouteTableDef()
 @_guarded
 async def link_session(request: web.Request) -> web.Response:
     body = await _body(request)
+    remote = await proxy.to_owner(request, request[IDENTITY].holder)
+    if remote is not None:  # the call lives on another server process
+        return remote
     doccam = request.app[K.DOCCAM]
     live = doccam.reviewer_session(request[IDENTITY], body.get("session"))
     actor = _actor(request)

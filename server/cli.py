@@ -152,6 +152,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("--json")
     bench.add_argument("--data-dir")
+    bench.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="several server processes sharing a real redis-server and PostgreSQL "
+        "(127.0.0.1:5432, user postgres), each session's kiosk and reviewer on different ones",
+    )
 
     stats_bench = sub.add_parser("bench-stats", help="time the statistics queries on many cases")
     from server.bench.stats_bench import add_arguments as add_stats_arguments

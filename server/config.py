@@ -175,6 +175,17 @@ class SupervisionConfig:
 
 
 @dataclass(frozen=True)
+class ClusterConfig:
+    """Several server processes sharing the Redis store (server/cluster/)."""
+
+    heartbeat_seconds: float = 1.0  # each process refreshes its registry entry this often
+    expiry_seconds: float = 4.0  # an entry not refreshed for this long: the process is dead
+    placement: str = "caller"  # a new session lives on: "caller" (the reviewer's process)
+    # or "least_loaded" (the live process with the fewest sessions)
+    address: str = ""  # how other processes name this one (default host:port)
+
+
+@dataclass(frozen=True)
 class MetricsConfig:
     token: str = ""  # when set, GET /metrics needs "Authorization: Bearer <token>"
 
@@ -201,6 +212,7 @@ class Config:
     ratings: RatingsConfig = field(default_factory=RatingsConfig)
     spot_checks: SpotChecksConfig = field(default_factory=SpotChecksConfig)
     supervision: SupervisionConfig = field(default_factory=SupervisionConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     demo: bool = False
@@ -213,6 +225,7 @@ class Config:
 _CHOICES: dict[str, tuple[str, ...]] = {
     "store.backend": ("memory", "redis"),
     "logging.level": ("DEBUG", "INFO", "WARNING", "ERROR"),
+    "cluster.placement": ("caller", "least_loaded"),
 }
 _POSITIVE = {
     "server.port",
@@ -249,6 +262,8 @@ _POSITIVE = {
     "spot_checks.share",
     "supervision.push_coalesce_ms",
     "supervision.worst_cases",
+    "cluster.heartbeat_seconds",
+    "cluster.expiry_seconds",
 }
 MAX_TURN_TTL = 24 * 3600
 
@@ -341,6 +356,11 @@ def _validate(cfg: Config) -> None:
                 )
             if key in _POSITIVE and value <= 0:
                 raise ConfigError(f"{key}: expected a value above 0, got {value!r}")
+    if cfg.cluster.expiry_seconds <= cfg.cluster.heartbeat_seconds:
+        raise ConfigError(
+            "cluster.expiry_seconds: expected more than cluster.heartbeat_seconds, "
+            f"got {cfg.cluster.expiry_seconds}"
+        )
     if cfg.auth.kiosk_token_days < 0:
         raise ConfigError(
             f"auth.kiosk_token_days: expected 0 (never) or more, got {cfg.auth.kiosk_token_days}"

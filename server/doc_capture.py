@@ -10,6 +10,7 @@ round trip and each stored or unreadable page reaches the right two screens.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from server.auth import Identity
@@ -45,6 +46,9 @@ class DocCameraService:
         self.sessions = sessions
         self.connections = connections
         self.recorder = recorder
+        # Awaited with ("stored" | "unreadable", number, document) after the local
+        # pushes: other server processes push to their own linked sessions.
+        self.on_page: list[Callable[[str, str, dict[str, Any]], Awaitable[None]]] = []
 
     # -- linking (from the case API) ----------------------------------------
     def reviewer_session(self, ident: Identity, session_id: Any) -> VideoSession:
@@ -136,13 +140,25 @@ class DocCameraService:
 
     async def stored(self, number: str, document: dict[str, Any]) -> None:
         """A page of `number` was stored: both sides of each linked live session see it."""
+        await self.stored_here(number, document)
+        for page in self.on_page:
+            await page("stored", number, document)
+
+    async def unreadable(self, number: str, document: dict[str, Any]) -> None:
+        """A page was marked unreadable: the applicant side is asked to capture it again."""
+        await self.unreadable_here(number, document)
+        for page in self.on_page:
+            await page("unreadable", number, document)
+
+    async def stored_here(self, number: str, document: dict[str, Any]) -> None:
+        """`stored`, for the sessions of this process."""
         message = DocStored(case=number, document=document)
         for session in self._linked_sessions(number):
             for p in session.participants:
                 await self.connections.to_holder(p.holder, message)
 
-    async def unreadable(self, number: str, document: dict[str, Any]) -> None:
-        """A page was marked unreadable: the applicant side is asked to capture it again."""
+    async def unreadable_here(self, number: str, document: dict[str, Any]) -> None:
+        """`unreadable`, for the sessions of this process."""
         message = DocRecapture(
             case=number,
             material=document["material"],

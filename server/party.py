@@ -1,10 +1,11 @@
 """Bringing more participants into a running session (视频会商).
 
 The session's reviewer invites a colleague by account: a reviewer (joins as
-"colleague") or a supervisor (joins as "observer") whose desk is online in
-this process and who is in no session. Their desk rings (`session.invited`)
-until they answer (`session.invite_answer`) or `media.invite_seconds` pass;
-the inviter hears every outcome in plain words (`session.invite_result`).
+"colleague") or a supervisor (joins as "observer") whose desk is online (in
+this process, or in another one of the cluster) and who is in no session.
+Their desk rings (`session.invited`) until they answer
+(`session.invite_answer`) or `media.invite_seconds` pass; the inviter hears
+every outcome in plain words (`session.invite_result`).
 
 An inspector joining by a one-time token uses the same door:
 `SessionManager.add_participant(session, ident, "inspector", by)`.
@@ -15,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from server.auth import Identity
@@ -60,6 +62,10 @@ class Invites:
         self.ring_s = ring_s
         self._pending: dict[str, Invite] = {}
         sessions.ended_listeners.append(self.session_ended)
+        # Several processes (server/cluster): a desk online on another process,
+        # and awaited with each new invitation's id (its answer is routed here).
+        self.find_remote: Callable[[str], Awaitable[Identity | None]] | None = None
+        self.on_invite: list[Callable[[str], Awaitable[None]]] = []
 
     def _target(self, account: str) -> Identity | None:
         for role in INVITABLE:
@@ -75,6 +81,8 @@ class Invites:
         if account == inviter.subject:
             raise ProtocolError(ErrorCode.BAD_FIELD, "you are already in the session")
         target = self._target(account)
+        if target is None and self.find_remote is not None:
+            target = await self.find_remote(account)
         if target is None:
             raise ProtocolError(
                 ErrorCode.NOT_FOUND, f"{account} is not a reviewer or supervisor online now"
@@ -84,6 +92,8 @@ class Invites:
         self.sessions.check_can_join(session, target.holder)
         invite = Invite(secrets.token_hex(8), session, inviter, target, INVITABLE[target.role])
         self._pending[invite.id] = invite
+        for noted in self.on_invite:
+            await noted(invite.id)
         self.sessions.recorder.event(
             session,
             "participant.invited",

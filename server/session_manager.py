@@ -92,6 +92,10 @@ class SessionManager:
         self.on_removed: list[Callable[[VideoSession, Participant, str], Awaitable[None]]] = []
         # Awaited with each session once it has ended (e.g. ringing invitations withdrawn).
         self.ended_listeners: list[Callable[[VideoSession], Awaitable[None]]] = []
+        # Awaited before anyone is told of a new session / of a newcomer (session,
+        # holder): the cluster pins them to this process (server/cluster/routing.py).
+        self.on_created: list[Callable[[VideoSession], Awaitable[None]]] = []
+        self.on_added: list[Callable[[VideoSession, str], Awaitable[None]]] = []
 
     # -- lookup ------------------------------------------------------------
     def of(self, holder: str) -> VideoSession | None:
@@ -118,6 +122,8 @@ class SessionManager:
         if ticket is None:
             return None
         session = self._create(session_id, ticket, reviewer)
+        for created in self.on_created:
+            await created(session)
         await self._announce(session)
         return session
 
@@ -427,6 +433,8 @@ class SessionManager:
             {**participant.public(), "account": participant.subject},
         )
         log.info("participant added", extra={"session": session.id, "party": party})
+        for added in self.on_added:
+            await added(session, ident.holder)
         await self._announce(session, only=ident.holder)
         await self.push_participants(session)
         return participant
@@ -488,8 +496,10 @@ class SessionManager:
         *,
         requeue: bool,
         by: str = "server",
+        settle: bool = True,
     ) -> None:
-        """`actor` is the account for the audit trail; `by` the side told (PROTOCOL.md)."""
+        """`actor` is the account for the audit trail; `by` the side told (PROTOCOL.md);
+        `settle` False leaves the ticket alone (another process already settled it)."""
         if session.state == State.ENDED:
             return
         session.outcome = outcome
@@ -513,7 +523,9 @@ class SessionManager:
             await self.connections.to_holder(
                 p.holder, SessionEnded(session_id=session.id, outcome=outcome, by=by)
             )
-        if requeue:
+        if not settle:
+            pass
+        elif requeue:
             await self.queues.requeue(session.ticket_id)
         else:
             await self.queues.finish(
@@ -530,6 +542,12 @@ class SessionManager:
             "session ended",
             extra={"session": session.id, "outcome": outcome, "seconds": _age(session)},
         )
+
+    async def abandon(self, outcome: str) -> None:
+        """End every session here, leaving their tickets alone: this process was
+        taken for dead and another one has already requeued them (server/cluster)."""
+        for session in list(self._sessions.values()):
+            await self._end(session, outcome, None, requeue=False, settle=False)
 
     async def close(self) -> None:
         for session in list(self._sessions.values()):

@@ -108,15 +108,37 @@ async def ws_handler(request: web.Request) -> web.StreamResponse:
                 resume=await _resume_kind(app, ident),
             )
         )
-        await _on_open(app, conn)
+        await _opened(app, conn)
         await _read_loop(app, conn)
     finally:
         last = connections.remove(conn)
         app[K.METRICS].ws_closed(ident.role)
         log.info("ws closed", extra={"conn": conn.id, "role": ident.role, "code": ws.close_code})
         if last:
-            await _on_last_close(app, ident)
+            await _last_closed(app, conn)
     return ws
+
+
+async def _opened(app: web.Application, conn: Connection) -> None:
+    """A socket opened: its session's owner runs the rules when that is another process."""
+    cluster = app.get(K.CLUSTER)
+    elsewhere = False
+    if cluster is not None:
+        await cluster.router.presence(conn.ident, True)
+        elsewhere = await cluster.router.forward_event(conn, "open")
+    await on_open(app, conn, session_elsewhere=elsewhere)
+
+
+async def _last_closed(app: web.Application, conn: Connection) -> None:
+    cluster = app.get(K.CLUSTER)
+    elsewhere = False
+    try:
+        if cluster is not None:
+            await cluster.router.presence(conn.ident, False)
+            elsewhere = await cluster.router.forward_event(conn, "last_close")
+    except Exception:
+        log.exception("cluster close forwarding failed", extra={"role": conn.ident.role})
+    await on_last_close(app, conn.ident, session_elsewhere=elsewhere)
 
 
 async def _heartbeat(conn: Connection, every: float) -> None:
@@ -186,6 +208,9 @@ async def _read_loop(app: web.Application, conn: Connection) -> None:
 async def handle_text(app: web.Application, conn: Connection, text: str) -> None:
     """Validate and dispatch one frame; every failure becomes an error message."""
     ref = None
+    cluster = app.get(K.CLUSTER)
+    if cluster is not None and await cluster.router.forward(conn, text):
+        return  # handled by the process that owns the sender's session
     try:
         message = parse_inbound(text, conn.ident.role)
         ref = message.type
@@ -205,41 +230,66 @@ async def _resume_kind(app: web.Application, ident: Identity) -> str:
     """What the client will be told right after welcome."""
     if app[K.SESSIONS].of(ident.holder) is not None:
         return "session"
+    cluster = app.get(K.CLUSTER)
+    if cluster is not None and await cluster.router.owner_of(ident.holder) is not None:
+        return "session"
     if ident.role in ("kiosk", "agent") and await app[K.STORE].ticket_of(ident.holder):
         return "queue"
     return "none"
 
 
-async def _on_open(app: web.Application, conn: Connection) -> None:
+async def on_open(
+    app: web.Application, conn: Connection, *, session_elsewhere: bool = False
+) -> None:
+    """A socket opened. `session_elsewhere`: the holder's session lives on another
+    process, which runs the session's part (`on_session_open`) itself."""
     ident = conn.ident
     if ident.role in ("kiosk", "agent"):
-        if await app[K.SESSIONS].ws_opened(ident):
-            await app[K.DOCCAM].ws_opened(ident)  # the cases linked to the call so far
+        if session_elsewhere or await on_session_open(app, conn):
             return
         if await app[K.QUEUES].reconnected(ident) is None:
             await app[K.QUEUES].tell_if_expired(conn)
     elif ident.role == "supervisor":
         await app[K.SUPERVISION].opened(conn)
-    elif ident.role == "reviewer":
-        await app[K.QUEUES].reviewer_online(ident, True)
-        await conn.push(await app[K.QUEUES].desk_view(ident))
-        if await app[K.SESSIONS].ws_opened(ident):
-            await app[K.DOCCAM].ws_opened(ident)
-    elif ident.role in ("supervisor", "inspector"):
-        await app[K.SESSIONS].ws_opened(ident)  # observing or inspecting a session
+    elif ident.role in ("reviewer", "inspector"):
+        if ident.role == "reviewer":
+            await app[K.QUEUES].reviewer_online(ident, True)
+            await conn.push(await app[K.QUEUES].desk_view(ident))
+        if not session_elsewhere:
+            await on_session_open(app, conn)
 
 
-async def _on_last_close(app: web.Application, ident: Identity) -> None:
+async def on_session_open(app: web.Application, conn: Connection) -> bool:
+    """Tell a (re)connected participant of its session; False when it has none here."""
+    ident = conn.ident
+    if ident.role == "supervisor":
+        return False  # an observer's socket is not re-announced (see on_open)
+    if not await app[K.SESSIONS].ws_opened(ident):
+        return False
+    if ident.role in ("kiosk", "agent", "reviewer"):
+        await app[K.DOCCAM].ws_opened(ident)  # the cases linked to the call so far
+    return True
+
+
+async def on_last_close(
+    app: web.Application, ident: Identity, *, session_elsewhere: bool = False
+) -> None:
     try:
         if ident.role in ("kiosk", "agent"):
             await app[K.QUEUES].disconnected(ident)
         elif ident.role == "reviewer":
             await app[K.QUEUES].reviewer_online(ident, False)
-        elif ident.role == "supervisor":
-            await app[K.OBSERVERS].socket_closed(ident)
-        await app[K.SESSIONS].ws_closed(ident)
+        if not session_elsewhere:
+            await on_session_close(app, ident)
     except Exception:
         log.exception("cleanup after close failed", extra={"role": ident.role})
+
+
+async def on_session_close(app: web.Application, ident: Identity) -> None:
+    """The session's part of a holder's last socket closing (run where the session is)."""
+    if ident.role == "supervisor":
+        await app[K.OBSERVERS].socket_closed(ident)
+    await app[K.SESSIONS].ws_closed(ident)
 
 
 # -- handlers ----------------------------------------------------------------

@@ -82,6 +82,8 @@ const DICT = {
     "kiosk.speak.queued.number": "已为您取号，{number} 号，前面还有 {n} 人",
     "kiosk.requeued": "审批人员连接中断，正在为您重新排队，您仍排在最前面。",
     "kiosk.requeued.behind": "审批人员连接中断，已为您重新排队，您现在排在第 {n} 位。",
+    "kiosk.requeued.server": "通话因服务器故障中断，这不是您的问题。正在为您重新排队，您仍排在最前面。",
+    "kiosk.requeued.server.behind": "通话因服务器故障中断，这不是您的问题。已为您重新排队，您现在排在第 {n} 位。",
     "kiosk.waiting.preview": "这是您的画面，请坐在屏幕正前方。",
     "kiosk.leave": "不办了，离开队伍",
     "kiosk.leave.confirm": "确定要离开队伍吗？",
@@ -176,6 +178,7 @@ const DICT = {
     "outcome.agent_lost": "代办员网络中断",
     "outcome.reviewer_lost": "审批人员网络中断",
     "outcome.server_shutdown": "服务器维护",
+    "outcome.server_lost": "服务器中断",
 
     "admin.title": "系统管理",
     "admin.users": "账户",
@@ -283,6 +286,8 @@ const DICT = {
     "kiosk.speak.queued.number": "You have number {number}. {n} people ahead of you",
     "kiosk.requeued": "The reviewer's connection was lost. You are back in the queue, still first in line.",
     "kiosk.requeued.behind": "The reviewer's connection was lost. You are back in the queue, number {n} in line.",
+    "kiosk.requeued.server": "The call stopped because of a server fault, not anything you did. You are back in the queue, still first in line.",
+    "kiosk.requeued.server.behind": "The call stopped because of a server fault, not anything you did. You are back in the queue, number {n} in line.",
     "kiosk.waiting.preview": "This is you on camera. Please sit in front of the screen.",
     "kiosk.leave": "Leave the queue",
     "kiosk.leave.confirm": "Do you really want to leave the queue?",
@@ -377,6 +382,7 @@ const DICT = {
     "outcome.agent_lost": "agent's connection lost",
     "outcome.reviewer_lost": "reviewer's connection lost",
     "outcome.server_shutdown": "server maintenance",
+    "outcome.server_lost": "the server carrying the call stopped",
 
     "admin.title": "Administration",
     "admin.users": "Accounts",

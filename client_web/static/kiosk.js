@@ -27,10 +27,10 @@ const state = {
   pcState: null,
   mediaFailed: false,
   spokeConnected: false,
-  requeued: false, // the reviewer was lost: back in line, told so until the next call
+  requeued: false, // the string key saying why it is back in line (until the next call)
 };
 // Outcomes after which the server has put the applicant back at the head of the line.
-const REQUEUED_OUTCOMES = new Set(["reviewer_left", "reviewer_lost"]);
+const REQUEUED_OUTCOMES = new Set(["reviewer_left", "reviewer_lost", "server_lost"]);
 let idleTimer = null;
 let endedTimer = null;
 
@@ -232,8 +232,9 @@ function renderEstimate(msg, minutes) {
 /** The reviewer's connection was lost: we are back in line, near or at the head. */
 function renderRequeued(position) {
   const note = $("#waiting-note");
-  if (position > 1) i18n.setText(note, "kiosk.requeued.behind", { n: position });
-  else i18n.setText(note, "kiosk.requeued");
+  const key = state.requeued || "kiosk.requeued";
+  if (position > 1) i18n.setText(note, `${key}.behind`, { n: position });
+  else i18n.setText(note, key);
   note.hidden = false;
 }
 
@@ -429,10 +430,11 @@ client.on("session.ended", (msg) => {
   if (REQUEUED_OUTCOMES.has(msg.outcome)) {
     // Not the applicant's doing: they wait again at the head of the line
     // (queue.status follows), with their camera still on.
-    state.requeued = true;
+    // The words say why: the reviewer's connection, or the server carrying the call.
+    state.requeued = msg.outcome === "server_lost" ? "kiosk.requeued.server" : "kiosk.requeued";
     showWaiting();
     renderRequeued(Number($("#place").textContent) || 1);
-    speak("kiosk.requeued");
+    speak(state.requeued);
     return;
   }
   client.releaseMedia();

@@ -387,6 +387,11 @@ def run_bench(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.ERROR)
     root = Path(tempfile.mkdtemp(prefix="rw-bench-"))
     try:
+        if getattr(args, "processes", 1) > 1:
+            from server.bench.cluster_bench import run as run_cluster
+
+            run_cluster(args, root)
+            return 0
         if getattr(args, "participants", 2) > 2:
             from server.bench.party_bench import bench_parties
 

@@ -375,3 +375,21 @@ class SpotCheckRow(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     reviewed_by: Mapped[str | None] = mapped_column(String(80))
     reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SessionInterruption(Base):
+    """A video session whose server process died (server/cluster/recovery.py): ended
+    as interrupted by the surviving process that noticed. Its recording is sealed by
+    the next start on the dead process's data dir (then it is in `recordings` too)."""
+
+    __tablename__ = "session_interruptions"
+
+    session_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    process: Mapped[str] = mapped_column(String(128))  # the dead process's id
+    noticed_by: Mapped[str] = mapped_column(String(128))
+    item: Mapped[str | None] = mapped_column(String(64))
+    place: Mapped[str | None] = mapped_column(String(64))
+    live: Mapped[bool] = mapped_column(Boolean)  # media had flowed (else: called, not live)
+    requeued: Mapped[bool] = mapped_column(Boolean)  # the applicant went back to the head
+    participants: Mapped[list[str]] = mapped_column(JSON, default=list)  # holders
+    ended_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

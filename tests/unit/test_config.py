@@ -43,6 +43,12 @@ def test_file_then_environment(tmp_path: Path) -> None:
         ({"RW_ICE__TURN_TTL_SECONDS": "90000"}, "ice.turn_ttl_seconds"),
         ({"RW_SIGNALING__MAX_MESSAGE_BYTES": "0"}, "signaling.max_message_bytes"),
         ({"RW_SERVER__TLS": "maybe"}, "server.tls"),
+        ({"RW_CLUSTER__PLACEMENT": "random"}, "cluster.placement"),
+        ({"RW_CLUSTER__HEARTBEAT_SECONDS": "0"}, "cluster.heartbeat_seconds"),
+        (
+            {"RW_CLUSTER__HEARTBEAT_SECONDS": "2", "RW_CLUSTER__EXPIRY_SECONDS": "2"},
+            "cluster.expiry_seconds",
+        ),
     ],
 )
 def test_bad_values_name_the_key(env: dict[str, str], key: str) -> None:
