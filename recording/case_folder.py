@@ -180,7 +180,7 @@ class CaseFolder:
         records: dict[int, dict[str, Any]] = {}
         for e in read_events(path):
             if e["type"] == EVIDENCE_STORED:
-                records[e["data"]["n"]] = {**e["data"], "at": e["time"], "by": e["actor"]}
+                records[e["data"]["n"]] = {**e["data"], "at": e["time"], "actor": e["actor"]}
             elif e["type"] == EVIDENCE_STAMPED and e["data"]["n"] in records:
                 records[e["data"]["n"]]["stamped"] = e["data"]
         return [records[n] for n in sorted(records)]

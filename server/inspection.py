@@ -126,6 +126,7 @@ class Inspection:
     device: str | None = None
     accepted_at: float | None = None
     last_fix: dict[str, Any] | None = None
+    camera: bool = True  # the phone said it has a camera (inspect.join)
     pending: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
@@ -297,6 +298,7 @@ class Inspections:
         session = self.session_of(insp)
         assert session is not None  # _live checked it
         insp.accepted_at = self.clock()
+        insp.camera = msg.camera
         self.audit(insp, "inspection.notice_accepted", ident.holder, {})
         if session.participant(ident.holder) is None:
             await self.sessions.add_participant(session, ident, INSPECTOR, insp.by)
@@ -391,8 +393,7 @@ class Inspections:
         by = "inspector" if ident.role == INSPECTOR else "reviewer"
         insp.pending[request_id] = {"point": msg.point, "by": by, "at": self.clock()}
         self.audit(insp, "evidence.requested", ident.holder, {"request": request_id, "by": by})
-        phone = self._participant(insp)
-        if phone is None or not phone.video:
+        if self._participant(insp) is None or not insp.camera:
             await self._failed(insp, request_id, "no_camera")
             return request_id
         await self.connections.to_holder(

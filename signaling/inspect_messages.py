@@ -31,6 +31,9 @@ class InspectJoin(ClientMessage):
     type: ClassVar[str] = "inspect.join"
     roles: ClassVar[frozenset[str]] = frozenset({INSPECTOR})
     recording_notice_accepted: bool = False
+    # Whether the phone has a camera track (false: a capture request is answered
+    # `no_camera` at once). An audio-only phone on a weak network still has one.
+    camera: bool = True
 
 
 @inbound
