@@ -141,7 +141,7 @@ async def test_an_inspector_joins_by_link_and_takes_evidence(pages: Pages) -> No
         "() => { const s = window.rw.local.stream.getVideoTracks()[0].getSettings();"
         " return [s.width, s.height]; }"
     )
-    http, csrf = await srv.http("reviewer")
+    http, _ = await srv.http("reviewer")
     async with http.get(f"/api/register/cases/{number}/evidence") as resp:
         listing = await resp.json()
     [record] = listing["evidence"]
