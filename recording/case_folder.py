@@ -4,6 +4,8 @@
         events.jsonl                 hash chain (recording.audit.AuditLog)
         documents/<k>-<n>.<ext>      page n stored for checklist material k (1-based)
         approval/approval-<n>.pdf    the approval document (回传批件), generated or uploaded
+        evidence/<n>.jpg             an inspection still (云踏勘), as the phone sent it
+        evidence/<n>-stamped.jpg     its copy with the visible stamp (server/evidence_stamp.py)
         manifest.json, manifest.sig  re-signed after every change
 
 A case outlives its video sessions (收审分离: it may have none), so its
