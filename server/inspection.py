@@ -91,6 +91,7 @@ CAPTURE_FAILED: dict[str, tuple[str, str]] = {
 # Positions further from the server's clock than this are refused (ms).
 MAX_CLOCK_SKEW_MS = 24 * 3600 * 1000
 MAX_ACCURACY_M = 100_000.0
+FORGET_AFTER_S = 24 * 3600
 
 
 def words(table: dict[str, tuple[str, str]], code: str) -> dict[str, str]:
@@ -201,6 +202,7 @@ class Inspections:
             self._end(old, "replaced")
         token = TOKEN_PREFIX + secrets.token_urlsafe(24)
         now = self.clock()
+        self._prune(now)
         linked = session.cases[case]
         insp = Inspection(
             id="insp-" + secrets.token_hex(5),
@@ -224,6 +226,14 @@ class Inspections:
         return [
             i for i in self._by_id.values() if i.session_id == session_id and i.state != "ended"
         ]
+
+    def _prune(self, now: float) -> None:
+        """Forget inspections ended or unopened for a day (their tokens are then `unknown`)."""
+        for insp in list(self._by_id.values()):
+            stale = insp.state == "ended" or (insp.state == "open" and now > insp.expires_at)
+            if stale and now - insp.created_at > FORGET_AFTER_S:
+                self._by_id.pop(insp.id, None)
+                self._by_hash.pop(insp.token_sha256, None)
 
     def cases_open(self, case: str) -> list[Inspection]:
         return [i for i in self._by_id.values() if i.case == case and i.state != "ended"]
@@ -255,10 +265,12 @@ class Inspections:
         log.info("inspection refused", extra={"reason": code, "where": where})
 
     def identify(self, token: str) -> Identity | None:
-        """For the authenticator: the phone's identity while its token holds."""
+        """For the authenticator: the phone's identity while its token holds (a
+        refused token is audited: an upgrade or upload after the end, say)."""
         try:
             return self.check(token).identity()
-        except InspectionRefused:
+        except InspectionRefused as exc:
+            self.refused(token, exc.code, "credentials", None)
             return None
 
     def problem(self, ident: Identity) -> str | None:

@@ -182,7 +182,7 @@ async def test_invitation_join_position_evidence_and_checklist(invited: Invited)
     status, refused = await invited.check()
     assert status == 410 and refused["code"] == "ended" and "结束" in refused["notice"]["zh"]
     status, _ = await invited.upload(original)
-    assert status == 401  # the token no longer identifies anyone
+    assert status == 401  # the token no longer identifies anyone (audited below)
     types = [e["type"] for e in await invited.events()]
     for wanted in (
         "inspection.invited",
@@ -199,7 +199,12 @@ async def test_invitation_join_position_evidence_and_checklist(invited: Invited)
     results = verify_path(recorder.root / "cases" / invited.case, key)
     assert [r.problem for r in results] == [None]
     system = await invited.running.system_events()
-    assert any(e["type"] == "inspection.refused" and e["data"]["reason"] == "ended" for e in system)
+    refusals = [
+        (e["data"]["reason"], e["data"]["where"])
+        for e in system
+        if e["type"] == "inspection.refused"
+    ]
+    assert ("ended", "check") in refusals and ("ended", "credentials") in refusals
 
 
 async def test_absurd_positions_are_refused(invited: Invited) -> None:

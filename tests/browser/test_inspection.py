@@ -20,6 +20,7 @@ from playwright.async_api import BrowserContext, Page, expect
 from recording.verify import verify_path
 from server import appkeys as K
 from tests.browser.conftest import TIMEOUT_MS, Pages, kiosk_join, shot
+from tests.browser.test_layout import MEASURE_JS, MIN_TARGET
 from tests.contract.case_helpers import id_number
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
@@ -39,6 +40,10 @@ PHONE = {  # a mid-size Android phone
         "(KHTML, like Gecko) Chrome/126.0 Mobile Safari/537.36"
     ),
 }
+UPLINK_JS = """async () => {
+  const { sendQuality } = await import("/static/rw_quality.js");
+  return await sendQuality(window.rw.pc, { prev: null });
+}"""
 TILE_PLAYING_JS = """(id) => {
   const tile = document.querySelector(`.party-tile[data-participant="${id}"] video`);
   return !!tile && tile.videoWidth > 0 && !tile.paused;
@@ -100,6 +105,7 @@ async def test_an_inspector_joins_by_link_and_takes_evidence(pages: Pages) -> No
     await expect(phone.locator('section[data-screen="notice"]')).to_be_visible()
     await expect(phone.locator("#inspect-case")).to_contain_text(number)
     await expect(phone.locator("#recording-banner")).to_contain_text("录音录像")
+    assert await phone.evaluate(MEASURE_JS, MIN_TARGET) == [], "the notice fits the phone"
     await phone.click("#inspect-accept")
     await expect(phone.locator('section[data-screen="call"]')).to_be_visible()
     await expect(phone.locator("#inspect-status")).to_contain_text(
@@ -119,6 +125,11 @@ async def test_an_inspector_joins_by_link_and_takes_evidence(pages: Pages) -> No
     await expect(fix).to_contain_text("30.275000, 120.155100 ±6 m", timeout=MEDIA_TIMEOUT_MS)
     await expect(fix).to_contain_text("N 0° 100 m")
     await expect(desk.locator("#inspect-track circle")).to_have_count(1)
+
+    assert await phone.evaluate(MEASURE_JS, MIN_TARGET) == [], "the call fits the phone"
+    # The uplink as the page reads it from getStats: loopback carries video easily.
+    uplink = await phone.evaluate(UPLINK_JS)
+    assert uplink["available"] > 150 and uplink["weak"] is False, uplink
 
     # The second link on another phone is refused while the first is in.
     other = await phone_context(pages)
