@@ -326,3 +326,27 @@ async def test_short_tokens_follow_the_configured_minutes(tmp_path, accounts_tem
         assert invited.body["expires_at"] - time.time() < 2 * 60 + 5
     finally:
         await srv.close()
+
+
+async def test_past_the_rejoin_grace_the_token_has_ended(tmp_path, accounts_template) -> None:
+    cfg = make_config(
+        tmp_path / "data", queue={"grace_seconds": 60}, media={"rejoin_grace_seconds": 0.3}
+    )
+    srv = await start_server(cfg, accounts_template)
+    try:
+        invited = await invite(srv)
+        phone = await invited.phone()
+        await phone.send({"type": "inspect.join", "recording_notice_accepted": True})
+        await phone.expect("inspect.info")
+        await phone.close()
+        # The desk is told the inspector is gone once the grace has run out.
+        while True:
+            roster = await invited.desk.expect("session.participants")
+            if not any(p["party"] == "inspector" for p in roster["participants"]):
+                break
+        status, body = await invited.check()
+        assert status == 410 and body["code"] == "ended"
+        ended = [e for e in await invited.events() if e["type"] == "inspection.ended"]
+        assert ended and ended[0]["data"]["reason"] == "lost"
+    finally:
+        await srv.close()

@@ -88,3 +88,11 @@ def test_distance_and_bearing_between_fixes() -> None:
     assert bearing_deg(30.0, 120.0, 29.999, 120.0) == pytest.approx(180.0, abs=1e-6)
     assert bearing_deg(30.0, 120.0, 30.0, 119.999) == pytest.approx(270.0, abs=0.01)
     assert distance_m(10.0, 20.0, 10.0, 20.0) == 0.0
+
+
+def test_an_inspection_token_never_reaches_a_log_line() -> None:
+    from server.logs import scrub
+
+    line = scrub("GET /inspect/rwi_AbC-12_xyz path=/inspect/rwi_Q9 and Bearer rwi_zz9")
+    assert "AbC-12_xyz" not in line and "Q9" not in line and "zz9" not in line
+    assert line.count("[redacted]") == 3
