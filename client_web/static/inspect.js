@@ -146,7 +146,10 @@ async function accept() {
     video.play().catch(() => {});
   });
   rw.on("pcstate", ({ state: pc }) => {
-    if (pc === "connected") say($("#inspect-status"), L("state.connected"));
+    if (pc === "connected") {
+      say($("#inspect-status"), L("state.connected"));
+      if (state.weak) videoSender()?.replaceTrack(null); // a rejoin's new pc: still audio only
+    }
     else if (pc === "failed" || pc === "disconnected") say($("#inspect-status"), L("state.reconnecting"));
   });
   rw.on("close", ({ code }) => {

@@ -44,6 +44,15 @@ UPLINK_JS = """async () => {
   const { sendQuality } = await import("/static/rw_quality.js");
   return await sendQuality(window.rw.pc, { prev: null });
 }"""
+# Frames the desk decoded from one participant's video (by the server's routes).
+FRAMES_FROM_JS = """async (id) => {
+  const route = window.rw.roster.routes.find((r) => r.from === id && r.track === "video");
+  let frames = 0;
+  (await window.rw.pc.getStats()).forEach((s) => {
+    if (s.type === "inbound-rtp" && s.mid === route.mid) frames = s.framesDecoded || 0;
+  });
+  return frames;
+}"""
 TILE_PLAYING_JS = """(id) => {
   const tile = document.querySelector(`.party-tile[data-participant="${id}"] video`);
   return !!tile && tile.videoWidth > 0 && !tile.paused;
@@ -106,6 +115,11 @@ async def test_an_inspector_joins_by_link_and_takes_evidence(pages: Pages) -> No
     await expect(phone.locator("#inspect-case")).to_contain_text(number)
     await expect(phone.locator("#recording-banner")).to_contain_text("录音录像")
     assert await phone.evaluate(MEASURE_JS, MIN_TARGET) == [], "the notice fits the phone"
+    # English is there too.
+    await phone.click("[data-lang-switch]")
+    await expect(phone.locator("#inspect-accept")).to_have_text("I understand: start")
+    await phone.click("[data-lang-switch]")
+    await expect(phone.locator("#inspect-accept")).to_have_text("我已知晓，同意并开始")
     await phone.click("#inspect-accept")
     await expect(phone.locator('section[data-screen="call"]')).to_be_visible()
     await expect(phone.locator("#inspect-status")).to_contain_text(
@@ -130,6 +144,14 @@ async def test_an_inspector_joins_by_link_and_takes_evidence(pages: Pages) -> No
     # The uplink as the page reads it from getStats: loopback carries video easily.
     uplink = await phone.evaluate(UPLINK_JS)
     assert uplink["available"] > 150 and uplink["weak"] is False, uplink
+
+    # Front and rear: the switch swaps the sent track; the desk keeps decoding.
+    before = await desk.evaluate(FRAMES_FROM_JS, holder)
+    await phone.click("#inspect-switch")
+    await phone.wait_for_function("() => document.body.dataset.facing === 'user'")
+    await desk.wait_for_function(
+        f"async ([id, n]) => (await ({FRAMES_FROM_JS})(id)) > n + 20", arg=[holder, before], **WAIT
+    )
 
     # The second link on another phone is refused while the first is in.
     other = await phone_context(pages)
@@ -169,6 +191,8 @@ async def test_an_inspector_joins_by_link_and_takes_evidence(pages: Pages) -> No
     await expect(point).to_have_attribute("data-state", "checked")
     await expect(point).to_contain_text("照片 1")
     await shot(desk, "desk-inspect-evidence")
+    box_problems = [p for p in await desk.evaluate(MEASURE_JS, MIN_TARGET) if "inspect" in p]
+    assert box_problems == [], "the desk's inspection box fits"
     await shot(phone, "phone-inspect-call")
 
     # A weak uplink: the phone goes audio-only and sends a still by itself.
