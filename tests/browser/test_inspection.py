@@ -232,6 +232,15 @@ async def test_an_inspector_joins_by_link_and_takes_evidence(pages: Pages) -> No
     again = await open_phone(pages, context, link)
     await expect(again.locator("#inspect-refused")).to_contain_text("结束")
 
+    # The case page shows the stills and the checklist after the call.
+    await desk.goto(f"{srv.url}/case/{number}")
+    panel = desk.locator("#inspection-panel")
+    await expect(panel).to_be_visible()
+    await expect(panel.locator("#inspection-evidence > li")).to_have_count(2)
+    ticked = panel.locator(f'#inspection-points > li[data-point="{POINTS[1]}"]')
+    await expect(ticked).to_have_attribute("data-state", "checked")
+    await expect(panel.locator('#inspection-points > li[data-state="open"]')).to_have_count(2)
+
     replay = await pages.sign_in(f"/cases/{session_id}", "supervisor")
     await expect(replay.locator("#replay-body")).to_be_visible()
     await expect(
