@@ -25,7 +25,7 @@ from server.auth import IDENTITY, PUBLIC, allow
 from server.case_api import BASE, READERS, _actor, _body, _guarded, _json, public_base
 from server.case_documents_api import _read_limited
 from server.case_index import append_access
-from server.inspection import REFUSALS, InspectionRefused, words
+from server.inspection_model import REFUSALS, InspectionRefused, words
 from server.pages import render
 from server.register.case_types import CaseError, CaseForbidden
 from signaling.errors import ProtocolError

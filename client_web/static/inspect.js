@@ -22,7 +22,9 @@ import { RwClient } from "./rwclient.js";
 
 const POSITION_MS = 4000;
 const QUALITY_MS = 3000;
-const WEAK_CHECKS = 2; // this many weak readings in a row before the offer
+const WEAK_CHECKS = 3; // this many weak readings in a row before the offer
+// The browser's estimate starts low and ramps up: no verdict this soon after connecting.
+const SETTLE_MS = 10_000;
 const JPEG_QUALITY = 0.92;
 const CAMERA = { width: { ideal: 1920 }, height: { ideal: 1080 }, frameRate: { ideal: 25 } };
 // `exact` would fail on cameras that report no facing mode: ask, do not insist.
@@ -147,6 +149,7 @@ async function accept() {
   });
   rw.on("pcstate", ({ state: pc }) => {
     if (pc === "connected") {
+      state.connectedAt = performance.now();
       say($("#inspect-status"), L("state.connected"));
       if (state.weak) videoSender()?.replaceTrack(null); // a rejoin's new pc: still audio only
     }
@@ -357,7 +360,8 @@ async function checkUplink() {
   state.qstate ||= { prev: null };
   const q = await sendQuality(state.rw.pc, state.qstate);
   state.quality = q;
-  state.weakCount = q?.weak ? state.weakCount + 1 : 0;
+  const settled = state.connectedAt && performance.now() - state.connectedAt > SETTLE_MS;
+  state.weakCount = q?.weak && settled ? state.weakCount + 1 : 0;
   if (state.weakCount >= WEAK_CHECKS) offerWeak();
 }
 

@@ -103,6 +103,9 @@ export async function sendQuality(pc, state) {
   const prev = state.prev;
   state.prev = { t: now, sentBytes };
   const videoKbps = prev && now > prev.t ? ((sentBytes - prev.sentBytes) * 8) / (now - prev.t) : null;
-  const weak = (available !== null && available < VIDEO_MIN_KBPS) || (loss !== null && loss > 0.1);
+  // The estimate alone can be low while nothing needs more; weak when the video is
+  // held back for bandwidth too, or the server reports heavy loss.
+  const starved = available !== null && available < VIDEO_MIN_KBPS && limitation === "bandwidth";
+  const weak = starved || (loss !== null && loss > 0.1);
   return { available, videoKbps, loss, limitation, weak };
 }
