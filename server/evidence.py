@@ -10,7 +10,10 @@ manifest; `remote-window verify` checks them with the rest of the case file.
 The inspection checklist (the item's `inspection_points` in the catalogue) is
 ticked by the reviewer, one point at a time, with a still of this case:
 `inspection.checked` in the chain; the latest tick of a point counts.
-Blocking (files, fsync, the register): call from a thread.
+Both are lines of the case's history in the register too (`evidence`,
+`inspection`), written under the case row's lock like a stored page, so the
+case page and the system log show them. Blocking (files, fsync, the
+register): call from a thread.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from typing import Any
 
 from recording.case_folder import CaseFolder
 from server.evidence_stamp import NotAnImage, Stamp, ascii_only, stamp_copy
-from server.register.case_types import Actor, CaseError, check_may_change
+from server.register.case_types import OPEN, Actor, CaseError, InvalidTransition, check_may_change
 from server.register.documents import DocumentService, TooLarge
 
 CHECKED = "inspection.checked"
@@ -80,9 +83,19 @@ class EvidenceService:
             "stamp": stamp.lines(),
             **extra,
         }
-        return self._folder(number).store_evidence(
-            data, stamped, actor, meta, self.documents._signer
-        )
+        cases = self.documents.cases
+        who = Actor(inspector["id"], "inspector")
+        with cases.register.write() as s:
+            row = cases._locked(s, number)
+            if row.state not in OPEN:
+                raise InvalidTransition(row.number, row.state, "take evidence")
+            record = self._folder(number).store_evidence(
+                data, stamped, actor, meta, self.documents._signer
+            )
+            info = {"n": record["n"], "point": meta.get("point", ""), "sha256": record["sha256"]}
+            event = cases._history(s, row, who, "evidence", None, None, "", info)
+        cases._emit(event)
+        return record
 
     def _readable(self, actor: Actor, number: str) -> tuple[str, str]:
         """(item, place) of a case `actor` may read; CaseError otherwise."""
@@ -123,5 +136,10 @@ class EvidenceService:
         if n not in records:
             raise EvidenceNotFound(number, n)
         data = {"point": point, "evidence": n, "sha256": records[n]["sha256"]}
-        self._folder(number).log_change(CHECKED, actor.ref, data, self.documents._signer)
+        cases = self.documents.cases
+        with cases.register.write() as s:
+            row = cases._locked(s, number)
+            self._folder(number).log_change(CHECKED, actor.ref, data, self.documents._signer)
+            event = cases._history(s, row, actor, "inspection", None, None, "", data)
+        cases._emit(event)
         return {**data, "by": actor.ref}

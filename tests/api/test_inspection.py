@@ -175,6 +175,18 @@ async def test_invitation_join_position_evidence_and_checklist(invited: Invited)
     async with invited.http.get(f"{BASE}/{invited.case}/evidence") as resp:
         listing = await resp.json()
     assert listing["points"][0]["check"]["evidence"] == 1 and listing["points"][1]["check"] is None
+    # Both are in the register's history of the case too.
+    async with invited.http.get(f"{BASE}/{invited.case}") as resp:
+        history = (await resp.json())["history"]
+    lines = {e["type"]: e for e in history}
+    assert (
+        lines["evidence"]["data"]["n"] == 1 and lines["evidence"]["actor"] == f"inspector:{insp.id}"
+    )
+    assert lines["inspection"]["data"] == {
+        "point": POINTS[0],
+        "evidence": 1,
+        "sha256": record["sha256"],
+    }
 
     # The session ends: the token is refused from then on, and the case file verifies.
     await invited.desk.send({"type": "session.end"})

@@ -242,6 +242,10 @@ async def test_an_inspector_joins_by_link_and_takes_evidence(pages: Pages) -> No
     ticked = panel.locator(f'#inspection-points > li[data-point="{POINTS[1]}"]')
     await expect(ticked).to_have_attribute("data-state", "checked")
     await expect(panel.locator('#inspection-points > li[data-state="open"]')).to_have_count(2)
+    await expect(desk.locator('#history-rows tr[data-type="inspection"]')).to_contain_text(
+        f"踏勘要点“{POINTS[1]}”已核查（照片 1）"
+    )
+    await expect(desk.locator('#history-rows tr[data-type="evidence"]')).to_have_count(2)
 
     replay = await pages.sign_in(f"/cases/{session_id}", "supervisor")
     await expect(replay.locator("#replay-body")).to_be_visible()
