@@ -150,6 +150,10 @@ async def upload_evidence(request: web.Request) -> web.Response:
         server_time=server_time,
         extra={"session": insp.session_id, "request": request_id, "point": point, "by": by},
     )
+    # The session's own chain names the still kept in the case file (and its hashes).
+    link = {"n": record["n"], "file": record["file"], "sha256": record["sha256"], "by": by}
+    link["stamped_sha256"] = record["stamped"]["sha256"]
+    inspections.audit(insp, "inspection.evidence", ident.holder, link)
     await inspections.tell_desks(insp, InspectEvidence(case=number, evidence=record))
     return _json(record, status=201)
 

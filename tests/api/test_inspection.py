@@ -203,6 +203,7 @@ async def test_invitation_join_position_evidence_and_checklist(invited: Invited)
         "inspection.joined",
         "inspection.position",
         "evidence.requested",
+        "inspection.evidence",
         "inspection.ended",
     ):
         assert wanted in types, wanted
