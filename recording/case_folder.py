@@ -4,6 +4,8 @@
         events.jsonl                 hash chain (recording.audit.AuditLog)
         documents/<k>-<n>.<ext>      page n stored for checklist material k (1-based)
         approval/approval-<n>.pdf    the approval document (回传批件), generated or uploaded
+        evidence/<n>.jpg             an inspection still (云踏勘), as the phone sent it
+        evidence/<n>-stamped.jpg     its copy with the visible stamp (server/evidence_stamp.py)
         manifest.json, manifest.sig  re-signed after every change
 
 A case outlives its video sessions (收审分离: it may have none), so its
@@ -58,7 +60,10 @@ STORED = "document.stored"
 UNREADABLE = "document.unreadable"
 APPROVAL_DIR = "approval"
 APPROVAL_STORED = "approval.stored"
-STORED_TYPES = (STORED, APPROVAL_STORED)
+EVIDENCE_DIR = "evidence"
+EVIDENCE_STORED = "evidence.stored"  # the still as the phone sent it, unmodified
+EVIDENCE_STAMPED = "evidence.stamped"  # its copy with the visible stamp burned in
+STORED_TYPES = (STORED, APPROVAL_STORED, EVIDENCE_STORED, EVIDENCE_STAMPED)
 RESEALED = "resealed"
 TORN = "incomplete last line"
 
@@ -135,6 +140,57 @@ class CaseFolder:
             )
             self._sign(log, signer)
             return rel, digest
+
+    def store_evidence(
+        self,
+        original: bytes,
+        stamped: bytes,
+        actor: str,
+        meta: dict[str, Any],
+        signer: Signer,
+    ) -> dict[str, Any]:
+        """Write an inspection still as `evidence/<n>.jpg` (unmodified) and its stamped
+        copy as `evidence/<n>-stamped.jpg`, chain both (one event each), re-sign.
+
+        Returns the stored record (see `evidence_records`); `n` is never reused."""
+        with self._locked() as log:
+            make_dirs(self.folder / EVIDENCE_DIR)
+            taken = [
+                int(p.name.split(".")[0].split("-")[0])
+                for p in (self.folder / EVIDENCE_DIR).iterdir()
+                if p.name.split(".")[0].split("-")[0].isdigit()
+            ]
+            n = max(taken, default=0) + 1
+            rel, rel_stamped = f"{EVIDENCE_DIR}/{n}.jpg", f"{EVIDENCE_DIR}/{n}-stamped.jpg"
+            write_atomic(self.folder / rel, original)
+            write_atomic(self.folder / rel_stamped, stamped)
+            first = {**meta, "n": n, "file": rel, "size": len(original)}
+            first["sha256"] = sha256_hex(original)
+            log.append(EVIDENCE_STORED, actor, first)
+            copy = {"n": n, "of": rel, "file": rel_stamped, "size": len(stamped)}
+            copy["sha256"] = sha256_hex(stamped)
+            log.append(EVIDENCE_STAMPED, actor, copy)
+            self._sign(log, signer)
+        return {**first, "stamped": copy}
+
+    def evidence_records(self) -> list[dict[str, Any]]:
+        """The stills of this case in order: each `evidence.stored` event's data with
+        its stamped copy under `stamped` and the event's time under `at`."""
+        path = self.folder / EVENTS
+        if not path.is_file():
+            return []
+        records: dict[int, dict[str, Any]] = {}
+        for e in read_events(path):
+            if e["type"] == EVIDENCE_STORED:
+                records[e["data"]["n"]] = {**e["data"], "at": e["time"], "actor": e["actor"]}
+            elif e["type"] == EVIDENCE_STAMPED and e["data"]["n"] in records:
+                records[e["data"]["n"]]["stamped"] = e["data"]
+        return [records[n] for n in sorted(records)]
+
+    def events_of(self, type_: str) -> list[dict[str, Any]]:
+        """The chained events of one type (e.g. `inspection.checked`), oldest first."""
+        path = self.folder / EVENTS
+        return [e for e in read_events(path) if e["type"] == type_] if path.is_file() else []
 
     def log_change(self, type_: str, actor: str, data: dict[str, Any], signer: Signer) -> None:
         """Chain one change that is not an access (e.g. a page marked unreadable), re-sign."""

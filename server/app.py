@@ -26,6 +26,7 @@ from server import (
     case_sessions_api,
     followups_api,
     inbox_api,
+    inspection_api,
     ops_routes,
     pages,
     public_catalogue,
@@ -44,6 +45,8 @@ from server.config import Config
 from server.connections import Connections
 from server.data_dir import private_umask, secure_data_dir
 from server.doc_capture import DocCameraService
+from server.evidence import EvidenceService
+from server.inspection import Inspections
 from server.login_audit import RefusalAggregator
 from server.logs import scrub_third_party_loggers
 from server.media.hub import MediaHub
@@ -175,6 +178,18 @@ def create_app(
     app[K.FOLLOWUPS].listeners.append(app[K.SUPERVISION].changed)
     app[K.INVITES] = Invites(app[K.SESSIONS], app[K.CONNECTIONS], cfg.media.invite_seconds)
     app[K.DOCCAM] = DocCameraService(app[K.SESSIONS], app[K.CONNECTIONS], app[K.RECORDER])
+    catalogue_items = app[K.CATALOGUE].items
+
+    def points_for(item: str) -> tuple[str, ...]:
+        found = catalogue_items.get(item)
+        return found.inspection_points if found is not None else ()
+
+    app[K.INSPECTIONS] = Inspections(
+        cfg, app[K.SESSIONS], app[K.CONNECTIONS], app[K.RECORDER], points_for
+    )
+    app[K.AUTH].inspector_lookup = app[K.INSPECTIONS].identify
+    app[K.GUARD].inspector_problem = app[K.INSPECTIONS].problem
+    app[K.EVIDENCE] = EvidenceService(app[K.DOCUMENTS], points_for, cfg.inspection.max_still_bytes)
     if isinstance(app[K.STORE], RedisStore):
         app[K.CLUSTER] = Cluster(app)
     app.router.add_routes(api_routes)
@@ -196,7 +211,10 @@ def create_app(
     app.router.add_routes(ratings_api.routes)
     app.router.add_routes(followups_api.routes)
     app.router.add_routes(supervision_routes.routes)
-    app.router.add_get("/ws", allow("kiosk", "agent", "reviewer", "supervisor")(ws_handler))
+    app.router.add_routes(inspection_api.routes)
+    app.router.add_get(
+        "/ws", allow("kiosk", "agent", "reviewer", "supervisor", "inspector")(ws_handler)
+    )
     app.cleanup_ctx.append(_lifecycle)
     return app
 

@@ -32,6 +32,7 @@ from server.store import Store
 from server.totp import TotpGuard
 
 COOKIE = "rw_session"
+INSPECTOR_TOKEN_PREFIX = "rwi_"  # server/inspection.py TOKEN_PREFIX
 CSRF_HEADER = "X-CSRF-Token"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -98,6 +99,8 @@ class Authenticator:
         self.limits = LoginLimiter(store, cfg, secret, clock)
         self.totp = TotpGuard(store, cfg.totp_issuer, clock)
         self._clock = clock
+        # 云踏勘: an inspector's one-time token (server/inspection.py) -> its identity.
+        self.inspector_lookup: Callable[[str], Identity | None] | None = None
 
     @property
     def clock(self) -> Callable[[], float]:
@@ -262,6 +265,8 @@ class Authenticator:
         return _staff_identity(user, sid, payload["csrf"], self.restriction(user))
 
     def from_token(self, token: str) -> Identity | None:
+        if token.startswith(INSPECTOR_TOKEN_PREFIX):
+            return self.inspector_lookup(token) if self.inspector_lookup else None
         kiosk = self.accounts.kiosk_by_token(token)
         if kiosk is None or kiosk.expired(self.cfg.kiosk_token_days):
             return None

@@ -49,6 +49,8 @@ class ServiceItem:
     time_limit_days: int
     ticket_prefix: str = ""  # 叫号 letter(s): tickets of this item are A001, A002...
     hours: ServiceHours | None = None
+    # 云踏勘: the points a site inspection checks (e.g. 后厨, 仓储, 洗手设施).
+    inspection_points: tuple[str, ...] = ()
 
     @property
     def queue_key(self) -> str:
@@ -67,6 +69,7 @@ class ServiceItem:
             "queue": self.queue_key,
             "ticket_prefix": self.ticket_prefix,
             "hours": self.hours.to_json() if self.hours else None,
+            "inspection_points": list(self.inspection_points),
         }
 
 
@@ -177,6 +180,7 @@ def parse_catalogue(raw: dict[str, Any], source: str = "catalogue") -> Catalogue
             time_limit_days=days,
             ticket_prefix=prefix,
             hours=parse_hours(f"{where}.hours", it["hours"]) if "hours" in it else None,
+            inspection_points=tuple(str(p) for p in it.get("inspection_points", [])),
         )
     places: dict[str, Place] = {}
     for n, pl in enumerate(raw.get("places", [])):

@@ -113,6 +113,18 @@ class MediaConfig:
 
 
 @dataclass(frozen=True)
+class InspectionConfig:
+    """云踏勘: the one-time invitation of a mobile inspector (server/inspection.py)."""
+
+    # How long an invitation may wait to be opened; once joined it lasts the session.
+    token_minutes: float = 30
+    # Weak uplink: the phone sends a still this often instead of video (audio stays).
+    stills_every_seconds: int = 10
+    # The largest evidence still accepted, in bytes.
+    max_still_bytes: int = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True)
 class IceConfig:
     urls: list[str] = field(default_factory=list)
     turn_secret: str = ""
@@ -205,6 +217,7 @@ class Config:
     queue: QueueConfig = field(default_factory=QueueConfig)
     signaling: SignalingConfig = field(default_factory=SignalingConfig)
     media: MediaConfig = field(default_factory=MediaConfig)
+    inspection: InspectionConfig = field(default_factory=InspectionConfig)
     ice: IceConfig = field(default_factory=IceConfig)
     archive: ArchiveConfig = field(default_factory=ArchiveConfig)
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
@@ -251,6 +264,9 @@ _POSITIVE = {
     "media.keyframe_interval_ms",
     "media.silence_seconds",
     "media.subscriber_queue_frames",
+    "inspection.token_minutes",
+    "inspection.stills_every_seconds",
+    "inspection.max_still_bytes",
     "ice.turn_ttl_seconds",
     "archive.retention_days",
     "archive.cluster_seconds",

@@ -41,6 +41,8 @@ _ASSIGNED = re.compile(rf"(?i)(?<![A-Za-z0-9_])({_SECRET_NAMES})(=|%3D)[^&;\s'\"
 _QUOTED = re.compile(rf"(?i)([\"']({_SECRET_NAMES})[\"']\s*:\s*)([\"'])(?:\\.|(?!\3).)*\3")
 _BEARER = re.compile(r"(?i)\b(bearer)(\s+)[A-Za-z0-9._~+/=-]{4,}")
 REDACTED = "[redacted]"
+# An inspector's one-time token (云踏勘), also where it is a path: /inspect/<token>.
+_INSPECT_TOKEN = re.compile(r"\brwi_[A-Za-z0-9_-]+")
 
 
 def scrub(text: str) -> str:
@@ -48,6 +50,7 @@ def scrub(text: str) -> str:
     text = _ASSIGNED.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
     text = _QUOTED.sub(lambda m: f"{m.group(1)}{m.group(3)}{REDACTED}{m.group(3)}", text)
     text = _BEARER.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
+    text = _INSPECT_TOKEN.sub(f"rwi_{REDACTED}", text)
     return _ID_NUMBER.sub("[id-number]", text)
 
 

@@ -60,9 +60,13 @@ class CredentialGuard:
         self.accounts = accounts
         self.connections = connections
         self.interval = interval
+        # 云踏勘: why an inspector's socket must close (server/inspection.py), or None.
+        self.inspector_problem: Callable[[Identity], str | None] = lambda ident: "no inspection"
 
     async def problem(self, ident: Identity) -> str | None:
         """Why these credentials no longer hold (a close reason), or None."""
+        if ident.role == "inspector":
+            return self.inspector_problem(ident)
         if ident.role == "kiosk":
             kiosk = self.accounts.get_kiosk(ident.subject)
             if kiosk is None or kiosk.revoked:

@@ -27,6 +27,10 @@ from signaling.messages import (
     ClientMessage,
     DocCapture,
     DocFailed,
+    InspectCapture,
+    InspectFailed,
+    InspectJoin,
+    InspectPosition,
     MediaState,
     Ping,
     Pong,
@@ -98,6 +102,9 @@ async def ws_handler(request: web.Request) -> web.StreamResponse:
     app[K.METRICS].ws_opened(ident.role)
     log.info("ws open", extra={"conn": conn.id, "role": ident.role})
     try:
+        device = request.query.get("device", "")[:64]
+        if ident.role == "inspector" and not await app[K.INSPECTIONS].admit_socket(conn, device):
+            return ws  # another phone holds this inspection link (refused, audited)
         await conn.send(
             Welcome(
                 protocol=PROTOCOL_VERSION,
@@ -379,6 +386,26 @@ async def _invite_answer(app: web.Application, conn: Connection, msg: ClientMess
     await app[K.INVITES].answer(conn.ident, msg.invite_id, msg.accept)
 
 
+async def _inspect_join(app: web.Application, conn: Connection, msg: ClientMessage) -> None:
+    assert isinstance(msg, InspectJoin)
+    await app[K.INSPECTIONS].join(conn.ident, msg)
+
+
+async def _inspect_position(app: web.Application, conn: Connection, msg: ClientMessage) -> None:
+    assert isinstance(msg, InspectPosition)
+    await app[K.INSPECTIONS].position(conn.ident, msg)
+
+
+async def _inspect_capture(app: web.Application, conn: Connection, msg: ClientMessage) -> None:
+    assert isinstance(msg, InspectCapture)
+    await app[K.INSPECTIONS].capture(conn.ident, msg)
+
+
+async def _inspect_failed(app: web.Application, conn: Connection, msg: ClientMessage) -> None:
+    assert isinstance(msg, InspectFailed)
+    await app[K.INSPECTIONS].failed(conn.ident, msg)
+
+
 DISPATCH: dict[type[ClientMessage], Dispatch] = {
     Ping: _ping,
     QueueJoin: _queue_join,
@@ -394,4 +421,8 @@ DISPATCH: dict[type[ClientMessage], Dispatch] = {
     SessionLeave: _session_leave,
     SessionInvite: _session_invite,
     SessionInviteAnswer: _invite_answer,
+    InspectJoin: _inspect_join,
+    InspectPosition: _inspect_position,
+    InspectCapture: _inspect_capture,
+    InspectFailed: _inspect_failed,
 }

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import types
 import typing
 from typing import Any, Literal
 
 from signaling.client_messages import *  # noqa: F403  (every message, one import for callers)
 from signaling.errors import ErrorCode, ProtocolError
+from signaling.inspect_messages import *  # noqa: F403
 from signaling.message_base import *  # noqa: F403
 from signaling.message_base import (
     DEFAULT_MAX_STR,
@@ -63,6 +65,13 @@ def _check_value(name: str, value: Any, tp: Any, limit: int) -> Any:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ProtocolError(ErrorCode.BAD_FIELD, f"field {name!r} must be an integer")
         return value
+    if tp is float:
+        # JSON from Python's parser may carry NaN and Infinity: never a usable number.
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ProtocolError(ErrorCode.BAD_FIELD, f"field {name!r} must be a number")
+        if not math.isfinite(value):
+            raise ProtocolError(ErrorCode.BAD_FIELD, f"field {name!r} must be a finite number")
+        return float(value)
     if tp is str:
         if not isinstance(value, str):
             raise ProtocolError(ErrorCode.BAD_FIELD, f"field {name!r} must be a string")

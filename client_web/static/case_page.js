@@ -22,13 +22,18 @@ import { capturePanel } from "./capture_panel.js";
 import { withdrawPanel } from "./case_withdraw.js";
 import { onCaseUpdates } from "./case_live.js";
 import { openViewer } from "./doc_viewer.js";
+import { showInspection } from "./case_inspection.js";
 
 const OPEN = ["received", "in_review", "more_materials_requested"];
 const logout = document.querySelector("#logout");
 if (logout) bindLogout(logout);
 
 const root = document.querySelector("#case-root");
-if (root) start(root);
+if (root) {
+  start(root);
+  const inspection = root.querySelector("#inspection-panel");
+  if (inspection) showInspection(inspection, root.dataset.number).catch(() => {});
+}
 
 function start(root) {
   const number = root.dataset.number;

@@ -48,6 +48,8 @@ const S = {
   "ev.session": { zh: "关联视频办理 {session}", en: "Video session {session} linked" },
   "ev.material": { zh: "材料 {material}：{to}", en: "Material {material}: {to}" },
   "ev.approval": { zh: "附上批件", en: "Approval document attached" },
+  "ev.evidence": { zh: "云踏勘证据照片 {n} {point}", en: "Site inspection picture {n} {point}" },
+  "ev.inspection": { zh: "踏勘要点“{point}”已核查（照片 {n}）", en: "Inspection point “{point}” checked (picture {n})" },
 
   "do.start": { zh: "开始审核", en: "Start review" },
   "do.request": { zh: "要求补正", en: "Request more materials" },

@@ -149,7 +149,9 @@ function eventNames(e) {
   }
   const key = `ev.${e.type}`;
   const to = d.to ? same(d.to) : "";
-  return names(key, { material: d.material ?? "", page: d.page ?? "", session: d.session ?? "", to });
+  const n = d.n ?? d.evidence ?? "";
+  const point = d.point ?? "";
+  return names(key, { material: d.material ?? "", page: d.page ?? "", session: d.session ?? "", to, n, point });
 }
 
 /** Every event of the case: when, who, what, the reason. */

@@ -5,6 +5,7 @@ import * as i18n from "./i18n.js";
 import { bindLogout } from "./staff.js";
 import * as view from "./callview.js";
 import { wireCapture } from "./desk_capture.js";
+import { wireInspection } from "./desk_inspect.js";
 import { RwClient, loadCatalogue } from "./rwclient.js";
 import { startInbox } from "./desk_inbox.js";
 import { wireObserverNotice } from "./observer_notice.js";
@@ -332,6 +333,9 @@ i18n.setNames($("#party-invite-label"), partyL("account"));
 i18n.setNames($("#party-invite-btn"), partyL("invite"));
 i18n.setNames($("#party-accept"), partyL("accept"));
 i18n.setNames($("#party-decline"), partyL("decline"));
+
+// 云踏勘: invite a mobile inspector, positions, evidence stills, the checklist.
+wireInspection(client);
 
 const inbox = startInbox($("#inbox"), client, () => state.catalogue);
 window.rwInbox = inbox; // tests read window.rwInbox.state

@@ -66,3 +66,46 @@ export async function receiveQuality(pc, docMid, state) {
     height: video?.frameHeight || 0,
   };
 }
+
+// Below this the uplink cannot carry the video (kbit/s): offer audio + stills.
+export const VIDEO_MIN_KBPS = 150;
+
+/**
+ * Send-side quality, for a phone on a mobile network: the uplink the browser
+ * estimates (`availableOutgoingBitrate`), the video actually sent, the loss the
+ * server reports back (remote-inbound-rtp), and `weak` when video cannot go
+ * through (estimate below VIDEO_MIN_KBPS or loss above 10 %). `state` keeps the
+ * previous totals between calls (call it every few seconds).
+ */
+export async function sendQuality(pc, state) {
+  if (!pc) return null;
+  let report;
+  try {
+    report = await pc.getStats();
+  } catch {
+    return null;
+  }
+  let available = null;
+  let sentBytes = 0;
+  let loss = null;
+  let limitation = null;
+  report.forEach((s) => {
+    if (s.type === "candidate-pair" && s.nominated && s.state === "succeeded") {
+      if (typeof s.availableOutgoingBitrate === "number") available = s.availableOutgoingBitrate / 1000;
+    } else if (s.type === "outbound-rtp" && s.kind === "video") {
+      sentBytes += s.bytesSent || 0;
+      limitation = s.qualityLimitationReason || limitation;
+    } else if (s.type === "remote-inbound-rtp" && s.kind === "video" && typeof s.fractionLost === "number") {
+      loss = Math.max(loss ?? 0, s.fractionLost);
+    }
+  });
+  const now = performance.now();
+  const prev = state.prev;
+  state.prev = { t: now, sentBytes };
+  const videoKbps = prev && now > prev.t ? ((sentBytes - prev.sentBytes) * 8) / (now - prev.t) : null;
+  // The estimate alone can be low while nothing needs more; weak when the video is
+  // held back for bandwidth too, or the server reports heavy loss.
+  const starved = available !== null && available < VIDEO_MIN_KBPS && limitation === "bandwidth";
+  const weak = starved || (loss !== null && loss > 0.1);
+  return { available, videoKbps, loss, limitation, weak };
+}

@@ -49,6 +49,10 @@ export class RwClient {
     this.receiveDocument = !!options.receiveDocument;
     // A supervisor's spot check: recvonly m-lines only, never getUserMedia.
     this.receiveOnly = !!options.receiveOnly;
+    // The face camera's constraints (an inspector's phone asks for the rear camera),
+    // and more query parameters for /ws (an inspector's device id).
+    this.videoConstraints = options.videoConstraints || VIDEO_CONSTRAINTS;
+    this.wsQuery = options.wsQuery || {};
     // N-party: the last session.participants, and the receive-only transceivers
     // added for the other participants (their tracks come as "partytrack").
     this.roster = null;
@@ -124,7 +128,9 @@ export class RwClient {
 
   _url() {
     const proto = location.protocol === "https:" ? "wss:" : "ws:";
-    const query = this.token ? `?token=${encodeURIComponent(this.token)}` : "";
+    const params = new URLSearchParams(this.token ? { token: this.token } : {});
+    for (const [k, v] of Object.entries(this.wsQuery)) params.set(k, v);
+    const query = params.toString() ? `?${params}` : "";
     return `${proto}//${location.host}/ws${query}`;
   }
 
@@ -304,12 +310,12 @@ export class RwClient {
   /** The face camera: any camera but the chosen document camera (which may be the default). */
   async _faceConstraints(md) {
     const avoid = this.docCamera?.deviceId;
-    if (!avoid || typeof md.enumerateDevices !== "function") return VIDEO_CONSTRAINTS;
+    if (!avoid || typeof md.enumerateDevices !== "function") return this.videoConstraints;
     const cameras = (await md.enumerateDevices().catch(() => [])).filter(
       (d) => d.kind === "videoinput" && d.deviceId && d.deviceId !== avoid,
     );
-    if (!cameras.length) return VIDEO_CONSTRAINTS;
-    return { ...VIDEO_CONSTRAINTS, deviceId: { exact: cameras[0].deviceId } };
+    if (!cameras.length) return this.videoConstraints;
+    return { ...this.videoConstraints, deviceId: { exact: cameras[0].deviceId } };
   }
 
   /** Stop the camera and microphone (the light goes off). */

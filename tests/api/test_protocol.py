@@ -116,6 +116,30 @@ def test_every_outbound_message_round_trips() -> None:
             "material": "营业执照",
             "reason_code": "upload_refused",
         },
+        "inspect.info": {
+            "inspection_id": "insp-1",
+            "case": "QH-2026-000001",
+            "item": "SCJG-002",
+            "points": ["后厨", "仓储"],
+            "stills_every_s": 10,
+        },
+        "inspect.take": {"request_id": "r1", "point": "后厨", "by": "reviewer"},
+        "inspect.fix": {
+            "inspection_id": "insp-1",
+            "fix": {"lat": 30.27, "lon": 120.15, "accuracy": 8.0, "time": 1.0, "server_time": 2.0},
+        },
+        "inspect.evidence": {"case": "QH-2026-000001", "evidence": {"n": 1}},
+        "inspect.capture_failed": {
+            "request_id": "r1",
+            "reason_code": "no_camera",
+            "notice": {"zh": "没有摄像头", "en": "No camera"},
+        },
+        "inspect.checked": {
+            "case": "QH-2026-000001",
+            "point": "后厨",
+            "evidence": 1,
+            "by": "reviewer:reviewer",
+        },
         "supervision.snapshot": DASHBOARD,
         "supervision.update": DASHBOARD,
         "session.observer": {
@@ -165,6 +189,13 @@ def test_every_inbound_message_round_trips() -> None:
         ),
         "supervision.observe": ({"session_id": "s"}, "supervisor"),
         "supervision.unobserve": ({"session_id": "s"}, "supervisor"),
+        "inspect.join": ({"recording_notice_accepted": True, "camera": False}, "inspector"),
+        "inspect.position": (
+            {"lat": 30.2741, "lon": 120.1551, "accuracy": 12.5, "time": 1764730000000.0},
+            "inspector",
+        ),
+        "inspect.capture": ({"point": "后厨"}, "reviewer"),
+        "inspect.failed": ({"request_id": "r1", "reason_code": "no_camera"}, "inspector"),
     }
     assert set(samples) == set(INBOUND), "every inbound type needs a sample"
     for mtype, (fields, role) in samples.items():

@@ -109,6 +109,14 @@ NEWER_ROUTES = {
     ("GET", "/audit"),
     ("GET", "/api/audit/events"),
     ("GET", "/api/audit/export"),
+    # 云踏勘: the inspection invitation, the phone's page and check, evidence, checklist.
+    ("POST", "/api/inspections"),
+    ("GET", "/inspect/x"),
+    ("POST", "/api/inspect/check"),
+    ("POST", "/api/register/cases/x/evidence"),
+    ("GET", "/api/register/cases/x/evidence"),
+    ("GET", "/api/register/cases/x/evidence/x"),
+    ("POST", "/api/register/cases/x/inspection/checks"),
 }
 
 
@@ -282,3 +290,43 @@ async def test_the_three_administrators_reach_only_their_own_routes(
     for m, p, roles in routes:
         if p.startswith("/api/register/") and m != "GET":
             assert not roles & {"secadmin", "auditadmin"}, (m, p)
+
+
+# 云踏勘: exactly who may call each inspection route.
+INSPECTION_ROUTES = {
+    ("POST", "/api/inspections"): {"reviewer"},
+    ("GET", "/inspect/x"): {PUBLIC},
+    ("POST", "/api/inspect/check"): {PUBLIC},
+    ("POST", "/api/register/cases/x/evidence"): {"inspector"},
+    ("GET", "/api/register/cases/x/evidence"): {"agent", "reviewer", "supervisor"},
+    ("GET", "/api/register/cases/x/evidence/x"): {"agent", "reviewer", "supervisor"},
+    ("POST", "/api/register/cases/x/inspection/checks"): {"reviewer"},
+    ("GET", "/ws"): {"kiosk", "agent", "reviewer", "supervisor", "inspector"},
+}
+
+
+async def test_inspection_routes_are_open_to_exactly_their_roles(running: RunningServer) -> None:
+    marks = {(m, p): set(roles) for m, p, roles in _routes(running)}
+    assert {key: marks.get(key) for key in INSPECTION_ROUTES} == INSPECTION_ROUTES
+
+
+async def test_an_inspectors_token_reaches_only_the_inspectors_routes(
+    running: RunningServer,
+) -> None:
+    """A live inspection token, walked over every route: only its own are open."""
+    from tests.api.test_inspection import invite
+
+    invited = await invite(running)
+    session, _ = await running.http()
+    headers = {"Authorization": f"Bearer {invited.token}"}
+    checked = 0
+    for method, path, roles in _routes(running):
+        if PUBLIC in roles:
+            continue
+        status = await _status(session, method, path, headers)
+        if "inspector" in roles:
+            assert status not in DENIED, f"inspector refused on {method} {path}: {status}"
+        else:
+            assert status == 403, f"an inspector reached {method} {path}: {status}"
+        checked += 1
+    assert checked >= 20
