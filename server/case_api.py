@@ -124,9 +124,12 @@ async def create_case(request: web.Request) -> web.Response:
             raise CaseError(key, "required", "a string")
     if kwargs["place"] is not None and not isinstance(kwargs["place"], str):
         raise CaseError("place", "invalid", "a place code")
+    disabled = body.get("applicant_disabled", False)
     service, actor = request.app[K.CASES], _actor(request)
     session_id = live.id if live else None
-    case = await asyncio.to_thread(service.create, actor, **kwargs, session_id=session_id)
+    case = await asyncio.to_thread(
+        service.create, actor, **kwargs, session_id=session_id, applicant_disabled=disabled
+    )
     if live is not None:
         await request.app[K.DOCCAM].linked(live, case, actor.ref)
     return _json(case_json(request, case), status=201)

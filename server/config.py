@@ -169,6 +169,14 @@ class SupervisionConfig:
 
 
 @dataclass(frozen=True)
+class PointsConfig:
+    """乡村随身办's points ledger (积分)."""
+
+    rules: str = ""  # the rules file; empty: config/points.toml
+    grant_max: int = 100  # the most points one manual grant or correction may move
+
+
+@dataclass(frozen=True)
 class MetricsConfig:
     token: str = ""  # when set, GET /metrics needs "Authorization: Bearer <token>"
 
@@ -195,6 +203,7 @@ class Config:
     ratings: RatingsConfig = field(default_factory=RatingsConfig)
     spot_checks: SpotChecksConfig = field(default_factory=SpotChecksConfig)
     supervision: SupervisionConfig = field(default_factory=SupervisionConfig)
+    points: PointsConfig = field(default_factory=PointsConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     demo: bool = False
@@ -243,6 +252,7 @@ _POSITIVE = {
     "spot_checks.share",
     "supervision.push_coalesce_ms",
     "supervision.worst_cases",
+    "points.grant_max",
 }
 MAX_TURN_TTL = 24 * 3600
 

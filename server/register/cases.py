@@ -128,9 +128,13 @@ class CaseService:
         applicant_id: str,
         place: str | None = None,
         session_id: str | None = None,
+        applicant_disabled: bool = False,
     ) -> CaseDetail:
         """Receive a case (受理) at `place` (default: the actor's); with `session_id`,
-        the video session it was received in is linked in the same transaction."""
+        the video session it was received in is linked in the same transaction.
+        `applicant_disabled`: the agent ticked it (a points bonus, 乡村随身办)."""
+        if not isinstance(applicant_disabled, bool):
+            raise CaseError("applicant_disabled", "invalid", "true or false")
         if session_id is not None and not SESSION_RE.match(session_id):
             raise CaseError("session", "invalid", "a session id like 20260102-030405-0a0b0c0d")
         where = place or actor.place
@@ -172,6 +176,7 @@ class CaseService:
                 received_on=received_on,
                 deadline=deadline,
                 updated_at=now,
+                applicant_disabled=applicant_disabled,
             )
             row.materials = [
                 CaseMaterial(code=m, state=MaterialState.MISSING.value, updated_at=now)

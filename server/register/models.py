@@ -140,6 +140,8 @@ class CaseRow(Base):
     # 回传批件: the approval document, once issued (archive-relative path and digest).
     approval_document: Mapped[str | None] = mapped_column(String(255))
     approval_sha256: Mapped[str | None] = mapped_column(String(64))
+    # 乡村随身办: the agent ticked "person with disability" (a points bonus).
+    applicant_disabled: Mapped[bool] = mapped_column(Boolean, default=False)
 
     history: Mapped[list[CaseEvent]] = relationship(
         back_populates="case", order_by="CaseEvent.id", cascade="all, delete-orphan"
@@ -375,3 +377,7 @@ class SpotCheckRow(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     reviewed_by: Mapped[str | None] = mapped_column(String(80))
     reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# Tables of 乡村随身办 (records and the points ledger) live in a module of their own.
+from server.register import village_models as _village_models  # noqa: E402, F401

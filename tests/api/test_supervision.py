@@ -169,8 +169,10 @@ async def test_deadlines_and_follow_ups_are_pushed(running: RunningServer) -> No
     # the commit shows A gone from both the list and the tallies.
     snap = await until(
         supervisor,
-        lambda m: a not in [c["number"] for c in m["cases"]["worst"]]
-        and sum(d["open"] for d in m["cases"]["departments"]) == 2,
+        lambda m: (
+            a not in [c["number"] for c in m["cases"]["worst"]]
+            and sum(d["open"] for d in m["cases"]["departments"]) == 2
+        ),
     )
     assert snap["followups"] == {"open": 0, "overdue": 0}
     code = await _rate_code(running, a)
