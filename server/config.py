@@ -370,7 +370,15 @@ def _validate(cfg: Config) -> None:
         )
     if not 1 <= cfg.password.min_classes <= 4 or cfg.password.history < 0:
         raise ConfigError("password: min_classes is 1 to 4 and history 0 or more")
-    staff = ("reviewer", "supervisor", "agent", "sysadmin", "secadmin", "auditadmin")
+    staff = (
+        "reviewer",
+        "supervisor",
+        "agent",
+        "township_admin",
+        "sysadmin",
+        "secadmin",
+        "auditadmin",
+    )
     unknown = [r for r in cfg.auth.totp_required_roles if r not in staff]
     if unknown:
         raise ConfigError(
