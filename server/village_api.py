@@ -93,6 +93,9 @@ async def link_own_session(request: web.Request) -> web.Response:
     """Link the agent's case to the live session the agent is in on the applicant's behalf."""
     body = await body_of(request)
     ident = request[IDENTITY]
+    service, actor = request.app[K.CASES], _actor(request)
+    number = request.match_info["number"]
+    case = await asyncio.to_thread(service.get, actor, number)  # another point's: 403
     live = request.app[K.SESSIONS].of(ident.holder)
     session_id = body.get("session")
     if not isinstance(session_id, str) or not session_id:
@@ -101,9 +104,6 @@ async def link_own_session(request: web.Request) -> web.Response:
         raise CaseForbidden(f"{session_id!r} is not your current video session")
     if live.applicant.holder != ident.holder:
         raise CaseForbidden("only the applicant side of the session links its case")
-    service, actor = request.app[K.CASES], _actor(request)
-    number = request.match_info["number"]
-    case = await asyncio.to_thread(service.get, actor, number)
     if case.summary.item != live.item:
         raise CaseError(
             "item", "not_allowed", f"the session is for {live.item}, not {case.summary.item}"

@@ -48,6 +48,12 @@ log = logging.getLogger(__name__)
 Audit = Callable[[str, str | None, dict[str, Any]], None]
 
 
+class UseCorrection(PointsError):
+    """An entry is never edited or deleted: a correction is a new entry."""
+
+    status = 409
+
+
 class LedgerService:
     def __init__(
         self,
@@ -337,7 +343,7 @@ class LedgerService:
             exc = MonthConfirmed(point, month)
             self._refused(actor, exc, {"action": "change", "entry": entry_id})
             raise exc
-        raise PointsError(
+        raise UseCorrection(
             "entry",
             "use_correction",
             "ledger entries are never edited or deleted: add a correction "
