@@ -159,10 +159,10 @@ async def test_exports_for_the_payment(running: RunningServer) -> None:
 async def test_an_agent_never_reaches_another_points_cases(running: RunningServer) -> None:
     """Walk every route of one case with the agent of the other village point."""
     agent = await _caller(running, "agent")
-    other = await _caller(running, "agent2")
+    other = await _caller(running, "agent-xc")
     status, case = await _call(agent, "POST", CASES, NEW)
     number = case["number"]
-    material = case["materials"] and list(case["materials"])[0]
+    material = next(iter(case["materials"]))
     async with agent[0].post(
         f"{CASES}/{number}/documents",
         params={"material": material},
@@ -235,7 +235,7 @@ async def test_a_session_on_an_applicants_behalf(running: RunningServer) -> None
     await desk.expect("session.paired")
     session_id = paired["session_id"]
     # Another agent's socket is not in this session: refused.
-    other = await _caller(running, "agent2")
+    other = await _caller(running, "agent-xc")
     status, body = await _call(
         other, "POST", f"/api/village/cases/{number}/session", {"session": session_id}
     )
