@@ -72,6 +72,12 @@ def _guarded(handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) ->
         try:
             return await handler(request)
         except CaseError as exc:
+            if exc.status == 403:  # another place's or item's case: audited
+                ident = request[IDENTITY]
+                data = {"path": request.path, "method": request.method, "field": exc.field}
+                request.app[K.RECORDER].system(
+                    "case.refused", f"{ident.role}:{ident.subject}", data
+                )
             return _json(exc.to_json(), status=exc.status)
 
     run.__name__ = handler.__name__

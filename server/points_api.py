@@ -53,9 +53,9 @@ def guarded(handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> 
         except (PointsError, CaseError) as exc:
             if exc.status == 403:
                 ident = request[IDENTITY]
-                request.app[K.RECORDER].system(
-                    "points.forbidden", f"{ident.role}:{ident.subject}", {"path": request.path}
-                )
+                event = "case.refused" if isinstance(exc, CaseError) else "points.forbidden"
+                data = {"path": request.path, "method": request.method, "field": exc.field}
+                request.app[K.RECORDER].system(event, f"{ident.role}:{ident.subject}", data)
             return _json(exc.to_json(), status=exc.status)
 
     run.__name__ = handler.__name__

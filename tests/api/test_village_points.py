@@ -171,7 +171,7 @@ async def test_an_agent_never_reaches_another_points_cases(running: RunningServe
     ) as resp:
         assert resp.status == 201
         doc_id = (await resp.json())["id"]
-    walked = 0
+    walked = audited = 0
     for route in running.app.router.routes():
         path = route.resource.canonical if route.resource else ""
         if "{number}" not in path or route.method == "HEAD":
@@ -187,6 +187,7 @@ async def test_an_agent_never_reaches_another_points_cases(running: RunningServe
         assert status == 403, (route.method, path, status, body)
         walked += 1
         if "agent" in allowed_roles(route.handler):
+            audited += path.startswith("/api/")
             # The same route with the case's own agent is not refused (it may be a 4xx
             # for the request's content, never a 403).
             status, _ = await _call(agent, route.method, concrete, {"to": "in_review"})
@@ -215,6 +216,11 @@ async def test_an_agent_never_reaches_another_points_cases(running: RunningServe
     assert ELDER not in str(record)
     types = [e["type"] for e in await running.system_events()]
     assert "points.forbidden" in types and "village.record_filed" in types
+    refused = [e for e in await running.system_events() if e["type"] == "case.refused"]
+    assert {e["actor"] for e in refused} == {"agent:agent-xc"}
+    # Each API refusal of the agent's own role (the case's place): the pages answer
+    # with the forbidden page, and other roles' routes are refused before the case.
+    assert len(refused) == audited >= 6
 
 
 async def test_a_session_on_an_applicants_behalf(running: RunningServer) -> None:
