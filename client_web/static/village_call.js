@@ -11,6 +11,19 @@ import { attachLocal, attachRemote, wireSoundButton } from "./callview.js";
 import { linkSession } from "./village_api.js";
 import { names, refused } from "./village_strings.js";
 
+const ELDERLY_AGE = 65; // the catalogue's priority class 老年人（65周岁以上）
+
+/** The queue's priority class: disabled when ticked, elderly from the ID's birth date. */
+export function priorityOf(idNumber, disabled, today = new Date()) {
+  if (disabled) return "disabled";
+  const m = /^\d{6}(\d{4})(\d{2})(\d{2})/.exec(String(idNumber).trim());
+  if (!m) return "normal";
+  const [year, month, day] = m.slice(1).map(Number);
+  let age = today.getFullYear() - year;
+  if (today.getMonth() + 1 < month || (today.getMonth() + 1 === month && today.getDate() < day)) age -= 1;
+  return age >= ELDERLY_AGE ? "elderly" : "normal";
+}
+
 export function mountVideo(root, { say, onCaseChange }) {
   const $ = (sel) => root.querySelector(sel);
   const form = $("#vs-form");
@@ -67,7 +80,13 @@ export function mountVideo(root, { say, onCaseChange }) {
       show("vs.joining");
       buttons("waiting");
       client.acquireMedia();
-      client.send({ type: "queue.join", item: res.body.item, recording_notice_shown: true });
+      const priority = priorityOf($("#vs-id").value, $("#vs-disabled").checked);
+      client.send({
+        type: "queue.join",
+        item: res.body.item,
+        priority_class: priority,
+        recording_notice_shown: true,
+      });
       onCaseChange();
     } finally {
       start.disabled = false;
