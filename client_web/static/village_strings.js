@@ -32,6 +32,14 @@ const S = {
   "ok.corrected": { zh: "已登记更正（{month}）。", en: "Correction entered ({month})." },
   "ask.reason": { zh: "请填写理由（将记入审计日志）：", en: "The reason (it is audited):" },
   "ask.points": { zh: "更正积分（可为负数）：", en: "Points to add or take away:" },
+  "err.applicant_name.required": { zh: "请填写申请人姓名。", en: "Enter the applicant's name." },
+  "err.applicant_name.invalid": { zh: "申请人姓名无效（最多 64 个字）。", en: "The name is not valid (at most 64 characters)." },
+  "err.applicant_id.invalid": {
+    zh: "身份证号码不正确：应为 18 位，最后一位为校验码。",
+    en: "The ID number is not valid: 18 characters with its check digit.",
+  },
+  "err.item.unknown": { zh: "没有这个事项。", en: "No such service." },
+  "err.mode.not_allowed": { zh: "该事项不能代办。", en: "This service cannot be filed by an agent." },
   "err.network": { zh: "网络连接失败，请重试。", en: "The network failed; try again." },
   "err.other": { zh: "操作未成功：{message}", en: "That did not work: {message}" },
 };
@@ -45,5 +53,7 @@ export function refused(status, body) {
   const b = body && typeof body === "object" ? body : {};
   const message = b.message || b.error || `HTTP ${status}`;
   if (b.message_zh) return { zh: b.message_zh, en: message };
+  const key = `err.${b.field}.${b.code}`;
+  if (strings.has(key)) return names(key);
   return names("err.other", { message });
 }

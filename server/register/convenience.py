@@ -36,6 +36,19 @@ from server.register.sealing import IdSealer
 from server.register.village_models import ConvenienceRecordRow
 
 FIELD_MAX = 200
+
+
+class FieldError(CaseError):
+    """A form value refused, with the field's own Chinese label in the words."""
+
+    def __init__(self, field: str, code: str, message: str, message_zh: str) -> None:
+        super().__init__(field, code, message)
+        self.message_zh = message_zh
+
+    def to_json(self) -> dict[str, str]:
+        return {**super().to_json(), "message_zh": self.message_zh}
+
+
 _NUMBER = re.compile(r"^-?\d{1,12}(\.\d{1,4})?$")
 LIST_MAX = 200
 
@@ -148,33 +161,51 @@ def check_fields(spec: ConvenienceItem, raw: Any) -> dict[str, str]:
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
-        raise CaseError("fields", "invalid", "a JSON object of field values")
+        raise FieldError("fields", "invalid", "a JSON object of field values", "表单内容无效")
     known = {f.name for f in spec.fields}
     extra = sorted(set(raw) - known)
     if extra:
-        raise CaseError(f"fields.{extra[0]}", "unknown", f"{spec.code} has no field {extra[0]!r}")
+        raise FieldError(
+            f"fields.{extra[0]}",
+            "unknown",
+            f"{spec.code} has no field {extra[0]!r}",
+            f"“{spec.names.zh}”没有“{extra[0]}”这一项",
+        )
     out: dict[str, str] = {}
     for f in spec.fields:
+        key, label = f"fields.{f.name}", f"“{f.names.zh}”"
         value = raw.get(f.name, "")
         value = value.strip() if isinstance(value, str) else value
         if value in ("", None):
             if f.required:
-                raise CaseError(f"fields.{f.name}", "required", f"{f.names.en} is required")
+                raise FieldError(key, "required", f"{f.names.en} is required", f"请填写{label}")
             continue
         if not isinstance(value, str | int) or isinstance(value, bool):
-            raise CaseError(f"fields.{f.name}", "invalid", "text")
+            raise FieldError(key, "invalid", "text", f"{label}应为文字")
         value = str(value)
         if len(value) > FIELD_MAX or not value.isprintable():
-            raise CaseError(f"fields.{f.name}", "invalid", f"1 to {FIELD_MAX} printable characters")
+            raise FieldError(
+                key,
+                "invalid",
+                f"1 to {FIELD_MAX} printable characters",
+                f"{label}最多 {FIELD_MAX} 个字",
+            )
         if f.kind == "number" and not _NUMBER.match(value):
-            raise CaseError(f"fields.{f.name}", "invalid", "a number")
+            raise FieldError(key, "invalid", "a number", f"{label}应为数字")
         if f.kind == "date":
             try:
                 date.fromisoformat(value)
             except ValueError:
-                raise CaseError(f"fields.{f.name}", "invalid", "a date as YYYY-MM-DD") from None
+                raise FieldError(
+                    key, "invalid", "a date as YYYY-MM-DD", f"{label}应为日期"
+                ) from None
         if f.kind == "choice" and value not in f.options:
-            raise CaseError(f"fields.{f.name}", "invalid", f"one of {', '.join(f.options)}")
+            raise FieldError(
+                key,
+                "invalid",
+                f"one of {', '.join(f.options)}",
+                f"{label}应为：{'、'.join(f.options)}",
+            )
         out[f.name] = value
     return out
 
