@@ -164,4 +164,6 @@ $("#pt-confirm").addEventListener("click", async () => {
 $("#pt-point").addEventListener("change", () => loadMonths());
 $("#pt-month").addEventListener("change", () => show());
 
-loadPoints();
+loadPoints().then(() => {
+  document.body.dataset.ready = "1"; // the first point's month is shown (tests wait for it)
+});

@@ -123,3 +123,4 @@ async function refreshPoints() {
 
 if ($("#vs-form")) mountVideo($("#video-panel"), { say, onCaseChange: () => refreshPoints() });
 refreshPoints();
+document.body.dataset.ready = "1"; // every control is wired (tests wait for it)

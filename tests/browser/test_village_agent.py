@@ -47,6 +47,7 @@ async def test_a_village_agent_session_earns_points_confirmed_and_corrected(
     pages: Pages,
 ) -> None:
     agent = await pages.sign_in("/village", "agent", viewport=PHONE)
+    await agent.wait_for_selector("body[data-ready]", state="attached")
     await expect(agent.locator("#vs-form")).to_be_visible()
     await _touch_targets_fit(agent, ".v-tab, #vs-form input, #vs-form select, #vs-start")
     await agent.select_option("#vs-item", "SCJG-001")
@@ -81,6 +82,7 @@ async def test_a_village_agent_session_earns_points_confirmed_and_corrected(
 
     # The township admin confirms the month, on a phone too.
     admin = await pages.sign_in("/points", "township", viewport=PHONE)
+    await admin.wait_for_selector("body[data-ready]", state="attached")
     row = admin.locator(f"#pt-rows tr[data-kind='case']:has-text('{number}')")
     await expect(row).to_be_visible()
     await expect(admin.locator("#pt-total")).to_have_text("6")
@@ -99,6 +101,8 @@ async def test_a_village_agent_session_earns_points_confirmed_and_corrected(
     await admin.fill("#fx-reason", "视频加分重复计算，扣减一分")
     await admin.click("#fx-submit")
     await expect(admin.locator("#pt-message")).to_contain_text("已登记更正")
+    # The month list is read again: the correction's month is now in it.
+    await expect(admin.locator("#pt-month option")).to_have_count(2)
     months = await admin.locator("#pt-month option").evaluate_all("(os) => os.map((o) => o.value)")
     later = [m for m in months if m > confirmed_month]
     assert len(later) == 1, months
@@ -115,6 +119,7 @@ async def test_a_village_agent_session_earns_points_confirmed_and_corrected(
 
 async def test_a_convenience_record_is_filed_on_a_phone(pages: Pages) -> None:
     agent = await pages.sign_in("/village", "agent", viewport=PHONE)
+    await agent.wait_for_selector("body[data-ready]", state="attached")
     await agent.click('.v-tab[data-tab="records"]')
     await expect(agent.locator("#rec-list")).to_contain_text("还没有登记")
     await agent.click('.v-item[data-item="BM-QZDJ"]')
