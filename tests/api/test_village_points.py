@@ -260,3 +260,19 @@ async def test_a_session_on_an_applicants_behalf(running: RunningServer) -> None
     assert doc_case["session_id"] == session_id
     assert linked["received_by"] == "agent:agent" and linked["mode"] == "assisted"
     assert re.fullmatch(r"\*{12}\d{3}[\dX]", linked["applicant"]["id_number"])
+
+
+async def test_a_township_admin_is_bound_to_a_township(running: RunningServer) -> None:
+    admin = await _caller(running, "admin")
+    body = {"username": "ll-admin", "password": "Long-enough-pw1", "role": "township_admin"}
+    for place, wanted in ((None, 400), ("QH-LL-DC", 400), ("QH-COUNTY", 400), ("QH-LL", 201)):
+        status, answer = await _call(
+            admin, "POST", "/api/admin/users", {**body, **({"place": place} if place else {})}
+        )
+        assert status == wanted, (place, answer)
+        if wanted == 400:
+            assert answer["field"] == "place", answer
+    status, answer = await _call(admin, "PATCH", "/api/admin/users/ll-admin", {"place": "QH-CG-NC"})
+    assert status == 400 and answer["field"] == "place"
+    status, answer = await _call(admin, "PATCH", "/api/admin/users/ll-admin", {"place": "QH-CG"})
+    assert status == 200, answer
