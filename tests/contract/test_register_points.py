@@ -8,18 +8,20 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import delete, insert, text, update
+from sqlalchemy.exc import DBAPIError
 
 from recording.keys import ArchiveSigner
 from server.accounts import AccountDB
 from server.register.case_types import Actor, CaseError
 from server.register.convenience import ConvenienceService
+from server.register.db import Register
 from server.register.points_ledger import LedgerService
 from server.register.points_rules import load_rules
 from server.register.points_statement import StatementService
 from server.register.points_types import MonthConfirmed, PointsError, PointsForbidden
 from server.register.sealing import IdSealer
-from server.register.village_models import PointsEntryRow
+from server.register.village_models import PointsEntryRow, PointsMonthRow
 from tests.contract.case_helpers import AGENT, OTHER_AGENT, REVIEWER, Cases, id_number
 
 TOWNSHIP = Actor("township", "township_admin", place="QH-LL")
@@ -125,9 +127,48 @@ def test_a_confirmed_month_is_signed_and_refuses_every_change(village: Village) 
     assert [e["id"] for e in village.entries()] == [entry["id"]]
 
 
+def _drop_guards(register: Register) -> None:
+    """What someone with the database's owner rights could do: remove the triggers."""
+    with register.write() as s:
+        if s.get_bind().dialect.name == "postgresql":
+            s.execute(text("DROP TRIGGER points_entries_guard ON points_entries"))
+        else:
+            for name in ("points_entries_frozen", "points_entries_open_month"):
+                s.execute(text(f"DROP TRIGGER {name}"))
+
+
+def test_the_database_itself_refuses_changes_and_entries_into_a_confirmed_month(
+    village: Village,
+) -> None:
+    village.decided()
+    village.statements.confirm(TOWNSHIP, "QH-LL-DC", "2026-09")
+    register = village.ledger.register
+    for statement in (
+        update(PointsEntryRow).values(points=30),
+        delete(PointsEntryRow),
+        insert(PointsEntryRow).values(
+            point="QH-LL-DC",
+            agent="agent",
+            month="2026-09",
+            kind="grant",
+            points=9,
+            reason="绕过服务直接写库",
+            detail={},
+            created_by="sql",
+            created_at=village.cases.clock(),
+        ),
+        update(PointsMonthRow).values(total=0),
+        delete(PointsMonthRow),
+    ):
+        with pytest.raises(DBAPIError), register.write() as s:
+            s.execute(statement)
+    assert village.statements.verify(TOWNSHIP, "QH-LL-DC", "2026-09")["verified"]
+
+
 def test_a_row_changed_behind_the_ledger_breaks_the_statement(village: Village) -> None:
     village.decided()
     village.statements.confirm(TOWNSHIP, "QH-LL-DC", "2026-09")
+    _drop_guards(village.ledger.register)
     with village.ledger.register.write() as s:
         s.execute(update(PointsEntryRow).values(points=30))
     checked = village.statements.verify(TOWNSHIP, "QH-LL-DC", "2026-09")

@@ -69,8 +69,53 @@ def upgrade() -> None:
         sa.UniqueConstraint("point", "month"),
     )
 
+    _guards(op.get_bind().dialect.name)
+
+
+# The ledger's immutability below the service too: an entry or a confirmed month is
+# never updated or deleted, and no entry goes into a confirmed month, whoever writes.
+SQLITE_GUARDS = (
+    "CREATE TRIGGER points_entries_frozen BEFORE UPDATE ON points_entries "
+    "BEGIN SELECT RAISE(ABORT, 'points entries are never changed: add a correction'); END",
+    "CREATE TRIGGER points_entries_kept BEFORE DELETE ON points_entries "
+    "BEGIN SELECT RAISE(ABORT, 'points entries are never deleted: add a correction'); END",
+    "CREATE TRIGGER points_entries_open_month BEFORE INSERT ON points_entries "
+    "WHEN EXISTS (SELECT 1 FROM points_months m WHERE m.point = NEW.point AND m.month = NEW.month) "
+    "BEGIN SELECT RAISE(ABORT, 'month_confirmed: the month is confirmed'); END",
+    "CREATE TRIGGER points_months_frozen BEFORE UPDATE ON points_months "
+    "BEGIN SELECT RAISE(ABORT, 'a confirmed month is never changed'); END",
+    "CREATE TRIGGER points_months_kept BEFORE DELETE ON points_months "
+    "BEGIN SELECT RAISE(ABORT, 'a confirmed month is never deleted'); END",
+)
+PG_GUARDS = (
+    """CREATE FUNCTION points_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF TG_OP = 'INSERT' THEN
+        IF EXISTS (SELECT 1 FROM points_months m
+                   WHERE m.point = NEW.point AND m.month = NEW.month) THEN
+          RAISE EXCEPTION 'month_confirmed: the month is confirmed';
+        END IF;
+        RETURN NEW;
+      END IF;
+      RAISE EXCEPTION '% is never % : add a correction', TG_TABLE_NAME, lower(TG_OP);
+    END $$""",
+    "CREATE TRIGGER points_entries_guard BEFORE INSERT OR UPDATE OR DELETE ON points_entries "
+    "FOR EACH ROW EXECUTE FUNCTION points_refuse()",
+    "CREATE TRIGGER points_months_guard BEFORE UPDATE OR DELETE ON points_months "
+    "FOR EACH ROW EXECUTE FUNCTION points_refuse()",
+)
+
+
+def _guards(dialect: str) -> None:
+    for statement in PG_GUARDS if dialect == "postgresql" else SQLITE_GUARDS:
+        op.execute(statement)
+
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER points_months_guard ON points_months")
+        op.execute("DROP TRIGGER points_entries_guard ON points_entries")
+        op.execute("DROP FUNCTION points_refuse()")
     op.drop_table("points_months")
     op.drop_index("ix_points_entries_month", "points_entries")
     op.drop_table("points_entries")
