@@ -133,8 +133,15 @@ async def create_case(request: web.Request) -> web.Response:
     disabled = body.get("applicant_disabled", False)
     service, actor = request.app[K.CASES], _actor(request)
     session_id = live.id if live else None
+    # Received in a call with an assisting agent (乡村随身办): the case names the agent.
+    agent = live.applicant.holder if live and live.applicant.role == "agent" else None
     case = await asyncio.to_thread(
-        service.create, actor, **kwargs, session_id=session_id, applicant_disabled=disabled
+        service.create,
+        actor,
+        **kwargs,
+        session_id=session_id,
+        applicant_disabled=disabled,
+        assisted_by=agent,
     )
     if live is not None:
         await request.app[K.DOCCAM].linked(live, case, actor.ref)

@@ -142,6 +142,8 @@ class CaseRow(Base):
     approval_sha256: Mapped[str | None] = mapped_column(String(64))
     # 乡村随身办: the agent ticked "person with disability" (a points bonus).
     applicant_disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The assisting agent of a case received by someone else (a reviewer in the agent's call).
+    assisted_by: Mapped[str | None] = mapped_column(String(80))
 
     history: Mapped[list[CaseEvent]] = relationship(
         back_populates="case", order_by="CaseEvent.id", cascade="all, delete-orphan"

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -141,7 +141,7 @@ class LedgerService:
                 row = s.scalar(select(CaseRow).where(CaseRow.number == number))
                 if row is None or not self._earning_case(row):
                     return None
-                agent = row.received_by.split(":", 1)[1]
+                agent = _agent_of(row)
                 decided = row.decided_at or row.updated_at
                 day = self.catalogue.local_time(_utc(decided).timestamp()).date()
                 points, detail = self.rules.for_case(
@@ -179,7 +179,7 @@ class LedgerService:
         return (
             self.rules.earns(row.state)
             and is_village_point(self.catalogue, row.place)
-            and row.received_by.startswith("agent:")
+            and _agent_of(row) is not None
         )
 
     def _case_age(self, s: Session, row: CaseRow, day: Any) -> int | None:
@@ -199,7 +199,7 @@ class LedgerService:
             numbers = s.scalars(
                 select(CaseRow.number).where(
                     CaseRow.state.in_(states),
-                    CaseRow.received_by.like("agent:%"),
+                    or_(CaseRow.received_by.like("agent:%"), CaseRow.assisted_by.is_not(None)),
                     CaseRow.number.not_in(awarded.where(PointsEntryRow.case_number.is_not(None))),
                 )
             ).all()
@@ -363,6 +363,14 @@ class LedgerService:
                 f"{agent!r} is not an agent of {point}",
                 f"{agent} 不是 {point} 的代办员",
             )
+
+
+def _agent_of(row: CaseRow) -> str | None:
+    """The village agent a case earns for: its assisting agent, else the agent who received it."""
+    for ref in (row.assisted_by, row.received_by):
+        if ref and ref.startswith("agent:"):
+            return ref.split(":", 1)[1]
+    return None
 
 
 def _utc(value: datetime) -> datetime:

@@ -276,3 +276,33 @@ async def test_a_township_admin_is_bound_to_a_township(running: RunningServer) -
     assert status == 400 and answer["field"] == "place"
     status, answer = await _call(admin, "PATCH", "/api/admin/users/ll-admin", {"place": "QH-CG"})
     assert status == 200, answer
+
+
+async def test_a_case_the_reviewer_receives_in_an_agents_call_names_the_agent(
+    running: RunningServer,
+) -> None:
+    agent = await _caller(running, "agent")
+    from signaling.client import SignalingClient
+
+    ws = await SignalingClient.connect(agent[0])
+    running.clients.append(ws)
+    await ws.send({"type": "queue.join", "item": "SCJG-001", "recording_notice_shown": True})
+    await ws.expect("queue.status")
+    desk = await running.staff("reviewer")
+    await desk.send({"type": "desk.call_next"})
+    paired = await desk.expect("session.paired")
+    reviewer = await _caller(running, "reviewer")
+    body = {"session": paired["session_id"], "applicant_name": "王大爷", "applicant_id": ELDER}
+    status, case = await _call(reviewer, "POST", CASES, body)
+    assert status == 201, case
+    assert (case["received_by"], case["assisted_by"]) == ("reviewer:reviewer", "agent:agent")
+    assert case["place"] == "QH-LL-DC" and case["mode"] == "video"
+    number = case["number"]
+    await _call(reviewer, "POST", f"{CASES}/{number}/transition", {"to": "in_review"})
+    await _call(
+        reviewer, "POST", f"{CASES}/{number}/transition", {"to": "rejected", "reason": "不符合"}
+    )
+    township = await _caller(running, "township")
+    [entry] = (await _call(township, "GET", "/api/points/ledger?point=QH-LL-DC"))[1]["entries"]
+    # base 1 + video 1 + video session 1 + elderly 2, for the agent of the call.
+    assert (entry["case"], entry["agent"], entry["points"]) == (number, "agent", 5)

@@ -21,6 +21,7 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("applicant_disabled", sa.Boolean(), nullable=False, server_default=sa.false())
         )
+        batch_op.add_column(sa.Column("assisted_by", sa.String(80), nullable=True))
     op.create_table(
         "village_records",
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
@@ -122,4 +123,5 @@ def downgrade() -> None:
     op.drop_index("ix_village_records_point", "village_records")
     op.drop_table("village_records")
     with op.batch_alter_table("cases", schema=None) as batch_op:
+        batch_op.drop_column("assisted_by")
         batch_op.drop_column("applicant_disabled")
