@@ -26,7 +26,8 @@ from server.register.models import KioskRow, PasswordHistoryRow, UserRow
 
 # The three administrators (三员分立): accounts/devices/config, roles/policy, audit logs.
 ADMIN_ROLES = ("sysadmin", "secadmin", "auditadmin")
-BUSINESS_ROLES = ("reviewer", "supervisor", "agent")
+# township_admin (乡镇管理员) is a business role: it confirms its village points' ledgers.
+BUSINESS_ROLES = ("reviewer", "supervisor", "agent", "township_admin")
 STAFF_ROLES = (*BUSINESS_ROLES, *ADMIN_ROLES)
 ROLE_ALIASES = {"admin": "sysadmin"}  # the role before 三员分立 (migration 0008)
 USERNAME_MAX = 64
@@ -119,6 +120,8 @@ def check_role_fields(role: str, items: tuple[str, ...] | list[str], place: str 
         )
     if role == "agent" and not place:
         raise AccountError("place", "required", "an assisting agent is bound to a place (--place)")
+    if role == "township_admin" and not place:
+        raise AccountError("place", "required", "a township admin is bound to a township (--place)")
     if role == "reviewer" and not items:
         raise AccountError("items", "required", "a reviewer serves at least one item (--items)")
 

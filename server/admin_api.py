@@ -102,6 +102,15 @@ def _items(body: dict[str, Any], catalogue: Catalogue) -> list[str] | None:
     return list(dict.fromkeys(items))
 
 
+def _check_township(role: str | None, place: Any, catalogue: Catalogue) -> None:
+    """A township admin (乡镇管理员) is bound to a township service centre."""
+    if role != "township_admin" or not isinstance(place, str):
+        return
+    where = catalogue.places.get(place)
+    if where is None or where.kind != "township_centre":
+        raise AccountError("place", "invalid", "a township admin is bound to a township centre")
+
+
 def _place(body: dict[str, Any], catalogue: Catalogue) -> str | Unset | None:
     if "place" not in body:
         return UNSET
@@ -193,6 +202,7 @@ async def add_user(request: web.Request) -> web.Response:
         assert username is not None and password is not None and role is not None
         if role not in BUSINESS_ROLES:
             raise _separation("an admin role is given by the security admin")
+        _check_township(role, place, catalogue)
         user = request.app[K.ACCOUNTS].add_user(
             username,
             password,
@@ -240,12 +250,18 @@ async def edit_user(request: web.Request) -> web.Response:
                 raise _separation("who holds an admin role is the security admin's decision")
         if "display_name" in body and string_field(body, "display_name") is None:
             raise AccountError("display_name", "required", "may not be empty")
+        new_place = _place(body, catalogue)
+        _check_township(
+            role or getattr(current, "role", None),
+            getattr(current, "place", None) if isinstance(new_place, Unset) else new_place,
+            catalogue,
+        )
         user, changed = accounts.update_user(
             username,
             role=role,
             display_name=string_field(body, "display_name"),
             items=_items(body, catalogue),
-            place=_place(body, catalogue),
+            place=new_place,
             disabled=disabled,
         )
     except AccountError as exc:
@@ -362,8 +378,10 @@ async def assign_role(request: web.Request) -> web.Response:
         if username == request[IDENTITY].subject:
             raise AccountError("role", "self", "nobody changes their own role")
         catalogue = request.app[K.CATALOGUE]
+        place = _place(body, catalogue)
+        _check_township(role, current.place if isinstance(place, Unset) else place, catalogue)
         user, changed = request.app[K.ACCOUNTS].update_user(
-            username, role=role, items=_items(body, catalogue), place=_place(body, catalogue)
+            username, role=role, items=_items(body, catalogue), place=place
         )
     except AccountError as exc:
         raise _refused(request, exc, username) from None

@@ -29,10 +29,12 @@ from server import (
     inspection_api,
     ops_routes,
     pages,
+    points_api,
     public_catalogue,
     ratings_api,
     stats_routes,
     supervision_routes,
+    village_api,
 )
 from server import appkeys as K
 from server.accounts import AccountDB
@@ -59,9 +61,13 @@ from server.recordings import RecordingIndex
 from server.register.approvals import ApprovalService
 from server.register.calendar import load_calendar
 from server.register.cases import CaseService
+from server.register.convenience import ConvenienceService
 from server.register.documents import DocumentService
 from server.register.followups import FollowUpService
 from server.register.legacy import Migrated
+from server.register.points_ledger import LedgerService
+from server.register.points_rules import load_rules
+from server.register.points_statement import StatementService
 from server.register.ratings import RateCodes, RatingService
 from server.register.reseal import reseal_cases
 from server.register.sealing import IdSealer
@@ -137,6 +143,7 @@ def create_app(
     app[K.SPOT_CHECKS] = SpotCheckService(
         app[K.REGISTER], app[K.CATALOGUE], cfg.spot_checks, recorder.system
     )
+    _village(app, cfg)
     app[K.CONNECTIONS] = Connections(app[K.STORE])
     app[K.CASE_PUSH] = CasePush(app[K.CONNECTIONS])
     app[K.CASES].listeners.append(app[K.CASE_PUSH].on_change)
@@ -212,11 +219,32 @@ def create_app(
     app.router.add_routes(followups_api.routes)
     app.router.add_routes(supervision_routes.routes)
     app.router.add_routes(inspection_api.routes)
+    app.router.add_routes(points_api.routes)
+    app.router.add_routes(village_api.routes)
     app.router.add_get(
         "/ws", allow("kiosk", "agent", "reviewer", "supervisor", "inspector")(ws_handler)
     )
     app.cleanup_ctx.append(_lifecycle)
     return app
+
+
+def _village(app: web.Application, cfg: Config) -> None:
+    """乡村随身办: the points ledger (awarded when a village case is decided), its
+    signed monthly statements and the convenience records."""
+    recorder = app[K.RECORDER]
+    sealer = IdSealer.load_or_create(cfg.data_dir)
+    ledger = LedgerService(
+        app[K.REGISTER],
+        app[K.CATALOGUE],
+        load_rules(cfg.points.rules or None),
+        sealer,
+        recorder.system,
+        grant_max=cfg.points.grant_max,
+    )
+    app[points_api.LEDGER] = ledger
+    app[points_api.STATEMENTS] = StatementService(ledger, lambda: recorder.signer)
+    app[village_api.RECORDS] = ConvenienceService(ledger, sealer)
+    app[K.CASES].listeners.append(ledger.on_case_change)
 
 
 def config_summary(cfg: Config) -> dict[str, object]:
@@ -281,6 +309,9 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     await asyncio.to_thread(
         reseal_cases, app[K.REGISTER], recorder.root, recorder.signer, recorder.system
     )
+    awarded = await asyncio.to_thread(app[points_api.LEDGER].reconcile)
+    if awarded:
+        app[K.RECORDER].system("points.reconciled", None, {"cases": awarded})
     app[K.RECORDER].system("server.started", None, config_summary(app[K.CONFIG]))
     if app[_MIGRATED] is not None:
         app[K.RECORDER].system(MIGRATED_EVENT, None, app[_MIGRATED].to_json())

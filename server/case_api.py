@@ -73,6 +73,12 @@ def _guarded(handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) ->
         try:
             return await handler(request)
         except CaseError as exc:
+            if exc.status == 403:  # another place's or item's case: audited
+                ident = request[IDENTITY]
+                data = {"path": request.path, "method": request.method, "field": exc.field}
+                request.app[K.RECORDER].system(
+                    "case.refused", f"{ident.role}:{ident.subject}", data
+                )
             return _json(exc.to_json(), status=exc.status)
 
     run.__name__ = handler.__name__
@@ -128,9 +134,19 @@ async def create_case(request: web.Request) -> web.Response:
             raise CaseError(key, "required", "a string")
     if kwargs["place"] is not None and not isinstance(kwargs["place"], str):
         raise CaseError("place", "invalid", "a place code")
+    disabled = body.get("applicant_disabled", False)
     service, actor = request.app[K.CASES], _actor(request)
     session_id = live.id if live else None
-    case = await asyncio.to_thread(service.create, actor, **kwargs, session_id=session_id)
+    # Received in a call with an assisting agent (乡村随身办): the case names the agent.
+    agent = live.applicant.holder if live and live.applicant.role == "agent" else None
+    case = await asyncio.to_thread(
+        service.create,
+        actor,
+        **kwargs,
+        session_id=session_id,
+        applicant_disabled=disabled,
+        assisted_by=agent,
+    )
     if live is not None:
         await request.app[K.DOCCAM].linked(live, case, actor.ref)
     return _json(case_json(request, case), status=201)

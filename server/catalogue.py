@@ -79,13 +79,54 @@ class Place:
     kind: str
     names: Names
     hours: ServiceHours | None = None
+    township: str | None = None  # a village point's township (乡村随身办, its points ledger)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        body = {
             "code": self.code,
             "kind": self.kind,
             "names": self.names.to_json(),
             "hours": self.hours.to_json() if self.hours else None,
+        }
+        if self.township:
+            body["township"] = self.township
+        return body
+
+
+@dataclass(frozen=True)
+class FormField:
+    """One field of a convenience item's small form."""
+
+    name: str
+    names: Names
+    kind: str  # text | number | date | choice
+    required: bool = True
+    options: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "names": self.names.to_json(),
+            "kind": self.kind,
+            "required": self.required,
+            "options": list(self.options),
+        }
+
+
+@dataclass(frozen=True)
+class ConvenienceItem:
+    """A village convenience item (便民事项: 社保缴纳, 医保卡激活, 求职登记…): no case,
+    a record the village agent fills (server/register/convenience.py)."""
+
+    code: str
+    names: Names
+    fields: tuple[FormField, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "names": self.names.to_json(),
+            "fields": [f.to_json() for f in self.fields],
         }
 
 
@@ -96,6 +137,7 @@ class Catalogue:
     priority_classes: dict[str, Names]
     hours: ServiceHours | None = None  # where neither the item nor the place says
     timezone: str = DEFAULT_TIMEZONE
+    convenience: dict[str, ConvenienceItem] = field(default_factory=dict)
     _zone: ZoneInfo = field(default=ZoneInfo(DEFAULT_TIMEZONE), repr=False, compare=False)
 
     def item(self, code: str) -> ServiceItem:
@@ -124,8 +166,13 @@ class Catalogue:
             return where.hours
         return self.hours
 
+    def village_points(self, township: str) -> list[Place]:
+        """The village service points under a township."""
+        return [p for p in self.places.values() if p.township == township]
+
     def to_json(self) -> dict[str, Any]:
         return {
+            "convenience": [c.to_json() for c in self.convenience.values()],
             "items": [i.to_json() for i in self.items.values()],
             "places": [p.to_json() for p in self.places.values()],
             "priority_classes": {k: v.to_json() for k, v in self.priority_classes.items()},
@@ -190,7 +237,15 @@ def parse_catalogue(raw: dict[str, Any], source: str = "catalogue") -> Catalogue
         if kind not in PLACE_KINDS:
             raise ConfigError(f"{where}.kind: expected one of {', '.join(PLACE_KINDS)}")
         hours = parse_hours(f"{where}.hours", pl["hours"]) if "hours" in pl else None
-        places[code] = Place(code=code, kind=kind, names=_names(where, pl), hours=hours)
+        township = pl.get("township")
+        if kind == "village_point" and not isinstance(township, str):
+            raise ConfigError(f"{where}.township: a village point names its township's code")
+        places[code] = Place(
+            code=code, kind=kind, names=_names(where, pl), hours=hours, township=township
+        )
+    for code, place in places.items():
+        if place.township and places.get(place.township, place).kind != "township_centre":
+            raise ConfigError(f"{source}: places {code}: township {place.township!r} is unknown")
     classes = {
         k: _names(f"{source}: priority_classes.{k}", v)
         for k, v in raw.get("priority_classes", {}).items()
@@ -213,7 +268,41 @@ def parse_catalogue(raw: dict[str, Any], source: str = "catalogue") -> Catalogue
         hours=hours,
         timezone=zone_name,
         _zone=zone,
+        convenience=_convenience(source, raw.get("convenience", []), items),
     )
+
+
+FIELD_KINDS = ("text", "number", "date", "choice")
+
+
+def _convenience(source: str, raw: list[Any], items: dict[str, Any]) -> dict[str, ConvenienceItem]:
+    """The village convenience items (`[[convenience]]`) with their form fields."""
+    out: dict[str, ConvenienceItem] = {}
+    for n, it in enumerate(raw):
+        where = f"{source}: convenience[{n}]"
+        code = _require(where, it, "code", str)
+        if code in out or code in items:
+            raise ConfigError(f"{where}.code: duplicate code {code!r}")
+        fields = []
+        for k, f in enumerate(_require(where, it, "fields", list)):
+            fwhere = f"{where}.fields[{k}]"
+            kind = f.get("kind", "text")
+            if kind not in FIELD_KINDS:
+                raise ConfigError(f"{fwhere}.kind: expected one of {', '.join(FIELD_KINDS)}")
+            options = tuple(str(o) for o in f.get("options", []))
+            if kind == "choice" and not options:
+                raise ConfigError(f"{fwhere}.options: a choice needs options")
+            fields.append(
+                FormField(
+                    name=_require(fwhere, f, "name", str),
+                    names=_names(fwhere, f),
+                    kind=kind,
+                    required=bool(f.get("required", True)),
+                    options=options,
+                )
+            )
+        out[code] = ConvenienceItem(code=code, names=_names(where, it), fields=tuple(fields))
+    return out
 
 
 def _with_prefixes(source: str, items: dict[str, ServiceItem]) -> dict[str, ServiceItem]:

@@ -31,6 +31,8 @@ DEMO_USERS = (
     ("city-reviewer", "reviewer", "市级审批员 李强", "city", "JZ-CITY", "city"),
     ("supervisor", "supervisor", "监管员 赵丽", (), None, None),
     ("village-agent", "agent", "帮办代办员 陈芳", (), "QH-LL-DC", None),
+    ("village-agent2", "agent", "帮办代办员 刘军", (), "QH-LL-XC", None),
+    ("township-admin", "township_admin", "柳林镇管理员 孙伟", (), "QH-LL", None),
 )
 DEMO_KIOSKS = (("城关镇 1 号窗口", "QH-CG"), ("柳林镇 1 号窗口", "QH-LL"))
 

@@ -198,6 +198,14 @@ class ClusterConfig:
 
 
 @dataclass(frozen=True)
+class PointsConfig:
+    """乡村随身办's points ledger (积分)."""
+
+    rules: str = ""  # the rules file; empty: config/points.toml
+    grant_max: int = 100  # the most points one manual grant or correction may move
+
+
+@dataclass(frozen=True)
 class MetricsConfig:
     token: str = ""  # when set, GET /metrics needs "Authorization: Bearer <token>"
 
@@ -226,6 +234,7 @@ class Config:
     spot_checks: SpotChecksConfig = field(default_factory=SpotChecksConfig)
     supervision: SupervisionConfig = field(default_factory=SupervisionConfig)
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
+    points: PointsConfig = field(default_factory=PointsConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     demo: bool = False
@@ -280,6 +289,7 @@ _POSITIVE = {
     "supervision.worst_cases",
     "cluster.heartbeat_seconds",
     "cluster.expiry_seconds",
+    "points.grant_max",
 }
 MAX_TURN_TTL = 24 * 3600
 
@@ -402,7 +412,15 @@ def _validate(cfg: Config) -> None:
         )
     if not 1 <= cfg.password.min_classes <= 4 or cfg.password.history < 0:
         raise ConfigError("password: min_classes is 1 to 4 and history 0 or more")
-    staff = ("reviewer", "supervisor", "agent", "sysadmin", "secadmin", "auditadmin")
+    staff = (
+        "reviewer",
+        "supervisor",
+        "agent",
+        "township_admin",
+        "sysadmin",
+        "secadmin",
+        "auditadmin",
+    )
     unknown = [r for r in cfg.auth.totp_required_roles if r not in staff]
     if unknown:
         raise ConfigError(

@@ -18,6 +18,7 @@ HOMES = {
     "reviewer": "/desk",
     "supervisor": "/cases",
     "agent": "/agent",
+    "township_admin": "/points",
     "sysadmin": "/admin",
     "secadmin": "/security",
     "auditadmin": "/audit",
@@ -35,6 +36,8 @@ class NavPage:
 NAV_PAGES = (
     NavPage("/desk", "审批工作台", "Reviewer desk"),
     NavPage("/agent", "帮办代办", "Assisted filing"),
+    NavPage("/village", "乡村随身办", "Village service"),
+    NavPage("/points", "积分台账", "Points ledger"),
     NavPage("/supervision", "监督看板", "Supervision"),
     NavPage("/cases", "案卷查阅", "Case files"),
     NavPage("/followups", "差评整改", "Follow-ups"),

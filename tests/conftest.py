@@ -202,6 +202,9 @@ def seed_accounts(db: AccountDB) -> dict[str, str]:
     db.add_user("auditadmin", PASSWORD, "auditadmin")
     db.add_user("supervisor", PASSWORD, "supervisor")
     db.add_user("agent", PASSWORD, "agent", place="QH-LL-DC")
+    # 乡村随身办: a second village point of the same township, and its township's admin.
+    db.add_user("agent-xc", PASSWORD, "agent", place="QH-LL-XC")
+    db.add_user("township", PASSWORD, "township_admin", place="QH-LL")
     tokens = {}
     for n, place in enumerate(("QH-CG", "QH-LL", "QH-CG", "QH-LL"), start=1):
         _, tokens[f"kiosk-{n}"] = db.add_kiosk(f"kiosk {n}", place)

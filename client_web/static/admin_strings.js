@@ -103,6 +103,10 @@ const S = {
     en: "An assisting agent must have a place.",
   },
   "err.place.unknown": { zh: "所选地点不在地点清单中。", en: "The chosen place is not listed." },
+  "err.place.invalid": {
+    zh: "乡镇管理员必须绑定一个乡镇便民服务中心。",
+    en: "A township admin is bound to a township service centre.",
+  },
   "err.disabled.self": {
     zh: "不能停用自己正在使用的账户。",
     en: "You cannot disable your own account.",

@@ -69,6 +69,7 @@ if (form) {
         mode: form.querySelector("#nc-mode").value,
         applicant_name: form.querySelector("#nc-name").value,
         applicant_id: form.querySelector("#nc-id").value,
+        applicant_disabled: form.querySelector("#nc-disabled").checked,
       });
       if (!res.ok) {
         say(refusal(res.status, res.body), "error");

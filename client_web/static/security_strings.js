@@ -6,6 +6,7 @@ const S = {
   "role.reviewer": { zh: "审批人员", en: "Reviewer" },
   "role.supervisor": { zh: "监管人员", en: "Supervisor" },
   "role.agent": { zh: "帮办代办员", en: "Assisting agent" },
+  "role.township_admin": { zh: "乡镇管理员", en: "Township admin" },
   "role.sysadmin": { zh: "系统管理员", en: "System admin" },
   "role.secadmin": { zh: "安全管理员", en: "Security admin" },
   "role.auditadmin": { zh: "审计管理员", en: "Audit admin" },

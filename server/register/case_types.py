@@ -240,6 +240,7 @@ class CaseSummary:
     remaining_working_days: int | None  # None once decided or withdrawn
     decided_at: datetime | None
     updated_at: datetime | None = None  # the latest change (a withdrawal has no decided_at)
+    assisted_by: str | None = None  # 乡村随身办: the agent in whose call it was received
 
     @property
     def overdue(self) -> bool:
@@ -268,6 +269,7 @@ class CaseSummary:
             "due_soon": self.due_soon,
             "decided_at": self.decided_at.isoformat() if self.decided_at else None,
             "updated_at": self.updated_at.isoformat() if self.updated_at else None,
+            "assisted_by": self.assisted_by,
         }
 
 

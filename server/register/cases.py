@@ -128,9 +128,15 @@ class CaseService:
         applicant_id: str,
         place: str | None = None,
         session_id: str | None = None,
+        applicant_disabled: bool = False,
+        assisted_by: str | None = None,
     ) -> CaseDetail:
         """Receive a case (受理) at `place` (default: the actor's); with `session_id`,
-        the video session it was received in is linked in the same transaction."""
+        the video session it was received in is linked in the same transaction.
+        `applicant_disabled`: the agent ticked it (a points bonus, 乡村随身办);
+        `assisted_by`: the agent (`agent:<username>`) of the session it was received in."""
+        if not isinstance(applicant_disabled, bool):
+            raise CaseError("applicant_disabled", "invalid", "true or false")
         if session_id is not None and not SESSION_RE.match(session_id):
             raise CaseError("session", "invalid", "a session id like 20260102-030405-0a0b0c0d")
         where = place or actor.place
@@ -172,6 +178,8 @@ class CaseService:
                 received_on=received_on,
                 deadline=deadline,
                 updated_at=now,
+                applicant_disabled=applicant_disabled,
+                assisted_by=assisted_by,
             )
             row.materials = [
                 CaseMaterial(code=m, state=MaterialState.MISSING.value, updated_at=now)
@@ -184,6 +192,8 @@ class CaseService:
             sealed = self._sealer.seal(id_number, row.number)
             s.add(CaseIdentity(case_id=row.id, id_number=sealed))
             created = {"mode": mode} | ({"session": session_id} if session_id else {})
+            if assisted_by:
+                created["assisted_by"] = assisted_by
             event = self._history(s, row, actor, "created", None, row.state, "", created)
             detail = self._detail(row)
         log.info("case received", extra={"case": row.number, "item": item, "place": where})
@@ -383,6 +393,7 @@ class CaseService:
             remaining_working_days=remaining,
             decided_at=utc(row.decided_at) if row.decided_at else None,
             updated_at=utc(row.updated_at) if row.updated_at else None,
+            assisted_by=row.assisted_by,
         )
 
     def _detail(self, row: CaseRow) -> CaseDetail:

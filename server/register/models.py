@@ -140,6 +140,10 @@ class CaseRow(Base):
     # 回传批件: the approval document, once issued (archive-relative path and digest).
     approval_document: Mapped[str | None] = mapped_column(String(255))
     approval_sha256: Mapped[str | None] = mapped_column(String(64))
+    # 乡村随身办: the agent ticked "person with disability" (a points bonus).
+    applicant_disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The assisting agent of a case received by someone else (a reviewer in the agent's call).
+    assisted_by: Mapped[str | None] = mapped_column(String(80))
 
     history: Mapped[list[CaseEvent]] = relationship(
         back_populates="case", order_by="CaseEvent.id", cascade="all, delete-orphan"
@@ -393,3 +397,7 @@ class SessionInterruption(Base):
     requeued: Mapped[bool] = mapped_column(Boolean)  # the applicant went back to the head
     participants: Mapped[list[str]] = mapped_column(JSON, default=list)  # holders
     ended_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# Tables of 乡村随身办 (records and the points ledger) live in a module of their own.
+from server.register import village_models as _village_models  # noqa: E402, F401

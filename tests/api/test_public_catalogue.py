@@ -65,6 +65,8 @@ async def test_where_each_item_can_be_handed_in(running: RunningServer) -> None:
         "QH-CG": "township",
         "QH-LL": "township",
         "QH-LL-DC": "township",
+        "QH-LL-XC": "township",
+        "QH-CG-NC": "township",
     }
 
 

@@ -13,6 +13,7 @@ STAFF = {
     "reviewer": "reviewer",
     "supervisor": "supervisor",
     "agent": "agent",
+    "township_admin": "township",
     "sysadmin": "admin",
     "secadmin": "secadmin",
     "auditadmin": "auditadmin",
@@ -21,6 +22,7 @@ HOMES = {
     "reviewer": "/desk",
     "supervisor": "/cases",
     "agent": "/agent",
+    "township_admin": "/points",
     "sysadmin": "/admin",
     "secadmin": "/security",
     "auditadmin": "/audit",
@@ -117,6 +119,24 @@ NEWER_ROUTES = {
     ("GET", "/api/register/cases/x/evidence"),
     ("GET", "/api/register/cases/x/evidence/x"),
     ("POST", "/api/register/cases/x/inspection/checks"),
+    # 乡村随身办 and the points ledger (积分).
+    ("GET", "/village"),
+    ("POST", "/api/village/records"),
+    ("GET", "/api/village/records"),
+    ("GET", "/api/village/records/x"),
+    ("POST", "/api/village/cases/x/session"),
+    ("GET", "/points"),
+    ("GET", "/api/points/points"),
+    ("GET", "/api/points/agents"),
+    ("GET", "/api/points/ledger"),
+    ("GET", "/api/points/months"),
+    ("POST", "/api/points/grants"),
+    ("POST", "/api/points/entries/x/correction"),
+    ("PATCH", "/api/points/entries/x"),
+    ("DELETE", "/api/points/entries/x"),
+    ("POST", "/api/points/months/x/x/confirm"),
+    ("GET", "/api/points/months/x/x/statement"),
+    ("GET", "/api/points/months/x/x/export"),
 }
 
 
@@ -204,6 +224,7 @@ async def test_a_browser_gets_a_page_for_a_page_its_role_may_not_open(
         async with session.get(homes[role], headers={"Accept": "text/html"}) as resp:
             shown = set(re.findall(r'data-nav="([^"]+)"', await resp.text()))
         expected = {homes[role]} | ({"/cases"} if role == "reviewer" else set())
+        expected |= {"/village"} if role == "agent" else set()
         expected |= {"/stats", "/supervision"} if role in ("supervisor", "sysadmin") else set()
         if role == "supervisor":
             expected |= {"/followups", "/spot-checks"}
@@ -330,3 +351,39 @@ async def test_an_inspectors_token_reaches_only_the_inspectors_routes(
             assert status == 403, f"an inspector reached {method} {path}: {status}"
         checked += 1
     assert checked >= 20
+
+
+# 乡村随身办 and the points ledger: exactly who may call each route (the walks above
+# then check that every other role is refused). The township admin is a business
+# role: no admin route, no case register write.
+VILLAGE_ROUTES = {
+    ("GET", "/village"): {"agent"},
+    ("POST", "/api/village/records"): {"agent"},
+    ("GET", "/api/village/records"): {"agent", "township_admin", "supervisor"},
+    ("GET", "/api/village/records/x"): {"agent", "township_admin", "supervisor"},
+    ("POST", "/api/village/cases/x/session"): {"agent"},
+    ("GET", "/points"): {"township_admin"},
+    ("GET", "/api/points/points"): {"agent", "township_admin", "supervisor"},
+    ("GET", "/api/points/agents"): {"township_admin"},
+    ("GET", "/api/points/ledger"): {"agent", "township_admin", "supervisor"},
+    ("GET", "/api/points/months"): {"agent", "township_admin", "supervisor"},
+    ("POST", "/api/points/grants"): {"township_admin"},
+    ("POST", "/api/points/entries/x/correction"): {"township_admin"},
+    ("PATCH", "/api/points/entries/x"): {"township_admin"},
+    ("DELETE", "/api/points/entries/x"): {"township_admin"},
+    ("POST", "/api/points/months/x/x/confirm"): {"township_admin"},
+    ("GET", "/api/points/months/x/x/statement"): {"agent", "township_admin", "supervisor"},
+    ("GET", "/api/points/months/x/x/export"): {"township_admin", "supervisor"},
+}
+
+
+async def test_village_and_points_routes_are_open_to_exactly_their_roles(
+    running: RunningServer,
+) -> None:
+    routes = _routes(running)
+    marks = {(m, p): set(roles) for m, p, roles in routes}
+    assert {key: marks.get(key) for key in VILLAGE_ROUTES} == VILLAGE_ROUTES
+    for m, p, roles in routes:
+        if "township_admin" not in roles or p.startswith(("/api/account/", "/api/session")):
+            continue
+        assert not p.startswith(("/api/admin", "/api/audit", "/api/register")), (m, p)

@@ -22,7 +22,8 @@ ROLES = {
         "/desk",
     ),
     "admin": ("/admin", ["/supervision", "/admin", "/stats"], "/cases"),
-    "agent": ("/agent", ["/agent"], "/desk"),
+    "agent": ("/agent", ["/agent", "/village"], "/desk"),
+    "township": ("/points", ["/points"], "/agent"),
     "secadmin": ("/security", ["/security"], "/admin"),
     "auditadmin": ("/audit", ["/audit"], "/security"),
 }
