@@ -214,10 +214,10 @@ class CaseService:
             raise CaseError("state", "invalid", f"expected one of {', '.join(CaseState)}") from None
         if target is CaseState.APPROVED:
             raise UseApproval(number)
-        text = check_reason(reason, target in NEEDS_REASON)
         with self.register.write() as s:
             row = self._locked(s, number)
-            check_may_change(actor, row.item, row.place, target)
+            check_may_change(actor, row.item, row.place, target)  # a stranger learns nothing more
+            text = check_reason(reason, target in NEEDS_REASON)
             event = self._set_state(s, row, target, actor, text)
             detail = self._detail(row)
         self._emit(event)

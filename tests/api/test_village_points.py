@@ -177,6 +177,7 @@ async def test_an_agent_never_reaches_another_points_cases(running: RunningServe
         if "{number}" not in path or route.method == "HEAD":
             continue
         concrete = path.replace("{number}", number).replace("{doc_id}", str(doc_id))
+        concrete = concrete.replace("{n}", "1")
         if concrete.endswith("/documents") and route.method == "POST":
             async with other[0].post(
                 concrete, params={"material": material}, data=b"%PDF-1.4 x", headers=other[1]

@@ -85,7 +85,7 @@ def test_a_decided_village_case_earns_by_the_rules(village: Village) -> None:
 
 def test_withdrawn_and_non_village_cases_earn_nothing(village: Village) -> None:
     withdrawn = village.cases.create().number
-    village.cases.service.transition(AGENT, withdrawn, "withdrawn")
+    village.cases.service.transition(AGENT, withdrawn, "withdrawn", "申请人撤回")
     township = village.cases.create(OTHER_AGENT).number  # received at QH-CG, a township
     village.cases.service.transition(REVIEWER, township, "rejected", "材料不全")
     assert village.entries() == []
