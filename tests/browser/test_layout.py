@@ -325,6 +325,22 @@ async def counter_states(pages: Pages, screen: Screen) -> list[str]:
     return problems
 
 
+async def village_states(pages: Pages, screen: Screen) -> list[str]:
+    """乡村随身办: the village agent's page (its form, then its points) and the
+    township admin's ledger."""
+    view, script = screen.name, screen.init_script
+    agent = await pages.sign_in("/village", "agent", viewport=screen.viewport, init_script=script)
+    await expect(agent.locator("#vs-form")).to_be_visible()
+    problems = await measure(agent, f"{view}-village")
+    await agent.click('.v-tab[data-tab="points"]')
+    await expect(agent.locator("#pt-total")).to_be_visible()
+    problems += await measure(agent, f"{view}-village-points")
+    admin = await pages.sign_in("/points", "township", viewport=screen.viewport, init_script=script)
+    await admin.wait_for_selector("body[data-ready]", state="attached")
+    await expect(admin.locator("#pt-confirm")).to_be_visible()
+    return problems + await measure(admin, f"{view}-points")
+
+
 STATES = {
     "kiosk": kiosk_states,
     "counter": counter_states,
@@ -332,6 +348,7 @@ STATES = {
     "archive": archive_states,
     "admin": admin_state,
     "supervision": supervision_state,
+    "village": village_states,
     "login": login_state,
 }
 
