@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from recording.case_folder import CaseFolder
-from server.evidence_stamp import NotAnImage, Stamp, ascii_only, stamp_copy
+from server.evidence_stamp import NotAnImage, Stamp, printable, stamp_copy
 from server.register.case_types import OPEN, Actor, CaseError, InvalidTransition, check_may_change
 from server.register.documents import DocumentService, TooLarge
 
@@ -62,7 +62,7 @@ class EvidenceService:
             raise TooLarge(len(data), self.max_bytes)
         if not data.startswith(JPEG_MAGIC):
             raise CaseError("file", "wrong_type", "an evidence still is a JPEG image")
-        who = inspector["id"] + (f" {ascii_only(inspector['name'])}" if inspector["name"] else "")
+        who = inspector["id"] + (f" {printable(inspector['name'])}" if inspector["name"] else "")
         stamp = Stamp(
             server_time=server_time,
             lat=fix["lat"] if fix else None,

@@ -2,10 +2,11 @@
 
 The original the phone sent is kept byte for byte; this makes the copy people
 look at, with a dark band along the bottom naming the server time, the GPS fix
-and its accuracy, the inspector and the case. The stamp is ASCII (the fonts a
-server has rarely carry Chinese glyphs); the full identity, in any script, is in
-the audit chain beside it. Decoding and re-encoding happen here only, on demand,
-never on the live media path. Blocking: call from a thread.
+and its accuracy, the inspector and the case. With a Chinese font on the server
+(`./dev` installs WenQuanYi Micro Hei) the inspector's name is stamped as
+written; without one the stamp keeps to ASCII (`printable`). The full identity,
+in any script, is in the audit chain beside it. Decoding and re-encoding
+happen here only, on demand, never on the live media path. Blocking: call from a thread.
 """
 
 from __future__ import annotations
@@ -17,7 +18,14 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
+# Fonts with Chinese glyphs, tried first, then Latin-only ones.
+CJK_FONT_FILES = (
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc",
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+)
 FONT_FILES = (
+    *CJK_FONT_FILES,
     "/usr/share/fonts/truetype/dejavu/DejaVuSansMono-Bold.ttf",
     "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
 )
@@ -34,7 +42,7 @@ class Stamp:
     lat: float | None
     lon: float | None
     accuracy: float | None
-    inspector: str  # the inspection's id and, when it is ASCII, the name
+    inspector: str  # the inspection's id and the name (`printable`)
     case: str
 
     def lines(self) -> list[str]:
@@ -52,6 +60,17 @@ class Stamp:
 def ascii_only(text: str) -> str:
     """`text` with every non-ASCII or control character left out."""
     return "".join(ch for ch in text if 32 <= ord(ch) < 127).strip()
+
+
+def has_cjk_font() -> bool:
+    return any(Path(p).is_file() for p in CJK_FONT_FILES)
+
+
+def printable(text: str) -> str:
+    """`text` as the stamp can draw it: as written with a Chinese font, else ASCII only."""
+    if has_cjk_font():
+        return "".join(ch for ch in text if ch.isprintable()).strip()
+    return ascii_only(text)
 
 
 def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:

@@ -12,7 +12,15 @@ from PIL import Image
 from recording.case_folder import CaseFolder
 from recording.keys import ArchiveSigner
 from recording.verify import verify_path
-from server.evidence_stamp import NotAnImage, Stamp, ascii_only, stamp_copy
+from server.evidence_stamp import (
+    NotAnImage,
+    Stamp,
+    _font,
+    ascii_only,
+    has_cjk_font,
+    printable,
+    stamp_copy,
+)
 from server.geo import bearing_deg, distance_m
 from tests.unit.doc_images import jpeg
 
@@ -34,6 +42,14 @@ def test_the_stamp_names_time_place_inspector_and_case() -> None:
     no_fix = Stamp(1.0, None, None, None, "insp-1", "QH-1").lines()[0]
     assert "GPS: no fix" in no_fix
     assert ascii_only("李四 Li Si\n") == "Li Si"
+
+
+def test_a_chinese_name_is_stamped_as_written() -> None:
+    assert has_cjk_font()  # ./dev installs fonts-wqy-microhei, as kiosks and servers need
+    assert printable("李四 Li Si\n") == "李四 Li Si"
+    font = _font(32)
+    # A real glyph, not the empty box a Latin-only font draws for every Chinese character.
+    assert font.getmask("李").getbbox() != font.getmask("四").getbbox()
 
 
 def test_the_stamped_copy_differs_where_the_band_is_and_keeps_the_size() -> None:
