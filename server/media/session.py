@@ -29,15 +29,11 @@ import asyncio
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from aiortc import (
     RTCConfiguration,
     RTCPeerConnection,
-    RTCRtpReceiver,
-    RTCRtpSender,
-    RTCRtpTransceiver,
     RTCSessionDescription,
 )
 from aiortc.mediastreams import MediaStreamTrack
@@ -51,6 +47,15 @@ from .negotiation import (
     ice_server,
     offered_kinds,
     repair_bundle,
+)
+from .slots import (
+    Participant,
+    Slot,
+    mark_wanted,
+    mid_order,
+    mlines,
+    transceiver_of,
+    wanted_sources,
 )
 from .stats import packets_received, rtp_stats
 
@@ -75,48 +80,6 @@ class SessionClosedError(Exception):
 
 class MediaNegotiationError(ValueError):
     """The offer could not be answered (bad SDP, no VP8/Opus, ...)."""
-
-
-@dataclass
-class Slot:
-    """One send transceiver of a participant's pc and the ForwardTrack feeding it."""
-
-    kind: str
-    track: ForwardTrack
-    transceiver: RTCRtpTransceiver
-    # (participant id, track key) this slot carries while that participant stays
-    assigned: tuple[str, str] | None = None
-    # False when the client's m-line only sends (sendonly/inactive): nothing goes out here
-    wanted: bool = True
-    # Added by a renegotiation: not fed until the client has surely applied the answer
-    held: bool = False
-
-    @property
-    def sender(self) -> RTCRtpSender:
-        return self.transceiver.sender
-
-    @property
-    def sending(self) -> bool:
-        """False once negotiated as recvonly/inactive (the client wants nothing here)."""
-        if not self.wanted:
-            return False
-        return self.transceiver.currentDirection in (None, "sendrecv", "sendonly")
-
-
-@dataclass
-class Participant:
-    """A participant's current pc, inbound streams and output slots."""
-
-    participant_id: str
-    pc: RTCPeerConnection | None = None
-    state: str = "new"
-    joined: bool = False
-    # key: "audio"/"video"; a further track of the same kind gets "video:1", ...
-    inbound: dict[str, InboundStream] = field(default_factory=dict)
-    receivers: dict[str, RTCRtpReceiver] = field(default_factory=dict)
-    slots: dict[str, list[Slot]] = field(default_factory=dict)
-    order: int = 0  # rank among the sources (assigned in this order)
-    receive_only: bool = False  # a spot-checking supervisor: never a source
 
 
 class MediaSession:
@@ -206,7 +169,7 @@ class MediaSession:
                 rows.append(
                     {"mid": slot.transceiver.mid, "kind": kind, "from": owner, "track": key}
                 )
-        return sorted(rows, key=lambda r: _mid_order(r["mid"]))
+        return sorted(rows, key=lambda r: mid_order(r["mid"]))
 
     async def accept_offer(
         self,
@@ -270,7 +233,7 @@ class MediaSession:
                     self._add_slot(participant, pc, kind)
                 await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
                 repair_bundle(pc, offer_sdp)
-                _mark_wanted(participant, offer_sdp)
+                mark_wanted(participant, offer_sdp)
                 self._route()
                 await pc.setLocalDescription(await pc.createAnswer())
                 self._route()  # slots negotiated recvonly/inactive are detached now
@@ -292,12 +255,12 @@ class MediaSession:
         known = {t.mid for t in pc.getTransceivers() if t.mid is not None}
         added: list[Slot] = []
         try:
-            for mid, kind, _ in _mlines(sdp):
+            for mid, kind, _ in mlines(sdp):
                 if mid not in known:
                     added.append(self._add_slot(participant, pc, kind, held=True))
             await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
             repair_bundle(pc, sdp)
-            _mark_wanted(participant, sdp)
+            mark_wanted(participant, sdp)
             self._route()
             await pc.setLocalDescription(await pc.createAnswer())
             self._route()
@@ -430,7 +393,7 @@ class MediaSession:
     ) -> None:
         if participant.pc is not pc or participant.receive_only:
             return  # a receive-only participant's media is never forwarded nor recorded
-        receiver = _transceiver_of(pc, track).receiver
+        receiver = transceiver_of(pc, track).receiver
         passthrough.mark_passthrough(track, receiver)
         kind = track.kind
         if kind == "audio":
@@ -473,7 +436,7 @@ class MediaSession:
                 key=lambda p: p.order,
             )
             for kind, slots in participant.slots.items():
-                wanted = _wanted_sources(others, kind)
+                wanted = wanted_sources(others, kind)
                 for slot in slots:
                     if slot.assigned not in wanted or not slot.sending:
                         slot.assigned = None
@@ -571,56 +534,3 @@ class MediaSession:
         task = asyncio.ensure_future(awaitable)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-
-
-def _extra_index(key: str) -> int:
-    return int(key.rsplit(":", 1)[1]) if ":" in key else 0
-
-
-def _mid_order(mid: str) -> tuple[int, str]:
-    return (int(mid), "") if mid.isdigit() else (1 << 30, mid)
-
-
-def _wanted_sources(others: list[Participant], kind: str) -> list[tuple[str, str]]:
-    """The sources one participant's slots of a kind should carry, in priority order."""
-    wanted = []
-    for other in others:
-        if other.receive_only:
-            continue  # publishes nothing: no slot anywhere carries it
-        extra = [k for k in other.inbound if k.startswith(kind + ":")]
-        wanted.append((other.participant_id, kind))
-        wanted.extend((other.participant_id, k) for k in sorted(extra, key=_extra_index))
-    return wanted
-
-
-def _all_slots(participant: Participant) -> list[Slot]:
-    return [slot for slots in participant.slots.values() for slot in slots]
-
-
-def _mlines(sdp: str) -> list[tuple[str | None, str, str]]:
-    """(mid, kind, direction) of each audio/video m-line of an SDP, in order."""
-    rows: list[list[Any]] = []
-    for line in sdp.splitlines():
-        if line.startswith("m="):
-            kind = line[2:].split(" ", 1)[0]
-            rows.append([None, kind, "sendrecv"])
-        elif rows and line.startswith("a=mid:"):
-            rows[-1][0] = line[6:].strip()
-        elif rows and line[2:] in ("sendrecv", "sendonly", "recvonly", "inactive"):
-            rows[-1][2] = line[2:]
-    return [(m, k, d) for m, k, d in rows if k in ("audio", "video")]
-
-
-def _mark_wanted(participant: Participant, sdp: str) -> None:
-    """A slot is wanted when the client's m-line receives (sendrecv or recvonly)."""
-    direction = {mid: d for mid, _, d in _mlines(sdp)}
-    for slot in _all_slots(participant):
-        d = direction.get(slot.transceiver.mid)
-        slot.wanted = d in (None, "sendrecv", "recvonly")
-
-
-def _transceiver_of(pc: RTCPeerConnection, track: MediaStreamTrack) -> RTCRtpTransceiver:
-    for transceiver in pc.getTransceivers():
-        if transceiver.receiver.track is track:
-            return transceiver
-    raise LookupError(f"no transceiver receives {track!r}")

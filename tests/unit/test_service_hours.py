@@ -53,8 +53,9 @@ def test_catalogue_hours_item_then_place_then_default() -> None:
     cat = parse_catalogue(
         {
             "hours": "周一至周五 9:00-17:00",
-            "places": [{"code": "P", "kind": "village_point", "zh": "点", "en": "Point",
-                        "hours": "每天 8:00-20:00"}],
+            "places": [{"code": "T", "kind": "township_centre", "zh": "镇", "en": "Town"},
+                       {"code": "P", "kind": "village_point", "zh": "点", "en": "Point",
+                        "township": "T", "hours": "每天 8:00-20:00"}],
             "items": [ITEM, {**ITEM, "code": "X-2", "hours": "周六 9:00-12:00"}],
         }
     )  # fmt: skip
