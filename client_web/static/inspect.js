@@ -19,13 +19,13 @@ import * as i18n from "./i18n.js";
 import { L } from "./inspect_strings.js";
 import { sendQuality } from "./rw_quality.js";
 import { RwClient } from "./rwclient.js";
+import { grabStill } from "./still_grab.js";
 
 const POSITION_MS = 4000;
 const QUALITY_MS = 3000;
 const WEAK_CHECKS = 3; // this many weak readings in a row before the offer
 // The browser's estimate starts low and ramps up: no verdict this soon after connecting.
 const SETTLE_MS = 10_000;
-const JPEG_QUALITY = 0.92;
 const CAMERA = { width: { ideal: 1920 }, height: { ideal: 1080 }, frameRate: { ideal: 25 } };
 // `exact` would fail on cameras that report no facing mode: ask, do not insist.
 const FACING = (facing) => ({ ...CAMERA, facingMode: { ideal: facing } });
@@ -239,38 +239,9 @@ function cameraTrack() {
   return state.rw?.local?.stream?.getVideoTracks().find((t) => t.readyState === "live") || null;
 }
 
-async function encode(source, width, height) {
-  const canvas = document.createElement("canvas");
-  canvas.width = width;
-  canvas.height = height;
-  canvas.getContext("2d").drawImage(source, 0, 0, width, height);
-  const blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", JPEG_QUALITY));
-  if (!blob) throw new Error("the still could not be encoded");
-  return blob;
-}
-
 /** A full-resolution JPEG of the local camera track (its settings' size, never the sent video). */
 async function still(track) {
-  const settings = track.getSettings();
-  if (typeof ImageCapture !== "undefined") {
-    try {
-      const frame = await new ImageCapture(track).grabFrame();
-      const blob = await encode(frame, settings.width || frame.width, settings.height || frame.height);
-      frame.close?.();
-      return blob;
-    } catch {
-      /* fall back to a video element */
-    }
-  }
-  const video = document.createElement("video");
-  video.muted = true;
-  video.playsInline = true;
-  video.srcObject = new MediaStream([track]);
-  await video.play();
-  if (video.requestVideoFrameCallback) await new Promise((r) => video.requestVideoFrameCallback(r));
-  const blob = await encode(video, settings.width || video.videoWidth, settings.height || video.videoHeight);
-  video.srcObject = null;
-  return blob;
+  return (await grabStill(track)).blob;
 }
 
 async function upload(blob, query) {

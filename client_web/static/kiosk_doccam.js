@@ -15,11 +15,11 @@
 
 import * as i18n from "./i18n.js";
 import { L } from "./kiosk_doccam_strings.js";
+import { grabStill, withTimeout } from "./still_grab.js";
 
 const STORE_KEY = "rw_doc_camera";
 // As large as the device gives (a document camera's text needs the pixels).
 const DOC_VIDEO = { width: { ideal: 3840 }, height: { ideal: 2160 }, frameRate: { ideal: 10 } };
-const JPEG_QUALITY = 0.92;
 
 const $ = (sel) => document.querySelector(sel);
 window.rwDocTimings = [];
@@ -30,25 +30,6 @@ function stored() {
   } catch {
     return null;
   }
-}
-
-function withTimeout(promise, ms) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error("timeout")), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-/** Draw an image source at width x height and encode it as a JPEG blob. */
-async function encode(source, width, height) {
-  const canvas = document.createElement("canvas");
-  canvas.width = width;
-  canvas.height = height;
-  canvas.getContext("2d").drawImage(source, 0, 0, width, height);
-  const blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", JPEG_QUALITY));
-  if (!blob) throw new Error("the still could not be encoded");
-  return blob;
 }
 
 export class DocCamera {
@@ -109,7 +90,6 @@ export class DocCamera {
   async still() {
     const track = await this.track();
     if (!track) throw new Error("no document camera");
-    const settings = track.getSettings();
     if (typeof ImageCapture !== "undefined") {
       const capture = new ImageCapture(track);
       try {
@@ -120,26 +100,9 @@ export class DocCamera {
       } catch {
         /* not a camera that takes photos (or it failed): grab a frame instead */
       }
-      try {
-        const frame = await withTimeout(capture.grabFrame(), 3000);
-        const blob = await encode(frame, settings.width || frame.width, settings.height || frame.height);
-        frame.close?.();
-        return this._took(blob, "grabFrame");
-      } catch {
-        /* fall through to a video element */
-      }
     }
-    const video = document.createElement("video");
-    video.muted = true;
-    video.playsInline = true;
-    video.srcObject = new MediaStream([track]);
-    await video.play();
-    if (video.requestVideoFrameCallback) {
-      await new Promise((resolve) => video.requestVideoFrameCallback(resolve));
-    }
-    const blob = await encode(video, settings.width || video.videoWidth, settings.height || video.videoHeight);
-    video.srcObject = null;
-    return this._took(blob, "video");
+    const { blob, method } = await grabStill(track);
+    return this._took(blob, method);
   }
 
   _took(blob, method) {
