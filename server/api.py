@@ -20,7 +20,7 @@ from server.auth import (
     restricted_ok,
 )
 from server.connections import CLOSE_SIGNED_OUT
-from server.landing import home_of, landing_for
+from server.landing import home_for, landing_for
 from server.login_audit import username_label
 from server.login_limits import address_bucket, client_address
 from server.origin import origin_allowed
@@ -118,7 +118,7 @@ async def login(request: web.Request) -> web.Response:
         raise _json_error(web.HTTPUnauthorized, "bad_credentials", "wrong username or password")
     metrics.login("ok")
     recorder.system("auth.signed_in", username, {"ip": address, "role": ident.role})
-    next_page = landing_for(app, ident.role, raw_next)
+    next_page = landing_for(app, ident, raw_next)
     if ident.restricted is not None:
         next_page = "/account"
     response = web.json_response({"user": ident.public(), "csrf": ident.csrf, "next": next_page})
@@ -156,7 +156,7 @@ async def logout(request: web.Request) -> web.Response:
 async def me(request: web.Request) -> web.Response:
     ident = request[IDENTITY]
     return web.json_response(
-        {"user": ident.public(), "csrf": ident.csrf, "home": home_of(ident.role)}
+        {"user": ident.public(), "csrf": ident.csrf, "home": home_for(request.app, ident)}
     )
 
 

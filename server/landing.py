@@ -12,7 +12,8 @@ from urllib.parse import unquote, urlsplit
 
 from aiohttp import web
 
-from server.auth import PUBLIC, allowed_roles
+from server import appkeys as K
+from server.auth import PUBLIC, Identity, allowed_roles
 
 HOMES = {
     "reviewer": "/desk",
@@ -53,6 +54,15 @@ _STRIPPED = re.compile(r"[\x00-\x20\x7f]")  # what a browser drops from a URL or
 
 def home_of(role: str | None) -> str:
     return HOMES.get(role or "", "/")
+
+
+def home_for(app: web.Application, ident: Identity) -> str:
+    """The role's home; an agent of a village service point lands on its phone page."""
+    if ident.role == "agent" and ident.place is not None:
+        place = app[K.CATALOGUE].places.get(ident.place)
+        if place is not None and place.kind == "village_point":
+            return "/village"
+    return home_of(ident.role)
 
 
 def safe_next(raw: str | None) -> str | None:
@@ -100,12 +110,12 @@ def may_open(app: web.Application, role: str, path: str) -> bool:
     return role in roles or PUBLIC in roles
 
 
-def landing_for(app: web.Application, role: str, raw_next: str | None) -> str:
-    """The `next` page when it is safe and the role may open it, else the role's home."""
+def landing_for(app: web.Application, ident: Identity, raw_next: str | None) -> str:
+    """The `next` page when it is safe and the role may open it, else the caller's home."""
     target = safe_next(raw_next)
-    if target is not None and may_open(app, role, target):
+    if target is not None and may_open(app, ident.role, target):
         return target
-    return home_of(role)
+    return home_for(app, ident)
 
 
 def nav_for(app: web.Application, role: str | None) -> list[NavPage]:

@@ -12,7 +12,7 @@ from aiohttp import web
 from server import CLIENT_DIR
 from server import appkeys as K
 from server.auth import IDENTITY, PUBLIC, allow
-from server.landing import home_of, landing_for, nav_for, safe_next
+from server.landing import home_for, landing_for, nav_for, safe_next
 
 routes = web.RouteTableDef()
 STATIC_DIR = (CLIENT_DIR / "static").resolve()
@@ -46,7 +46,7 @@ def render(request: web.Request, name: str, *, status: int = 200, **context: Any
         user=ident.public() if ident else None,
         csrf=ident.csrf if ident else None,
         nav=nav_for(request.app, ident.role) if staff else [],
-        home=home_of(ident.role) if staff else "/",
+        home=home_for(request.app, ident) if staff else "/",
         current=request.path,
         **context,
     )
@@ -68,7 +68,7 @@ async def login_page(request: web.Request) -> web.Response:
     raw = request.query.get("next")
     ident = request[IDENTITY]
     if ident is not None and ident.role != "kiosk":
-        raise web.HTTPFound(landing_for(request.app, ident.role, raw))
+        raise web.HTTPFound(landing_for(request.app, ident, raw))
     return render(request, "login.html", next=safe_next(raw) or "")
 
 

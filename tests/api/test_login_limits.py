@@ -9,6 +9,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from server import appkeys as K
 from tests.conftest import PASSWORD, RunningServer, make_config, start_server, system_events
 
 EVIL = [
@@ -81,7 +82,8 @@ async def test_a_same_origin_next_is_kept_when_the_role_may_open_it(
         ("reviewer", "/desk"),
         ("supervisor", "/cases"),
         ("admin", "/admin"),
-        ("agent", "/agent"),
+        ("agent", "/village"),  # at a village service point: its phone page
+        ("township", "/points"),
         ("secadmin", "/security"),
         ("auditadmin", "/audit"),
     ],
@@ -205,3 +207,10 @@ async def test_forwarded_addresses_count_only_behind_a_trusted_proxy(
         assert await attempt(plain, "198.51.100.8", 9) == 429
     finally:
         await plain.close()
+
+
+async def test_an_agent_at_a_township_centre_lands_on_the_counter(running: RunningServer) -> None:
+    running.app[K.ACCOUNTS].add_user("agent-cg", PASSWORD, "agent", place="QH-CG")
+    session, _ = await running.http()
+    status, body = await _login(session, "agent-cg", PASSWORD)
+    assert (status, body["next"]) == (200, "/agent")

@@ -22,7 +22,7 @@ ROLES = {
         "/desk",
     ),
     "admin": ("/admin", ["/supervision", "/admin", "/stats"], "/cases"),
-    "agent": ("/agent", ["/agent", "/village"], "/desk"),
+    "agent": ("/village", ["/agent", "/village"], "/desk"),  # a village point's agent
     "township": ("/points", ["/points"], "/agent"),
     "secadmin": ("/security", ["/security"], "/admin"),
     "auditadmin": ("/audit", ["/audit"], "/security"),
@@ -54,6 +54,7 @@ async def test_each_role_lands_on_its_page_with_its_nav(pages: Pages) -> None:
         await page.click("#go-home")
         await page.wait_for_url(base + home)
     agent = pages.contexts[list(ROLES).index("agent")].pages[0]
+    await agent.goto(base + "/agent")
     await expect(agent.locator("#new-case h2")).to_have_text("新建办件")
     await expect(agent.locator("#agent-place")).to_have_text("柳林镇东村便民代办点（东村超市）")
 
