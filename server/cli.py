@@ -258,6 +258,10 @@ def _seed_demo(cfg: Config) -> list[str]:
     lines.append("")
     lines.append(f"Reviewer desk: {base}/desk    Admin: {base}/admin    Metrics: {base}/metrics")
     lines.append(
+        f"Village agent (phone): {base}/village    Points ledger: {base}/points    "
+        f"Supervision: {base}/supervision    Public catalogue: {base}/catalogue"
+    )
+    lines.append(
         f"Security admin: {base}/security    Audit log: {base}/audit    "
         f"(TOTP at first sign-in for: {', '.join(cfg.auth.totp_required_roles) or 'nobody'})"
     )

@@ -86,11 +86,15 @@ def test_demo_starts_and_prints_urls(tmp_path: Path) -> None:
         lines = []
         for line in proc.stdout:
             lines.append(line)
-            if line.startswith("Reviewer desk:"):
+            if line.startswith("Village agent (phone):"):
                 break
         text = "".join(lines)
         assert f"http://127.0.0.1:{port}/kiosk?token=" in text
         assert "county-reviewer" in text and "demo-pass-2026" in text
+        assert "village-agent" in text and "township-admin" in text  # 乡村随身办
+        assert (
+            f"http://127.0.0.1:{port}/village" in text and f"http://127.0.0.1:{port}/points" in text
+        )
         for role in ("sysadmin", "secadmin", "auditadmin"):  # 三员分立: one account each
             assert f"  {role:<10} {role:<16}" in text
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as resp:
