@@ -17,7 +17,7 @@
 
 import * as i18n from "./i18n.js";
 import { L } from "./inspect_strings.js";
-import { sendQuality } from "./rw_quality.js";
+import { WeakUplink, sendQuality } from "./rw_quality.js";
 import { RwClient } from "./rwclient.js";
 import { grabStill } from "./still_grab.js";
 
@@ -42,7 +42,7 @@ const state = {
   fix: null,
   facing: "environment",
   weak: false,
-  weakCount: 0,
+  uplink: new WeakUplink(WEAK_CHECKS),
   weakOffered: false,
   stillsTimer: null,
   stored: [],
@@ -332,8 +332,7 @@ async function checkUplink() {
   const q = await sendQuality(state.rw.pc, state.qstate);
   state.quality = q;
   const settled = state.connectedAt && performance.now() - state.connectedAt > SETTLE_MS;
-  state.weakCount = q?.weak && settled ? state.weakCount + 1 : 0;
-  if (state.weakCount >= WEAK_CHECKS) offerWeak();
+  if (state.uplink.feed(q, settled)) offerWeak();
 }
 
 function offerWeak() {
@@ -357,7 +356,7 @@ async function enterWeak() {
 
 async function leaveWeak() {
   state.weak = false;
-  state.weakCount = 0;
+  state.uplink.reset();
   clearInterval(state.stillsTimer);
   await videoSender()?.replaceTrack(cameraTrack());
   state.rw.send({ type: "media.state", ...state.rw.mediaState() });

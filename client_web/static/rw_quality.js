@@ -103,9 +103,37 @@ export async function sendQuality(pc, state) {
   const prev = state.prev;
   state.prev = { t: now, sentBytes };
   const videoKbps = prev && now > prev.t ? ((sentBytes - prev.sentBytes) * 8) / (now - prev.t) : null;
-  // The estimate alone can be low while nothing needs more; weak when the video is
-  // held back for bandwidth too, or the server reports heavy loss.
-  const starved = available !== null && available < VIDEO_MIN_KBPS && limitation === "bandwidth";
-  const weak = starved || (loss !== null && loss > 0.1);
+  const weak = uplinkWeak({ available, loss, limitation });
   return { available, videoKbps, loss, limitation, weak };
+}
+
+/**
+ * Whether one reading says video cannot go through. The estimate alone can be
+ * low while nothing needs more; weak when the video is held back for bandwidth
+ * too, or the server reports heavy loss (over 10 %).
+ */
+export function uplinkWeak({ available, loss, limitation }) {
+  const starved = available !== null && available < VIDEO_MIN_KBPS && limitation === "bandwidth";
+  return starved || (loss !== null && loss > 0.1);
+}
+
+/**
+ * Weak readings in a row before audio + stills is offered: one good reading, or
+ * one taken before the connection settled, starts the count again.
+ */
+export class WeakUplink {
+  constructor(needed = 3) {
+    this.needed = needed;
+    this.count = 0;
+  }
+
+  /** Feed one reading; true when the offer should be made now. */
+  feed(reading, settled) {
+    this.count = reading?.weak && settled ? this.count + 1 : 0;
+    return this.count >= this.needed;
+  }
+
+  reset() {
+    this.count = 0;
+  }
 }
