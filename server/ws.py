@@ -216,9 +216,9 @@ async def handle_text(app: web.Application, conn: Connection, text: str) -> None
     """Validate and dispatch one frame; every failure becomes an error message."""
     ref = None
     cluster = app.get(K.CLUSTER)
-    if cluster is not None and await cluster.router.forward(conn, text):
-        return  # handled by the process that owns the sender's session
     try:
+        if cluster is not None and await cluster.router.forward(conn, text):
+            return  # handled by the process that owns the sender's session
         message = parse_inbound(text, conn.ident.role)
         ref = message.type
         await DISPATCH[type(message)](app, conn, message)
@@ -228,6 +228,7 @@ async def handle_text(app: web.Application, conn: Connection, text: str) -> None
     except (asyncio.CancelledError, ConnectionError):
         raise
     except Exception:
+        ref = ref or peek_type(text)  # e.g. the shared store failed before parsing (routing)
         log.exception("message handler failed", extra={"conn": conn.id, "type": ref})
         app[K.METRICS].ws_error(ErrorCode.INTERNAL)
         await conn.send(error(ErrorCode.INTERNAL, "the server could not handle this message", ref))
