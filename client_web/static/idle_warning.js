@@ -45,6 +45,17 @@ function render(warnS) {
   } else if (banner) banner.hidden = true;
 }
 
+// Answers can arrive out of order (a poll at load, another on focus): only one
+// newer than the last applied counts.
+let asked = 0;
+let applied = 0;
+
+function applyIfNewest(seq, data) {
+  if (seq <= applied) return;
+  applied = seq;
+  apply(data);
+}
+
 function apply(data) {
   deadline = Date.now() + data.idle_left_s * 1000;
   clearInterval(timer);
@@ -53,23 +64,25 @@ function apply(data) {
 }
 
 async function poll() {
+  const seq = ++asked;
   try {
     const resp = await fetch("/api/session", { credentials: "same-origin" });
     if (resp.status === 401) return signIn();
-    if (resp.ok) apply(await resp.json());
+    if (resp.ok) applyIfNewest(seq, await resp.json());
   } catch {
     // offline for a moment: the next poll tells
   }
 }
 
 async function keepAlive() {
+  const seq = ++asked;
   const resp = await fetch("/api/session/keepalive", {
     method: "POST",
     credentials: "same-origin",
     headers: { "X-CSRF-Token": csrf() },
   });
   if (resp.status === 401) return signIn();
-  if (resp.ok) apply(await resp.json());
+  if (resp.ok) applyIfNewest(seq, await resp.json());
 }
 
 poll();
