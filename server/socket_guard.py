@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from server.accounts import AccountDB
 from server.auth import Authenticator, Identity
@@ -43,6 +43,10 @@ def busy_holders(sessions: SessionManager) -> set[str]:
     return {p.holder for s in sessions.active() for p in s.participants}
 
 
+async def _no_inspection(ident: Identity) -> str | None:
+    return "no inspection"
+
+
 def _is_ping(text: str) -> bool:
     # The substring test spares a JSON parse for every other message.
     return '"ping"' in text and peek_type(text) == "ping"
@@ -61,12 +65,12 @@ class CredentialGuard:
         self.connections = connections
         self.interval = interval
         # 云踏勘: why an inspector's socket must close (server/inspection.py), or None.
-        self.inspector_problem: Callable[[Identity], str | None] = lambda ident: "no inspection"
+        self.inspector_problem: Callable[[Identity], Awaitable[str | None]] = _no_inspection
 
     async def problem(self, ident: Identity) -> str | None:
         """Why these credentials no longer hold (a close reason), or None."""
         if ident.role == "inspector":
-            return self.inspector_problem(ident)
+            return await self.inspector_problem(ident)
         if ident.role == "kiosk":
             kiosk = self.accounts.get_kiosk(ident.subject)
             if kiosk is None or kiosk.revoked:
