@@ -109,6 +109,9 @@ async def test_an_inspector_on_the_other_process(tmp_path: Path) -> None:
             assert record["gps"]["lat"] == 30.2741 and record["point"] == POINTS[0]
             told = await desk_party.message("inspect.evidence")
             assert told["evidence"]["n"] == record["n"]
+            other_case = f"{BASE}/QH-2026-999999/evidence"
+            async with phone_http.post(other_case, data=still, headers=bearer) as resp:
+                assert resp.status == 403 and (await resp.json())["code"] == "other_case"
             stored = cluster.b.data_dir / "archive" / "cases" / number / record["file"]
             assert stored.read_bytes() == still
             assert not (cluster.a.data_dir / "archive" / "cases" / number).exists()
@@ -155,3 +158,45 @@ async def test_an_inspector_on_the_other_process(tmp_path: Path) -> None:
             await phone_ws.send({"type": "inspect.position", **fix})
             await asyncio.wait_for(phone_ws.done, 30)
             assert phone_ws.ws.close_code == 4401
+
+
+async def _until_status(http: aiohttp.ClientSession, token: str, status: int) -> dict:
+    """Poll the link's check until it answers `status` (the token's clock runs out)."""
+    deadline = time.monotonic() + 60
+    while True:
+        got, body = await _check(http, token, PHONE)
+        if got == status:
+            return body
+        assert got == 200 and time.monotonic() < deadline, (got, body)
+        await asyncio.sleep(0.2)  # the poll interval, not synchronisation
+
+
+async def test_an_unopened_link_expires_on_every_process(tmp_path: Path) -> None:
+    env = {**CLUSTER_ENV, "RW_INSPECTION__TOKEN_MINUTES": "0.1"}
+    with two_processes(tmp_path, env) as cluster:
+        acc = cluster.accounts
+        async with AsyncExitStack() as stack:
+            k = await kiosk(stack, cluster.b, acc.kiosks[0])
+            await join(k)
+            d = await desk(stack, cluster.b, acc.reviewers[0], acc.password)
+            await d.send({"type": "desk.call_next"})
+            sid = (await d.expect("session.paired", timeout=30))["session_id"]
+            staff = aiohttp.ClientSession(
+                base_url=cluster.b.url, cookie_jar=aiohttp.CookieJar(unsafe=True)
+            )
+            stack.push_async_callback(staff.close)
+            csrf = {"X-CSRF-Token": await login(staff, acc.reviewers[0], acc.password)}
+            async with staff.post(BASE, json={**APPLICANT, "session": sid}, headers=csrf) as resp:
+                assert resp.status == 201, await resp.text()
+                number = (await resp.json())["number"]
+            body = {"session": sid, "case": number, "name": "李四"}
+            async with staff.post("/api/inspections", json=body, headers=csrf) as resp:
+                token = (await resp.json())["token"]
+            phone_http = aiohttp.ClientSession(base_url=cluster.a.url)
+            stack.push_async_callback(phone_http.close)
+            refused = await _until_status(phone_http, token, 410)
+            assert refused["code"] == "expired" and "过期" in refused["notice"]["zh"]
+            # A's own check of the bearer (the record in the store) refuses it too.
+            with pytest.raises(aiohttp.WSServerHandshakeError) as upgrade:
+                await phone_http.ws_connect(f"/ws?token={token}&device={PHONE}")
+            assert upgrade.value.status == 401
