@@ -200,6 +200,7 @@ def create_app(
     if isinstance(app[K.STORE], RedisStore):
         app[K.CLUSTER] = Cluster(app)
         app[K.INSPECTIONS].shared = app[K.CLUSTER].router.inspections
+        app[K.GUARD].busy_elsewhere = app[K.CLUSTER].router.pinned_elsewhere
     app.router.add_routes(api_routes)
     app.router.add_routes(admin_api.routes)
     app.router.add_routes(account_api.routes)

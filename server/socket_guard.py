@@ -12,7 +12,8 @@ line in another process:
 - a sweep every `auth.socket_check_seconds` does the same for idle sockets.
 
 A message other than `ping` counts as activity for the staff session, and so
-does being in a video session (a reviewer in a long call is not idle).
+does being in a video session (a reviewer in a long call is not idle), also one
+held by another process (`busy_elsewhere`: the holder's pin, server/cluster/).
 """
 
 from __future__ import annotations
@@ -66,6 +67,8 @@ class CredentialGuard:
         self.interval = interval
         # 云踏勘: why an inspector's socket must close (server/inspection.py), or None.
         self.inspector_problem: Callable[[Identity], Awaitable[str | None]] = _no_inspection
+        # With several processes: the holder is in a session held by another one.
+        self.busy_elsewhere: Callable[[str], Awaitable[bool]] | None = None
 
     async def problem(self, ident: Identity) -> str | None:
         """Why these credentials no longer hold (a close reason), or None."""
@@ -104,8 +107,13 @@ class CredentialGuard:
             reason = await self.problem(conn.ident)
             if reason is not None:
                 await conn.close_for(reason)
-            elif conn.ident.session_id is not None and conn.ident.holder in in_session:
+            elif conn.ident.session_id is not None and await self._busy(conn.ident, in_session):
                 await self.auth.touch(conn.ident.session_id)
+
+    async def _busy(self, ident: Identity, in_session: set[str]) -> bool:
+        if ident.holder in in_session:
+            return True
+        return self.busy_elsewhere is not None and await self.busy_elsewhere(ident.holder)
 
     async def run(self, in_session: Callable[[], set[str]]) -> None:
         """Sweep every interval until cancelled; `in_session()` gives the busy holders."""

@@ -225,6 +225,10 @@ class Router:
             return None
         return owner
 
+    async def pinned_elsewhere(self, holder: str) -> bool:
+        """In a session held by another live process (its sign-in is busy, not idle)."""
+        return await self.owner_of(holder) is not None
+
     async def session_owner(self, session_id: str) -> str | None:
         if any(s.id == session_id for s in self.app[K.SESSIONS].active()):
             return None
