@@ -2,13 +2,16 @@
 is on B, the inspector's phone opens its link on A. Its check, its join and
 its frames are handled by B; its media goes to B and everyone decodes everyone;
 a capture request reaches the phone, whose still, posted on A, is stored by B in
-the case's evidence/ with the desk told. A second phone with the same token on
-B is refused while the first is connected, and after the session ends the
-token is refused on A (and the phone's open socket there is closed)."""
+the case's evidence/ with the desk told; another case is refused. A second phone
+with the same token on B is refused while the first is connected; the first
+drops and rejoins on A. After the session ends the token is refused on A (and
+the phone's open socket there is closed by A's credential sweep). An unopened
+link expires on both processes."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -32,6 +35,26 @@ PHONE, OTHER_PHONE = "phone-on-a-0001", "phone-on-b-0002"
 async def _check(http: aiohttp.ClientSession, token: str, device: str) -> tuple[int, dict]:
     async with http.post("/api/inspect/check", json={"token": token, "device": device}) as resp:
         return resp.status, await resp.json()
+
+
+async def _phone(http: aiohttp.ClientSession, token: str, clip: object) -> Party:
+    """The phone's socket on `http`'s process, joined, with its first offer made."""
+    client = await SignalingClient.connect(http, token=f"{token}&device={PHONE}")
+    phone = Party("inspector", client, PartyPeer(clip))  # type: ignore[arg-type]
+    await client.send({"type": "inspect.join", "recording_notice_accepted": True})
+    paired = await phone.message("session.paired")
+    assert paired["party"] == "inspector"
+    await phone.message("inspect.info")
+    await phone.offer()  # A → B, and the answer back
+    return phone
+
+
+def _chain(data_dir: Path, session_id: str) -> list[str]:
+    """The event types of a session's chain in a data dir so far."""
+    found = list((data_dir / "archive").glob(f"*/*/*/{session_id}/events.jsonl"))
+    if not found:
+        return []
+    return [json.loads(x)["type"] for x in found[0].read_text().splitlines() if x.endswith("}")]
 
 
 async def test_an_inspector_on_the_other_process(tmp_path: Path) -> None:
@@ -137,6 +160,20 @@ async def test_an_inspector_on_the_other_process(tmp_path: Path) -> None:
             )
             assert not phone_ws.ws.closed
 
+            # The phone's network drops; it comes back on A with the same link.
+            parties.remove(phone)
+            await phone.close()
+            await phone_ws.close()
+            phone = await _phone(phone_http, token, clip)
+            phone_ws = phone.client
+            stack.push_async_callback(phone_ws.close)
+            parties.append(phone)
+            await all_see_all(parties, 60)
+            await until(
+                lambda: "inspection.rejoined" in _chain(cluster.b.data_dir, sid),
+                what="the rejoin in the session's chain on B",
+            )
+
             # The session ends: the token is refused on A, the phone's socket closed.
             await d.send({"type": "session.end", "outcome": "completed"})
             for party in parties:
@@ -155,7 +192,7 @@ async def test_an_inspector_on_the_other_process(tmp_path: Path) -> None:
             assert upgrade.value.status == 401
             async with phone_http.post(url, data=still, headers=bearer) as resp:
                 assert resp.status == 401
-            await phone_ws.send({"type": "inspect.position", **fix})
+            # A's credential sweep (its record in the store says ended) closes it.
             await asyncio.wait_for(phone_ws.done, 30)
             assert phone_ws.ws.close_code == 4401
 
