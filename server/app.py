@@ -199,6 +199,8 @@ def create_app(
     app[K.EVIDENCE] = EvidenceService(app[K.DOCUMENTS], points_for, cfg.inspection.max_still_bytes)
     if isinstance(app[K.STORE], RedisStore):
         app[K.CLUSTER] = Cluster(app)
+        app[K.INSPECTIONS].shared = app[K.CLUSTER].router.inspections
+        app[K.GUARD].busy_elsewhere = app[K.CLUSTER].router.pinned_elsewhere
     app.router.add_routes(api_routes)
     app.router.add_routes(admin_api.routes)
     app.router.add_routes(account_api.routes)

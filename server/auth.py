@@ -100,7 +100,7 @@ class Authenticator:
         self.totp = TotpGuard(store, cfg.totp_issuer, clock)
         self._clock = clock
         # 云踏勘: an inspector's one-time token (server/inspection.py) -> its identity.
-        self.inspector_lookup: Callable[[str], Identity | None] | None = None
+        self.inspector_lookup: Callable[[str], Awaitable[Identity | None]] | None = None
 
     @property
     def clock(self) -> Callable[[], float]:
@@ -264,9 +264,9 @@ class Authenticator:
             await self.touch(sid)
         return _staff_identity(user, sid, payload["csrf"], self.restriction(user))
 
-    def from_token(self, token: str) -> Identity | None:
+    async def from_token(self, token: str) -> Identity | None:
         if token.startswith(INSPECTOR_TOKEN_PREFIX):
-            return self.inspector_lookup(token) if self.inspector_lookup else None
+            return await self.inspector_lookup(token) if self.inspector_lookup else None
         kiosk = self.accounts.kiosk_by_token(token)
         if kiosk is None or kiosk.expired(self.cfg.kiosk_token_days):
             return None
@@ -276,9 +276,9 @@ class Authenticator:
         """Credentials only: cookie, Authorization bearer, or ?token= on /ws."""
         header = request.headers.get("Authorization", "")
         if header.startswith("Bearer "):
-            return self.from_token(header[7:].strip())
+            return await self.from_token(header[7:].strip())
         if request.path == "/ws" and "token" in request.query:
-            return self.from_token(request.query["token"])
+            return await self.from_token(request.query["token"])
         sid = request.cookies.get(COOKIE)
         if sid:
             return await self.from_cookie(sid, touch=touch)

@@ -22,7 +22,7 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from server.auth import Identity
 from server.config import Config
@@ -57,6 +57,9 @@ from signaling.messages import (
     error,
 )
 
+if TYPE_CHECKING:
+    from server.cluster.inspect_share import InspectionShare
+
 log = logging.getLogger(__name__)
 
 
@@ -78,6 +81,8 @@ class Inspections:
         self.clock = clock
         self._by_hash: dict[str, Inspection] = {}
         self._by_id: dict[str, Inspection] = {}
+        # With several processes (server/cluster/): the record the others see.
+        self.shared: InspectionShare | None = None
         sessions.on_removed.append(self._removed)
         sessions.ended_listeners.append(self._session_ended)
 
@@ -98,8 +103,24 @@ class Inspections:
             return None
         return session
 
+    async def _publish(self, insp: Inspection) -> None:
+        if self.shared is not None:
+            await self.shared.publish(insp)
+
+    async def _device(self, insp: Inspection) -> str | None:
+        """The phone holding the link (any process may have admitted it)."""
+        if self.shared is not None:
+            return await self.shared.device(insp.id) or insp.device
+        return insp.device
+
+    async def _connected(self, holder: str, but: Connection | None = None) -> bool:
+        """Whether the holder has a socket (here but `but`, or on another process)."""
+        if [c for c in self.connections.local(holder) if c is not but]:
+            return True
+        return self.shared is not None and await self.shared.connected_elsewhere(holder)
+
     # -- invitation -------------------------------------------------------------
-    def create(
+    async def create(
         self, reviewer: Identity, session: VideoSession, case: str, name: str
     ) -> tuple[Inspection, str]:
         """A new invitation for `case` linked to `session`; returns it and its token."""
@@ -108,7 +129,7 @@ class Inspections:
         for old in self.of_session(session.id):
             if old.state == "joined":
                 raise ProtocolError(ErrorCode.WRONG_STATE, "an inspector is already in the session")
-            self._end(old, "replaced")
+            await self._end(old, "replaced")
         token = TOKEN_PREFIX + secrets.token_urlsafe(24)
         now = self.clock()
         self._prune(now)
@@ -129,6 +150,7 @@ class Inspections:
         self._by_hash[insp.token_sha256] = insp
         self._by_id[insp.id] = insp
         self.audit(insp, "inspection.invited", reviewer.subject, {"expires_at": insp.expires_at})
+        await self._publish(insp)
         return insp, token
 
     def of_session(self, session_id: str) -> list[Inspection]:
@@ -151,20 +173,41 @@ class Inspections:
         return self._by_id.get(inspection_id)
 
     # -- the token's rules -----------------------------------------------------
-    def check(self, token: str, device: str | None = None) -> Inspection:
+    async def check(self, token: str, device: str | None = None) -> Inspection:
         """The inspection of `token` when it may be used now; InspectionRefused otherwise."""
         insp = self._by_hash.get(token_hash(token)) if token.startswith(TOKEN_PREFIX) else None
         if insp is None:
             raise InspectionRefused("unknown")
         if insp.state != "ended" and self.session_of(insp) is None:
-            self._end(insp, "session_ended")
+            await self._end(insp, "session_ended")
         if insp.state == "ended":
             raise InspectionRefused("ended")
         if insp.state == "open" and self.clock() > insp.expires_at:
             raise InspectionRefused("expired")
-        if device and insp.device and device != insp.device and self.connections.local(insp.holder):
+        holding = await self._device(insp)
+        if device and holding and device != holding and await self._connected(insp.holder):
             raise InspectionRefused("in_use")
         return insp
+
+    async def remote_record(self, token: str) -> dict[str, Any] | None:
+        """Another process's inspection of `token` (None: here, or none at all)."""
+        if self.shared is None or not token.startswith(TOKEN_PREFIX):
+            return None
+        if token_hash(token) in self._by_hash:
+            return None
+        return await self.shared.by_hash(token_hash(token))
+
+    async def check_remote(self, record: dict[str, Any] | None, device: str | None) -> None:
+        """The token's rules on a process that does not hold its inspection."""
+        assert self.shared is not None
+        code = await self.shared.refusal(record, self.clock())
+        if code is not None:
+            raise InspectionRefused(code)
+        assert record is not None
+        holding = await self.shared.device(record["id"])
+        holder = f"{INSPECTOR}:{record['id']}"
+        if device and holding and device != holding and await self._connected(holder):
+            raise InspectionRefused("in_use")
 
     def refused(self, token: str, code: str, where: str, ip: str | None) -> None:
         """Audit a refusal (the token itself is never written down)."""
@@ -173,18 +216,30 @@ class Inspections:
         self.audit(insp, "inspection.refused", None, data)
         log.info("inspection refused", extra={"reason": code, "where": where})
 
-    def identify(self, token: str) -> Identity | None:
+    async def identify(self, token: str) -> Identity | None:
         """For the authenticator: the phone's identity while its token holds (a
-        refused token is audited: an upgrade or upload after the end, say)."""
+        refused token is audited: an upgrade or upload after the end, say). With
+        several processes a token of another process's inspection is checked
+        against its record in the store."""
         try:
-            return self.check(token).identity()
+            record = await self.remote_record(token)
+            if record is None:
+                return (await self.check(token)).identity()
+            await self.check_remote(record, None)
+            name = record.get("name") or "踏勘人员"
+            return Identity(subject=record["id"], role=INSPECTOR, name=name)
         except InspectionRefused as exc:
             self.refused(token, exc.code, "credentials", None)
             return None
 
-    def problem(self, ident: Identity) -> str | None:
+    async def problem(self, ident: Identity) -> str | None:
         """For the socket guard: why an inspector's socket must close, or None."""
         insp = self._by_id.get(ident.subject)
+        if insp is None and self.shared is not None:
+            record = await self.shared.by_id(ident.subject)
+            if await self.shared.refusal(record, self.clock()) in (None, "expired"):
+                return None  # expiry counts at the link's opening only
+            return "inspection ended"
         if insp is None or insp.state == "ended":
             return "inspection ended"
         return None
@@ -193,21 +248,49 @@ class Inspections:
         """One phone at a time: the same device takes over its old socket; another
         device is refused while the first is connected. Audited both ways."""
         insp = self._by_id.get(conn.ident.subject)
+        if insp is None and self.shared is not None:
+            return await self._admit_remote(conn, device)
         if insp is None:
             return False
-        others = [c for c in self.connections.local(insp.holder) if c is not conn]
-        if insp.device and device != insp.device and others:
+        holding = await self._device(insp)
+        if holding and device != holding and await self._connected(insp.holder, conn):
             self.audit(insp, "inspection.refused", None, {"reason": "in_use", "where": "ws"})
-            zh, en = REFUSALS["in_use"]
-            await conn.send(error(ErrorCode.FORBIDDEN, f"{zh} {en}", "inspect.join"))
-            await conn.close(CloseCode.REPLACED, "in use on another phone")
+            await self._refuse_socket(conn)
             return False
-        for old in others:
-            await old.close(CloseCode.REPLACED, "replaced by a newer connection")
-        if insp.device != device:
+        await self._take_over(conn)
+        if holding != device:
             self.audit(insp, "inspection.device", None, {"device": device[:16]})
         insp.device = device
+        if self.shared is not None:
+            await self.shared.set_device(insp.id, device)
         return True
+
+    async def _admit_remote(self, conn: Connection, device: str) -> bool:
+        """admit_socket for an inspection held by another process (audited here)."""
+        assert self.shared is not None
+        ident = conn.ident
+        holding = await self.shared.device(ident.subject)
+        data = {"inspection": ident.subject}
+        if holding and device != holding and await self._connected(ident.holder, conn):
+            refusal = {**data, "reason": "in_use", "where": "ws"}
+            self.recorder.system("inspection.refused", None, refusal)
+            await self._refuse_socket(conn)
+            return False
+        await self._take_over(conn)
+        if holding != device:
+            self.recorder.system("inspection.device", None, {**data, "device": device[:16]})
+        await self.shared.set_device(ident.subject, device)
+        return True
+
+    async def _refuse_socket(self, conn: Connection) -> None:
+        zh, en = REFUSALS["in_use"]
+        await conn.send(error(ErrorCode.FORBIDDEN, f"{zh} {en}", "inspect.join"))
+        await conn.close(CloseCode.REPLACED, "in use on another phone")
+
+    async def _take_over(self, conn: Connection) -> None:
+        """The same phone again: its older sockets here close."""
+        for old in [c for c in self.connections.local(conn.ident.holder) if c is not conn]:
+            await old.close(CloseCode.REPLACED, "replaced by a newer connection")
 
     # -- in the session ----------------------------------------------------------
     async def join(self, ident: Identity, msg: InspectJoin) -> None:
@@ -225,6 +308,7 @@ class Inspections:
             await self.sessions.add_participant(session, ident, INSPECTOR, insp.by)
             insp.state = "joined"
             self.audit(insp, "inspection.joined", ident.holder, {"name": insp.name})
+            await self._publish(insp)
         else:  # back within the rejoin grace (the socket's opening re-announced the session)
             self.audit(insp, "inspection.rejoined", ident.holder, {})
         await self.connections.to_holder(
@@ -348,17 +432,18 @@ class Inspections:
         )
 
     # -- ending ---------------------------------------------------------------------
-    def _end(self, insp: Inspection, reason: str) -> None:
+    async def _end(self, insp: Inspection, reason: str) -> None:
         if insp.state == "ended":
             return
         self.audit(insp, "inspection.ended", None, {"reason": reason})
         insp.state = "ended"
         insp.pending.clear()
+        await self._publish(insp)
 
     async def _removed(self, session: VideoSession, participant: Participant, reason: str) -> None:
         insp = self._by_id.get(participant.subject) if participant.role == INSPECTOR else None
         if insp is not None:
-            self._end(insp, reason)  # its socket closes at the guard's next check
+            await self._end(insp, reason)  # its socket closes at the guard's next check
 
     async def _session_ended(self, session: VideoSession) -> None:
         for insp in [i for i in self._by_id.values() if i.session_id == session.id]:
@@ -369,3 +454,4 @@ class Inspections:
                 )
                 insp.state = "ended"
                 insp.pending.clear()
+                await self._publish(insp)

@@ -25,6 +25,7 @@ from server.auth import IDENTITY, PUBLIC, allow
 from server.case_api import BASE, READERS, _actor, _body, _guarded, _json, public_base
 from server.case_documents_api import _read_limited
 from server.case_index import append_access
+from server.cluster import proxy
 from server.inspection_model import REFUSALS, InspectionRefused, words
 from server.pages import render
 from server.register.case_types import CaseError, CaseForbidden
@@ -53,7 +54,7 @@ async def create_invitation(request: web.Request) -> web.Response:
     if not isinstance(name, str) or len(name) > 32:
         raise CaseError("name", "invalid", "the inspector's name, at most 32 characters")
     try:
-        insp, token = request.app[K.INSPECTIONS].create(ident, session, case, name.strip())
+        insp, token = await request.app[K.INSPECTIONS].create(ident, session, case, name.strip())
     except ProtocolError as exc:
         raise CaseForbidden(exc.message) from None
     link = f"{public_base(request)}/inspect/{token}"
@@ -96,7 +97,14 @@ async def check_token(request: web.Request) -> web.Response:
         )
     inspections = request.app[K.INSPECTIONS]
     try:
-        insp = inspections.check(token, device)
+        record = await inspections.remote_record(token)
+        if record is not None:  # another process holds this inspection
+            owner = await inspections.shared.owner(record)  # type: ignore[union-attr]
+            remote = await proxy.to_process(request, owner) if owner else None
+            if remote is not None:
+                return remote
+            await inspections.check_remote(record, device)  # its process is gone: refused
+        insp = await inspections.check(token, device)
     except InspectionRefused as exc:
         inspections.refused(token, exc.code, "check", request.remote)
         return _refusal(exc.code)
@@ -127,6 +135,12 @@ async def upload_evidence(request: web.Request) -> web.Response:
     ident = request[IDENTITY]
     insp = inspections.get(ident.subject)
     number = request.match_info["number"]
+    if insp is None and inspections.shared is not None:  # held by another process
+        owner = await inspections.shared.owner_of(ident.subject)
+        data = await _read_limited(request, app[K.EVIDENCE].max_bytes)
+        remote = await proxy.to_process(request, owner, data) if owner else None
+        if remote is not None:
+            return remote
     if insp is None or insp.state != "joined" or inspections.session_of(insp) is None:
         return _refusal("ended")
     if number != insp.case:

@@ -12,14 +12,15 @@ line in another process:
 - a sweep every `auth.socket_check_seconds` does the same for idle sockets.
 
 A message other than `ping` counts as activity for the staff session, and so
-does being in a video session (a reviewer in a long call is not idle).
+does being in a video session (a reviewer in a long call is not idle), also one
+held by another process (`busy_elsewhere`: the holder's pin, server/cluster/).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from server.accounts import AccountDB
 from server.auth import Authenticator, Identity
@@ -43,6 +44,10 @@ def busy_holders(sessions: SessionManager) -> set[str]:
     return {p.holder for s in sessions.active() for p in s.participants}
 
 
+async def _no_inspection(ident: Identity) -> str | None:
+    return "no inspection"
+
+
 def _is_ping(text: str) -> bool:
     # The substring test spares a JSON parse for every other message.
     return '"ping"' in text and peek_type(text) == "ping"
@@ -61,12 +66,14 @@ class CredentialGuard:
         self.connections = connections
         self.interval = interval
         # 云踏勘: why an inspector's socket must close (server/inspection.py), or None.
-        self.inspector_problem: Callable[[Identity], str | None] = lambda ident: "no inspection"
+        self.inspector_problem: Callable[[Identity], Awaitable[str | None]] = _no_inspection
+        # With several processes: the holder is in a session held by another one.
+        self.busy_elsewhere: Callable[[str], Awaitable[bool]] | None = None
 
     async def problem(self, ident: Identity) -> str | None:
         """Why these credentials no longer hold (a close reason), or None."""
         if ident.role == "inspector":
-            return self.inspector_problem(ident)
+            return await self.inspector_problem(ident)
         if ident.role == "kiosk":
             kiosk = self.accounts.get_kiosk(ident.subject)
             if kiosk is None or kiosk.revoked:
@@ -100,8 +107,13 @@ class CredentialGuard:
             reason = await self.problem(conn.ident)
             if reason is not None:
                 await conn.close_for(reason)
-            elif conn.ident.session_id is not None and conn.ident.holder in in_session:
+            elif conn.ident.session_id is not None and await self._busy(conn.ident, in_session):
                 await self.auth.touch(conn.ident.session_id)
+
+    async def _busy(self, ident: Identity, in_session: set[str]) -> bool:
+        if ident.holder in in_session:
+            return True
+        return self.busy_elsewhere is not None and await self.busy_elsewhere(ident.holder)
 
     async def run(self, in_session: Callable[[], set[str]]) -> None:
         """Sweep every interval until cancelled; `in_session()` gives the busy holders."""

@@ -39,6 +39,17 @@ async def to_owner(
     owner = await cluster.router.owner_of(holder)
     if owner is None:
         return None
+    return await to_process(request, owner, body)
+
+
+async def to_process(
+    request: web.Request, owner: str, body: bytes | None = None
+) -> web.Response | None:
+    """The request replayed at the live process `owner` (None: it is gone, or
+    the request was replayed already)."""
+    cluster = request.app.get(K.CLUSTER)
+    if cluster is None or request.headers.get(FORWARDED):
+        return None
     info = await cluster.registry.get(owner)
     if info is None:
         return None

@@ -35,6 +35,7 @@ from aiohttp import web
 
 from server import appkeys as K
 from server.auth import Identity
+from server.cluster.inspect_share import InspectionShare
 from server.cluster.registry import Registry
 from server.connections import Connection
 from server.video_session import State, VideoSession
@@ -118,6 +119,9 @@ class Router:
         self.app = app
         self.registry = registry
         self.store: Store = app[K.STORE]
+        # 云踏勘: a phone's frames go to the process holding its inspection, even
+        # before it joined (and so before its holder is pinned).
+        self.inspections = InspectionShare(self.store, registry)
         self._subscription: Subscription | None = None
         self._everyone: Subscription | None = None
         self._remote: dict[tuple[str, str], RemoteConnection] = {}
@@ -221,6 +225,10 @@ class Router:
             return None
         return owner
 
+    async def pinned_elsewhere(self, holder: str) -> bool:
+        """In a session held by another live process (its sign-in is busy, not idle)."""
+        return await self.owner_of(holder) is not None
+
     async def session_owner(self, session_id: str) -> str | None:
         if any(s.id == session_id for s in self.app[K.SESSIONS].active()):
             return None
@@ -238,6 +246,8 @@ class Router:
         owner = await self.owner_of(conn.ident.holder)
         if owner is not None:
             return owner
+        if conn.ident.role == "inspector":
+            return await self.inspections.owner_of(conn.ident.subject)
         if mtype == "session.invite_answer":
             try:
                 invite_id = json.loads(text).get("invite_id")
