@@ -205,12 +205,15 @@ async def test_security_headers_on_pages_and_errors(running: RunningServer) -> N
 async def test_a_browser_gets_a_page_for_a_page_its_role_may_not_open(
     running: RunningServer,
 ) -> None:
-    homes = HOMES
-    pages = set(homes.values())
+    homes = {**HOMES, "agent": "/village"}  # the seeded agent works at a village point
+    pages = set(HOMES.values()) | set(homes.values())
     for role, username in STAFF.items():
         session, _ = await running.http(username)
         for page in pages - {homes[role]}:
-            allowed = page == "/cases" and role == "reviewer"  # a reviewer's own cases
+            allowed = (page, role) in {
+                ("/cases", "reviewer"),  # a reviewer's own cases
+                ("/agent", "agent"),  # a village agent may use the counter too
+            }
             async with session.get(page, headers={"Accept": "text/html"}) as resp:
                 if allowed:
                     assert resp.status == 200
@@ -224,7 +227,7 @@ async def test_a_browser_gets_a_page_for_a_page_its_role_may_not_open(
         async with session.get(homes[role], headers={"Accept": "text/html"}) as resp:
             shown = set(re.findall(r'data-nav="([^"]+)"', await resp.text()))
         expected = {homes[role]} | ({"/cases"} if role == "reviewer" else set())
-        expected |= {"/village"} if role == "agent" else set()
+        expected |= {"/agent"} if role == "agent" else set()
         expected |= {"/stats", "/supervision"} if role in ("supervisor", "sysadmin") else set()
         if role == "supervisor":
             expected |= {"/followups", "/spot-checks"}
