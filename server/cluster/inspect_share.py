@@ -22,7 +22,7 @@ import json
 import time
 from typing import TYPE_CHECKING, Any
 
-from server.cluster.registry import Registry
+from server.cluster.registry import Registry, presence_key
 
 if TYPE_CHECKING:
     from server.inspection_model import Inspection
@@ -41,10 +41,6 @@ def record_key(inspection_id: str) -> str:
 
 def device_key(inspection_id: str) -> str:
     return f"cluster:insp-device:{inspection_id}"
-
-
-def presence_key(proc_id: str) -> str:
-    return f"cluster:conns:{proc_id}"  # as server/cluster/routing.py writes it
 
 
 class InspectionShare:

@@ -31,11 +31,10 @@ from typing import Any
 from aiohttp import web
 
 from server import appkeys as K
-from server.cluster.registry import PROCS, Registry, proc_key, reap_key
+from server.cluster.registry import PROCS, Registry, presence_key, proc_key, reap_key
 from server.cluster.routing import (
     holder_key,
     owned_key,
-    presence_key,
     session_key,
     staff_key,
 )

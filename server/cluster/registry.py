@@ -35,6 +35,11 @@ def proc_key(proc_id: str) -> str:
     return f"cluster:proc:{proc_id}"
 
 
+def presence_key(proc_id: str) -> str:
+    """Holders with a socket on that process (kiosks, agents, staff desks, phones)."""
+    return f"cluster:conns:{proc_id}"
+
+
 def reap_key(proc_id: str) -> str:
     """Taken (an atomic increment) by the survivor that cleans up after `proc_id`."""
     return f"cluster:reap:{proc_id}"

@@ -36,7 +36,7 @@ from aiohttp import web
 from server import appkeys as K
 from server.auth import Identity
 from server.cluster.inspect_share import InspectionShare
-from server.cluster.registry import Registry
+from server.cluster.registry import Registry, presence_key
 from server.connections import Connection
 from server.video_session import State, VideoSession
 from signaling.messages import Message, peek_type
@@ -60,11 +60,6 @@ def session_key(session_id: str) -> str:
 
 def owned_key(proc_id: str) -> str:
     return f"cluster:owned:{proc_id}"
-
-
-def presence_key(proc_id: str) -> str:
-    """Holders with a socket on that process (kiosks, agents, staff desks)."""
-    return f"cluster:conns:{proc_id}"
 
 
 def staff_key(holder: str) -> str:
