@@ -49,6 +49,9 @@ async def test_the_idle_warning_offers_to_stay_signed_in(pages: Pages) -> None:
     page = await pages.sign_in("/cases", "supervisor")
     await expect(page.locator("h1")).to_have_text("办理案卷")  # signed in, on the page
     await expect(page.locator("[data-account-link]")).to_be_visible()
+    # The page's own data requests are activity: one answered after the clock moves
+    # would restart the idle time, so they must all be done first.
+    await page.wait_for_load_state("networkidle")
     clock.advance(14 * 60)
     await page.evaluate("window.dispatchEvent(new Event('focus'))")  # asks at once
     warning = page.locator("#idle-warning")
